@@ -1,0 +1,1 @@
+"""Acquisition functions: turn predictions into values the solver minimises."""

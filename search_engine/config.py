@@ -1,0 +1,248 @@
+"""Study configuration: which space, evaluator, objectives and components a search uses.
+
+A ``StudyConfig`` is plain data (``to_dict`` / ``from_dict`` round-trip through JSON) and is all
+the optimizer needs, with the measured data and a seed, to reproduce an iteration. ``validate``
+checks every field against the registries and parameter schemas and raises ``ConfigError`` naming
+the field (``surrogate.params.max_depth``, ``ref_point``, ``budget``), so a form can show the
+message beside the right input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from search_engine.errors import ConfigError
+from search_engine.objectives import Objective, ReferencePoint, given_reference_point
+from search_engine.registry import (
+    ACQUISITIONS,
+    EVALUATORS,
+    SAMPLERS,
+    SELECTORS,
+    SOLVERS,
+    SPACES,
+    SURROGATES,
+    Registry,
+)
+
+COMPONENT_FIELDS: dict[str, Registry[Any]] = {
+    "sampler": SAMPLERS,
+    "surrogate": SURROGATES,
+    "acquisition": ACQUISITIONS,
+    "solver": SOLVERS,
+    "selection": SELECTORS,
+}
+"""Optimizer components of a study, by config field, with the registry each is chosen from."""
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A component chosen by registry key, with its parameters (missing ones take defaults)."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"name": ..., "params": {...}}``."""
+        return {"name": self.name, "params": dict(self.params)}
+
+    @classmethod
+    def from_dict(cls, data: Any, field_name: str) -> ComponentSpec:
+        """Parse ``{"name": ..., "params": {...}}`` or a bare key string."""
+        if isinstance(data, str):
+            return cls(data)
+        if isinstance(data, ComponentSpec):
+            return data
+        if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
+            raise ConfigError(f"{field_name}.name", f"expected {{'name': ..., 'params': {{...}}}}, got {data!r}")
+        params = data.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise ConfigError(f"{field_name}.params", f"expected a mapping, got {params!r}")
+        return cls(data["name"], dict(params))
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Everything that defines a search.
+
+    Attributes:
+        space: the search space (``hytnas`` or ``generic`` with its variables).
+        evaluator: how architectures are measured (``benchmark``, ``table``).
+        objectives: names, directions and units, in the evaluator's result order.
+        ref_point: hypervolume reference point in the objectives' own units (accuracy 75,
+            latency 3500), or ``None`` to derive one from data (see ``objectives.py``).
+        sampler, surrogate, acquisition, solver, selection: optimizer components.
+        n_init: size of the initial design.
+        batch_size: architectures proposed per iteration.
+        budget: total evaluations, initial design included.
+        seed: the study's seed; each iteration derives its own from it.
+        patience: stop when hypervolume has not improved for this many iterations (None: never).
+    """
+
+    space: ComponentSpec
+    evaluator: ComponentSpec
+    objectives: tuple[Objective, ...]
+    ref_point: tuple[float, ...] | None = None
+    sampler: ComponentSpec = ComponentSpec("uniform")
+    surrogate: ComponentSpec = ComponentSpec("xgboost")
+    acquisition: ComponentSpec = ComponentSpec("identity")
+    solver: ComponentSpec = ComponentSpec("nsga2")
+    selection: ComponentSpec = ComponentSpec("hvi")
+    n_init: int = 100
+    batch_size: int = 50
+    budget: int = 1000
+    seed: int = 0
+    patience: int | None = None
+
+    @property
+    def n_objectives(self) -> int:
+        """Number of objectives."""
+        return len(self.objectives)
+
+    def reference_point(self) -> ReferencePoint | None:
+        """The given reference point in minimisation form, or None when it is to be derived."""
+        if self.ref_point is None:
+            return None
+        return given_reference_point(self.ref_point, self.objectives)
+
+    def with_changes(self, **changes: Any) -> StudyConfig:
+        """A copy with some fields replaced (e.g. ``batch_size=10``)."""
+        return replace(self, **changes)
+
+    def validate(self) -> StudyConfig:
+        """Check every field; return self, or raise ConfigError naming the first bad field."""
+        _check_int(self.n_init, "n_init", low=1)
+        _check_int(self.batch_size, "batch_size", low=1)
+        _check_int(self.budget, "budget", low=1)
+        _check_int(self.seed, "seed", low=0)
+        if self.patience is not None:
+            _check_int(self.patience, "patience", low=1)
+        if self.budget < self.n_init:
+            raise ConfigError("budget", f"the budget ({self.budget}) is smaller than the initial design ({self.n_init})")
+        self._validate_objectives()
+        SPACES.resolve(self.space.name, self.space.params, "space")
+        EVALUATORS.resolve(self.evaluator.name, self.evaluator.params, "evaluator")
+        for field_name, registry in COMPONENT_FIELDS.items():
+            spec: ComponentSpec = getattr(self, field_name)
+            registry.resolve(spec.name, spec.params, field_name)
+        self._validate_compatibility()
+        return self
+
+    def _validate_objectives(self) -> None:
+        if not self.objectives:
+            raise ConfigError("objectives", "a study needs at least one objective")
+        names = [o.name for o in self.objectives]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate is not None:
+            raise ConfigError("objectives", f"objective name {duplicate!r} is used twice")
+        if self.ref_point is None:
+            return
+        if len(self.ref_point) != len(self.objectives):
+            raise ConfigError(
+                "ref_point",
+                f"expected {len(self.objectives)} values (one per objective), got {len(self.ref_point)}",
+            )
+        for i, value in enumerate(self.ref_point):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ConfigError(f"ref_point[{i}]", f"expected a finite number, got {value!r}")
+
+    def _validate_compatibility(self) -> None:
+        """Refuse combinations that would silently misuse a surrogate's output."""
+        surrogate = SURROGATES.build(self.surrogate.name, self.surrogate.params, "surrogate")
+        acquisition = ACQUISITIONS.load(self.acquisition.name)
+        selector = SELECTORS.load(self.selection.name)
+        name = self.surrogate.name
+        if acquisition.needs_std and not surrogate.provides_std:
+            raise ConfigError(
+                "acquisition.name",
+                f"{self.acquisition.name!r} needs a predictive std, which surrogate {name!r} does not provide",
+            )
+        if acquisition.needs_values and not surrogate.predicts_values:
+            raise ConfigError(
+                "acquisition.name",
+                f"{self.acquisition.name!r} compares predictions in objective units; "
+                f"surrogate {name!r} predicts a ranking, not values",
+            )
+        if selector.needs_std and not surrogate.provides_std:
+            raise ConfigError(
+                "selection.name",
+                f"{self.selection.name!r} needs a predictive std, which surrogate {name!r} does not provide",
+            )
+        if selector.needs_values and not surrogate.predicts_values:
+            raise ConfigError(
+                "selection.name",
+                f"{self.selection.name!r} measures hypervolume in objective units; surrogate {name!r} "
+                "predicts a ranking, not values (use 'nds' or 'ndf' selection)",
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form; ``from_dict(to_dict())`` gives an equal config."""
+        out: dict[str, Any] = {
+            "space": self.space.to_dict(),
+            "evaluator": self.evaluator.to_dict(),
+            "objectives": [o.to_dict() for o in self.objectives],
+            "ref_point": list(self.ref_point) if self.ref_point is not None else None,
+        }
+        out.update({name: getattr(self, name).to_dict() for name in COMPONENT_FIELDS})
+        out.update(
+            n_init=self.n_init, batch_size=self.batch_size, budget=self.budget,
+            seed=self.seed, patience=self.patience,
+        )
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StudyConfig:
+        """Parse a dict (e.g. from JSON). Structure errors name the field; call ``validate`` for the rest."""
+        if not isinstance(data, Mapping):
+            raise ConfigError("config", f"expected a mapping, got {data!r}")
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(unknown[0], "unknown configuration field")
+        for required in ("space", "evaluator", "objectives"):
+            if required not in data:
+                raise ConfigError(required, "this field is required")
+        objectives = data["objectives"]
+        if not isinstance(objectives, list | tuple):
+            raise ConfigError("objectives", f"expected a list, got {objectives!r}")
+        ref = data.get("ref_point")
+        if ref is not None and not isinstance(ref, list | tuple):
+            raise ConfigError("ref_point", f"expected a list of numbers, got {ref!r}")
+        kwargs: dict[str, Any] = {
+            "space": ComponentSpec.from_dict(data["space"], "space"),
+            "evaluator": ComponentSpec.from_dict(data["evaluator"], "evaluator"),
+            "objectives": tuple(
+                o if isinstance(o, Objective) else Objective.from_dict(o, f"objectives[{i}]")
+                for i, o in enumerate(objectives)
+            ),
+            "ref_point": tuple(ref) if ref is not None else None,
+        }
+        for name in COMPONENT_FIELDS:
+            if name in data:
+                kwargs[name] = ComponentSpec.from_dict(data[name], name)
+        for name in ("n_init", "batch_size", "budget", "seed", "patience"):
+            if name in data:
+                kwargs[name] = data[name]
+        return cls(**kwargs)
+
+    def build_space(self) -> Any:
+        """The search space object."""
+        return SPACES.build(self.space.name, self.space.params, "space")
+
+    def build_evaluator(self) -> Any:
+        """The evaluator object (may be expensive: a table evaluator fits its predictors)."""
+        return EVALUATORS.build(self.evaluator.name, self.evaluator.params, "evaluator")
+
+    def build(self, field_name: str) -> Any:
+        """The optimizer component stored in ``field_name`` (``"surrogate"``, ``"solver"``, ...)."""
+        spec: ComponentSpec = getattr(self, field_name)
+        return COMPONENT_FIELDS[field_name].build(spec.name, spec.params, field_name)
+
+
+def _check_int(value: Any, field_name: str, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(field_name, f"expected a whole number, got {value!r}")
+    if value < low:
+        raise ConfigError(field_name, f"{value} is below the minimum {low}")

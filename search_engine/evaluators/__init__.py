@@ -1,0 +1,1 @@
+"""Evaluators: turn architectures into measured objective values."""

@@ -1,0 +1,79 @@
+"""Evaluator interface: a batch of architectures in, one :class:`EvaluationResult` per architecture out.
+
+One architecture's failure never sinks the batch: an exception, a wrong number of values or a NaN
+becomes a failed result carrying the reason, and the others keep their measurements.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from search_engine.component import Component
+from search_engine.objectives import Objective
+from search_engine.spaces.base import SearchSpace
+from search_engine.types import Architecture, EvaluationResult
+
+
+class Evaluator(Component):
+    """Base class. Subclasses implement ``_evaluate_one`` (or ``_evaluate_batch`` when vectorised)."""
+
+    @property
+    @abstractmethod
+    def objectives(self) -> tuple[Objective, ...]:
+        """The objectives this evaluator reports, in result order."""
+
+    def default_space(self) -> SearchSpace | None:
+        """The space this evaluator is made for, when it implies one (benchmarks, HyT-NAS tables)."""
+        return None
+
+    def default_reference_point(self) -> tuple[float, ...] | None:
+        """A reference point in the objectives' own units, when the problem has a customary one."""
+        return None
+
+    def evaluate(self, architectures: Sequence[Architecture]) -> list[EvaluationResult]:
+        """Measure every architecture; failures become results with ``error`` set."""
+        n_obj = len(self.objectives)
+        start = time.perf_counter()
+        try:
+            raw = self._evaluate_batch(list(architectures))
+        except Exception:
+            raw = None  # the vectorised path failed: isolate the culprit one architecture at a time
+        if raw is not None and len(raw) == len(architectures):
+            per_item = (time.perf_counter() - start) / max(len(architectures), 1)
+            return [self._result(value, n_obj, per_item) for value in raw]
+        return [self._evaluate_isolated(arch, n_obj) for arch in architectures]
+
+    def _evaluate_isolated(self, architecture: Architecture, n_obj: int) -> EvaluationResult:
+        start = time.perf_counter()
+        try:
+            value = self._evaluate_one(architecture)
+        except Exception as exc:
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            return EvaluationResult.failure(f"evaluation raised {detail}", time.perf_counter() - start)
+        return self._result(value, n_obj, time.perf_counter() - start)
+
+    @staticmethod
+    def _result(value: Any, n_obj: int, seconds: float) -> EvaluationResult:
+        if isinstance(value, EvaluationResult):
+            if not value.ok:
+                return value
+            return EvaluationResult.checked(
+                value.objectives, n_obj, stage_latency=value.stage_latency,
+                metrics=value.metrics, seconds=value.seconds or seconds,
+            )
+        return EvaluationResult.checked(value, n_obj, seconds=seconds)
+
+    def _evaluate_batch(self, architectures: list[Architecture]) -> list[Any] | None:
+        """Vectorised evaluation, one value (sequence or EvaluationResult) per architecture.
+
+        Return None to fall back to ``_evaluate_one`` per architecture (the default).
+        """
+        return None
+
+    @abstractmethod
+    def _evaluate_one(self, architecture: Architecture) -> Any:
+        """Objective values (sequence of floats) or a full EvaluationResult for one architecture."""

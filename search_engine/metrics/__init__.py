@@ -1,0 +1,1 @@
+"""Multi-objective metrics: Pareto sorting, hypervolume, IGD, surrogate fidelity."""

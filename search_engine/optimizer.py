@@ -1,0 +1,266 @@
+"""The MOBO optimizer: stateless functions plus a small ask/tell wrapper.
+
+``propose(config, X, Y, seed)`` runs one iteration of DESIGN.md's loop — fit a surrogate per
+objective, wrap it in the acquisition, solve the surrogate problem seeded with the best measured
+points, select a batch — and returns a :class:`Proposal`. Nothing is kept between calls: the same
+configuration, data and seed always give the same proposal, so a crashed job can simply run again.
+
+Data conventions at this boundary: ``X`` holds cube points of every architecture evaluated so far
+(failed ones included, so they are never proposed again); ``Y`` holds their measured objective
+values in each objective's own units and direction, with a row of NaN for a failed evaluation.
+Predictions in the returned proposal use the same units.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from search_engine.config import StudyConfig
+from search_engine.metrics.pareto import non_dominated_ranks
+from search_engine.objectives import ReferencePoint, derive_reference_point, from_minimisation, to_minimisation
+from search_engine.selection.base import SelectionInput
+from search_engine.solvers.base import SurrogateProblem
+from search_engine.spaces.base import SearchSpace
+from search_engine.types import Array, Proposal
+
+MIN_POINTS_TO_FIT = 2
+"""Below this many finite measurements no surrogate is fitted and the batch is sampled instead."""
+
+_STREAM = {"initial": 0, "fit": 1, "solve": 2, "select": 3, "top-up": 4}
+"""Independent random streams per phase, so changing one phase never shifts another's draws."""
+
+
+def phase_rng(seed: int, phase: str) -> np.random.Generator:
+    """The generator of one phase of an iteration seeded with ``seed``."""
+    return np.random.default_rng([seed, _STREAM[phase]])
+
+
+def iteration_seed(study_seed: int, iteration: int) -> int:
+    """The seed of iteration ``iteration`` of a study seeded with ``study_seed``."""
+    return int(np.random.SeedSequence([study_seed, iteration]).generate_state(1)[0])
+
+
+def initial_design(
+    config: StudyConfig, n: int | None = None, seed: int | None = None, exclude: Any = ()
+) -> Array:
+    """``(n, n_vars)`` canonical points of ``n`` distinct architectures from the configured sampler.
+
+    Args:
+        config: the study (its space and sampler are used).
+        n: how many; defaults to ``config.n_init``.
+        seed: defaults to ``config.seed``.
+        exclude: keys of architectures that must not be drawn (already measured).
+    """
+    space = config.build_space()
+    sampler = config.build("sampler")
+    count = config.n_init if n is None else n
+    rng = phase_rng(config.seed if seed is None else seed, "initial")
+    X: Array = sampler.sample(space, count, rng, exclude=exclude)
+    return X
+
+
+def propose(
+    config: StudyConfig, X: Array, Y: Array, seed: int, batch_size: int | None = None
+) -> Proposal:
+    """One optimizer iteration: the next batch of distinct, unmeasured architectures.
+
+    Args:
+        config: the study configuration (validated here).
+        X: ``(n, n_vars)`` every evaluated point, failed ones included.
+        Y: ``(n, n_objectives)`` measured values in the objectives' own units; NaN rows = failed.
+        seed: the iteration's seed (see ``iteration_seed``).
+        batch_size: defaults to ``config.batch_size``.
+
+    Returns:
+        A Proposal of up to ``batch_size`` architectures (fewer only when the space runs out).
+    """
+    started = time.perf_counter()
+    config.validate()
+    space: SearchSpace = config.build_space()
+    X, Y = _check_data(space, config, X, Y)
+    batch = config.batch_size if batch_size is None else batch_size
+    if batch < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch}")
+    measured_keys = set(space.keys(X)) if X.shape[0] else set()
+    finite = np.all(np.isfinite(Y), axis=1)
+    Y_min = to_minimisation(Y[finite], config.objectives)  # (n_finite, n_objectives)
+    X_fit = space.canonicalize(X[finite]) if finite.any() else X[finite]
+    diagnostics: dict[str, Any] = {
+        "n_measured": int(X.shape[0]),
+        "n_failed_ignored": int((~finite).sum()),
+        "objectives": [o.to_dict() for o in config.objectives],
+    }
+    if X_fit.shape[0] < MIN_POINTS_TO_FIT:
+        return _sampled_proposal(config, space, measured_keys, batch, seed, started, diagnostics)
+
+    reference = config.reference_point() or derive_reference_point(Y_min)
+    surrogate = config.build("surrogate")
+    timings: dict[str, float] = {}
+    tick = time.perf_counter()
+    surrogate.fit(X_fit, Y_min, phase_rng(seed, "fit"))
+    timings["fit"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    population = _solve(config, space, surrogate, X_fit, Y_min, seed)
+    timings["solve"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    candidates, keys, origin = _candidates(space, population, measured_keys, batch, seed)
+    mean, std = surrogate.predict(candidates) if candidates.shape[0] else (np.empty((0, Y.shape[1])), None)
+    selector = config.build("selection")
+    chosen = selector.select(
+        SelectionInput(candidates, mean, std, Y_min, reference.as_array()), batch, phase_rng(seed, "select")
+    )
+    timings["select"] = time.perf_counter() - tick
+    timings["total"] = time.perf_counter() - started
+
+    diagnostics.update(
+        reference_point=reference.to_dict(),
+        n_population=int(population.shape[0]),
+        n_candidates=int(candidates.shape[0]),
+        n_topped_up=int(sum(o == "top-up" for o in origin)),
+        provides_std=bool(surrogate.provides_std),
+        predicts_values=bool(surrogate.predicts_values),
+    )
+    X_out = candidates[chosen]
+    std_out = None if std is None else std[chosen]
+    return Proposal(
+        X=X_out,
+        architectures=space.decode(X_out),
+        keys=[keys[i] for i in chosen],
+        mean=from_minimisation(mean[chosen], config.objectives),
+        std=std_out,
+        origin=[origin[i] for i in chosen],
+        timings=timings,
+        diagnostics=diagnostics,
+    )
+
+
+def _check_data(space: SearchSpace, config: StudyConfig, X: Array, Y: Array) -> tuple[Array, Array]:
+    X = np.asarray(X, dtype=np.float64).reshape(-1, space.n_vars) if np.size(X) else np.empty((0, space.n_vars))
+    Y = np.asarray(Y, dtype=np.float64)
+    Y = Y.reshape(-1, config.n_objectives) if Y.size else np.empty((0, config.n_objectives))
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
+    if Y.shape[1] != config.n_objectives:
+        raise ValueError(f"Y has {Y.shape[1]} columns for {config.n_objectives} objectives")
+    return X, Y
+
+
+def _solve(
+    config: StudyConfig, space: SearchSpace, surrogate: Any, X_fit: Array, Y_min: Array, seed: int
+) -> Array:
+    """The solver's final population on the acquisition of the fitted surrogate."""
+    acquisition = config.build("acquisition")
+    best = Y_min.min(axis=0)  # (n_objectives,) incumbent per objective
+
+    def evaluate(points: Array) -> Array:
+        mean, std = surrogate.predict(points)
+        values: Array = acquisition(mean, std, best)
+        return values
+
+    problem = SurrogateProblem(space.n_vars, Y_min.shape[1], evaluate, space.canonicalize)
+    solver = config.build("solver")
+    # Seed with the best measured architectures by non-dominated sorting (ties: first objective).
+    ranks = non_dominated_ranks(Y_min)
+    order = np.lexsort((Y_min[:, 0], ranks))
+    seeds = X_fit[order[: solver.population_size]]
+    population: Array = solver.solve(problem, seeds, phase_rng(seed, "solve"))
+    return population
+
+
+def _candidates(
+    space: SearchSpace, population: Array, measured: set[str], batch: int, seed: int
+) -> tuple[Array, list[str], list[str]]:
+    """Distinct, unmeasured architectures of the population, topped up when fewer than ``batch``."""
+    rows, keys = [], []
+    seen = set(measured)
+    for row, key in zip(population, space.keys(population), strict=True):
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
+            keys.append(key)
+    origin = ["solver"] * len(rows)
+    if len(rows) < batch:
+        extra = space.sample_unique(batch - len(rows), phase_rng(seed, "top-up"), exclude=seen)
+        rows.extend(extra)
+        keys.extend(space.keys(extra) if extra.shape[0] else [])
+        origin.extend(["top-up"] * extra.shape[0])
+    X = np.array(rows, dtype=np.float64).reshape(len(rows), space.n_vars)
+    return X, keys, origin
+
+
+def _sampled_proposal(
+    config: StudyConfig,
+    space: SearchSpace,
+    measured: set[str],
+    batch: int,
+    seed: int,
+    started: float,
+    diagnostics: dict[str, Any],
+) -> Proposal:
+    """Too few finite measurements to fit anything: draw the batch with the initial sampler."""
+    X = config.build("sampler").sample(space, batch, phase_rng(seed, "top-up"), exclude=measured)
+    reference = config.reference_point()
+    diagnostics.update(
+        reason=f"fewer than {MIN_POINTS_TO_FIT} successful evaluations: batch drawn by the initial sampler",
+        reference_point=reference.to_dict() if isinstance(reference, ReferencePoint) else None,
+        n_population=0,
+        n_candidates=int(X.shape[0]),
+        n_topped_up=int(X.shape[0]),
+    )
+    return Proposal(
+        X=X,
+        architectures=space.decode(X) if X.shape[0] else [],
+        keys=space.keys(X) if X.shape[0] else [],
+        mean=None,
+        std=None,
+        origin=["top-up"] * X.shape[0],
+        timings={"fit": 0.0, "solve": 0.0, "select": 0.0, "total": time.perf_counter() - started},
+        diagnostics=diagnostics,
+    )
+
+
+class Optimizer:
+    """Ask/tell wrapper around ``initial_design`` and ``propose`` for scripts and benchmarks.
+
+    It only accumulates the data set; every ``ask`` is a fresh, stateless ``propose`` with the seed of
+    the current iteration, exactly what a background job does with rows from a database.
+    """
+
+    def __init__(self, config: StudyConfig) -> None:
+        self.config = config.validate()
+        self.space: SearchSpace = config.build_space()
+        self.X = np.empty((0, self.space.n_vars))
+        self.Y = np.empty((0, config.n_objectives))
+        self.iteration = 0
+
+    @property
+    def n_evaluated(self) -> int:
+        """Architectures measured so far, failures included."""
+        return int(self.X.shape[0])
+
+    def ask(self, batch_size: int | None = None) -> Proposal:
+        """The next batch: the initial design first (iteration 0), then optimizer proposals."""
+        seed = iteration_seed(self.config.seed, self.iteration)
+        if self.iteration == 0:
+            count = self.config.n_init if batch_size is None else batch_size
+            X = initial_design(self.config, count, seed, exclude=set(self.space.keys(self.X)) if self.n_evaluated else ())
+            return Proposal(
+                X=X, architectures=self.space.decode(X), keys=self.space.keys(X), mean=None, std=None,
+                origin=["initial"] * X.shape[0], timings={"total": 0.0}, diagnostics={"initial_design": True},
+            )
+        return propose(self.config, self.X, self.Y, seed, batch_size)
+
+    def tell(self, X: Array, Y: Array) -> None:
+        """Add measured points (``Y`` in the objectives' own units, NaN rows for failures)."""
+        X = np.asarray(X, dtype=np.float64).reshape(-1, self.space.n_vars)
+        Y = np.asarray(Y, dtype=np.float64).reshape(-1, self.config.n_objectives)
+        if X.shape[0] != Y.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
+        self.X = np.vstack([self.X, self.space.canonicalize(X) if X.shape[0] else X])
+        self.Y = np.vstack([self.Y, Y])
+        self.iteration += 1

@@ -1,0 +1,1 @@
+"""Benchmark problems with known Pareto fronts (ZDT, DTLZ)."""

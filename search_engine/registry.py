@@ -1,0 +1,158 @@
+"""Components by name: one table per kind, mapping a short key to a label and a dotted class path.
+
+Classes are imported the first time their key is used, so a process that only draws a form does not
+load torch or xgboost (component modules import heavy libraries inside their methods). The same
+tables feed the study form's choices, ``describe()`` and the contract tests, so adding a component is
+one module plus one ``register`` line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from search_engine.component import Component
+from search_engine.errors import ConfigError
+from search_engine.params import Param, resolve_params
+
+T = TypeVar("T", bound=Component)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered component: its key, the label a user sees and where its class lives."""
+
+    key: str
+    label: str
+    path: str
+
+
+class Registry(Generic[T]):
+    """Named components of one kind (``sampler``, ``surrogate``, ...)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+        self._classes: dict[str, type[T]] = {}
+
+    def register(self, key: str, label: str, path: str) -> None:
+        """Add ``key``; registering the same key twice is a programming error."""
+        if key in self._entries:
+            raise ValueError(f"{self.kind} {key!r} is already registered")
+        self._entries[key] = Entry(key, label, path)
+
+    def keys(self) -> list[str]:
+        """Registered keys, in registration order."""
+        return list(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def entry(self, key: str, field: str | None = None) -> Entry:
+        """The entry for ``key``; an unknown key raises ConfigError listing the known ones."""
+        try:
+            return self._entries[key]
+        except (KeyError, TypeError):
+            known = ", ".join(self._entries)
+            raise ConfigError(
+                field or f"{self.kind}.name", f"unknown {self.kind} {key!r}; known: {known}"
+            ) from None
+
+    def load(self, key: str, field: str | None = None) -> type[T]:
+        """The class registered as ``key``, imported on first use."""
+        entry = self.entry(key, field)
+        if key not in self._classes:
+            module_name, _, class_name = entry.path.rpartition(".")
+            self._classes[key] = getattr(importlib.import_module(module_name), class_name)
+        return self._classes[key]
+
+    def params(self, key: str) -> tuple[Param, ...]:
+        """The parameter schema of ``key``."""
+        return self.load(key).PARAMS
+
+    def resolve(self, key: str, params: Mapping[str, Any], field: str) -> dict[str, Any]:
+        """Validated, complete constructor keywords for ``key`` (``field`` names the spec)."""
+        cls = self.load(key, f"{field}.name")
+        return resolve_params(cls.PARAMS, params, f"{field}.params")
+
+    def build(self, key: str, params: Mapping[str, Any] | None = None, field: str | None = None) -> T:
+        """An instance of ``key`` built from validated ``params`` (defaults fill the rest)."""
+        field = field or self.kind
+        cls = self.load(key, f"{field}.name")
+        return cls(**self.resolve(key, params or {}, field))
+
+    def describe(self) -> list[dict[str, Any]]:
+        """JSON-able list of every entry: key, label, parameter schema and capability flags."""
+        out = []
+        for key, entry in self._entries.items():
+            cls = self.load(key)
+            out.append(
+                {
+                    "key": key,
+                    "label": entry.label,
+                    "params": [p.to_dict() for p in cls.PARAMS],
+                    "capabilities": cls.capabilities(),
+                }
+            )
+        return out
+
+
+# Imported lazily below to keep type hints without import cycles.
+SPACES: Registry[Any] = Registry("space")
+EVALUATORS: Registry[Any] = Registry("evaluator")
+SAMPLERS: Registry[Any] = Registry("sampler")
+SURROGATES: Registry[Any] = Registry("surrogate")
+ACQUISITIONS: Registry[Any] = Registry("acquisition")
+SOLVERS: Registry[Any] = Registry("solver")
+SELECTORS: Registry[Any] = Registry("selection")
+
+SPACES.register("hytnas", "HyT-NAS hybrid conv/attention space", "search_engine.spaces.hytnas.HyTNASSpace")
+SPACES.register("generic", "Custom space (integer, float, log-float, choice)",
+                "search_engine.spaces.generic.GenericSpace")
+
+EVALUATORS.register("benchmark", "Benchmark problem (ZDT, DTLZ)",
+                    "search_engine.evaluators.benchmark.BenchmarkEvaluator")
+EVALUATORS.register("table", "Predictor fitted on measured tables (CSV)",
+                    "search_engine.evaluators.table.TableEvaluator")
+
+SAMPLERS.register("uniform", "Uniform over the space's choices", "search_engine.sampling.uniform.UniformSampler")
+SAMPLERS.register("lhs", "Latin hypercube", "search_engine.sampling.lhs.LHSSampler")
+SAMPLERS.register("sobol", "Sobol sequence (scrambled)", "search_engine.sampling.sobol.SobolSampler")
+SAMPLERS.register("beta", "Beta(0.5, 0.5): favours extremes", "search_engine.sampling.beta.BetaSampler")
+SAMPLERS.register("kmeans", "k-means over a large random pool", "search_engine.sampling.kmeans.KMeansSampler")
+
+SURROGATES.register("gp", "Gaussian process (ARD Matérn)", "search_engine.surrogates.gp.GPSurrogate")
+SURROGATES.register("xgboost", "XGBoost regressor", "search_engine.surrogates.xgb.XGBSurrogate")
+SURROGATES.register("xgb-ranker", "XGBoost ranker", "search_engine.surrogates.xgb_ranker.XGBRankerSurrogate")
+SURROGATES.register("mlp-ensemble", "MLP ensemble, margin ranking loss",
+                    "search_engine.surrogates.mlp_ensemble.MLPEnsembleSurrogate")
+SURROGATES.register("bnn", "Bayesian neural network", "search_engine.surrogates.bnn.BNNSurrogate")
+SURROGATES.register("mix", "A different surrogate per objective", "search_engine.surrogates.mix.MixSurrogate")
+
+ACQUISITIONS.register("identity", "Identity (predicted mean)",
+                      "search_engine.acquisitions.analytic.IdentityAcquisition")
+ACQUISITIONS.register("pi", "Probability of improvement", "search_engine.acquisitions.analytic.PIAcquisition")
+ACQUISITIONS.register("ei", "Expected improvement", "search_engine.acquisitions.analytic.EIAcquisition")
+ACQUISITIONS.register("ucb", "Confidence bound (mean − β·std)", "search_engine.acquisitions.analytic.UCBAcquisition")
+
+SOLVERS.register("nsga2", "NSGA-II", "search_engine.solvers.nsga2.NSGA2Solver")
+SOLVERS.register("moead", "MOEA/D", "search_engine.solvers.moead.MOEADSolver")
+SOLVERS.register("parego", "ParEGO (random Chebyshev scalarisations)", "search_engine.solvers.parego.ParEGOSolver")
+
+SELECTORS.register("hvi", "Greedy hypervolume improvement", "search_engine.selection.hvi.HVISelector")
+SELECTORS.register("uncertainty", "Largest predicted std", "search_engine.selection.uncertainty.UncertaintySelector")
+SELECTORS.register("random", "Random", "search_engine.selection.random_batch.RandomSelector")
+SELECTORS.register("nds", "Rank sum over objectives (NDS)", "search_engine.selection.nds.NDSSelector")
+SELECTORS.register("ndf", "Whole non-dominated fronts (NDF)", "search_engine.selection.ndf.NDFSelector")
+SELECTORS.register("moead", "MOEA/D-style (k-means, best per cluster)", "search_engine.selection.moead.MOEADSelector")
+
+REGISTRIES: dict[str, Registry[Any]] = {
+    r.kind: r for r in (SPACES, EVALUATORS, SAMPLERS, SURROGATES, ACQUISITIONS, SOLVERS, SELECTORS)
+}
+
+
+def describe() -> dict[str, list[dict[str, Any]]]:
+    """Every registry's entries (key, label, parameter schema, capabilities), keyed by kind."""
+    return {kind: registry.describe() for kind, registry in REGISTRIES.items()}

@@ -1,0 +1,1 @@
+"""Initial samplers: how the first architectures of a study are chosen."""

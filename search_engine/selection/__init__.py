@@ -1,0 +1,1 @@
+"""Batch selection: which candidates of the solver's population get evaluated."""

@@ -1,0 +1,1 @@
+"""Multi-objective solvers for the surrogate problem (thin adapters over pymoo)."""

@@ -1,0 +1,1 @@
+"""Search spaces: maps between points of the unit cube and architectures."""

@@ -1,0 +1,1 @@
+"""Surrogate models: predict objective values (or an ordering) of unmeasured architectures."""
