@@ -1,11 +1,11 @@
-# HyT-NAS Studio: `make test` runs the test suite; `make demo` runs a headless search.
+# HyT-NAS Studio: `make run` runs a headless search, `make test` the test suite.
 # Both create the virtual environment in .venv and install the pinned requirements first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-all lint demo bench clean
+.PHONY: run test test-all lint demo bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check search_engine tests benchmarks
 	$(BIN)/mypy
 
-demo: $(STAMP)
+run demo: $(STAMP)
 	$(BIN)/python -m search_engine run --problem zdt1 --preset gp --budget 110 --batch-size 10 --seed 0 --out var/zdt1-evaluations.csv
 
 bench: $(STAMP)

@@ -56,7 +56,9 @@ class ComponentSpec:
         if isinstance(data, ComponentSpec):
             return data
         if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
-            raise ConfigError(f"{field_name}.name", f"expected {{'name': ..., 'params': {{...}}}}, got {data!r}")
+            raise ConfigError(
+                f"{field_name}.name", f"expected {{'name': ..., 'params': {{...}}}}, got {data!r}"
+            )
         params = data.get("params") or {}
         if not isinstance(params, Mapping):
             raise ConfigError(f"{field_name}.params", f"expected a mapping, got {params!r}")
@@ -120,9 +122,11 @@ class StudyConfig:
         if self.patience is not None:
             _check_int(self.patience, "patience", low=1)
         if self.budget < self.n_init:
-            raise ConfigError("budget", f"the budget ({self.budget}) is smaller than the initial design ({self.n_init})")
+            raise ConfigError(
+                "budget", f"the budget ({self.budget}) is smaller than the initial design ({self.n_init})"
+            )
         self._validate_objectives()
-        SPACES.resolve(self.space.name, self.space.params, "space")
+        self.build_space()  # cheap, and checks a custom space's variable list
         EVALUATORS.resolve(self.evaluator.name, self.evaluator.params, "evaluator")
         for field_name, registry in COMPONENT_FIELDS.items():
             spec: ComponentSpec = getattr(self, field_name)
@@ -157,7 +161,7 @@ class StudyConfig:
         if acquisition.needs_std and not surrogate.provides_std:
             raise ConfigError(
                 "acquisition.name",
-                f"{self.acquisition.name!r} needs a predictive std, which surrogate {name!r} does not provide",
+                f"{self.acquisition.name!r} needs a predictive std; surrogate {name!r} does not provide one",
             )
         if acquisition.needs_values and not surrogate.predicts_values:
             raise ConfigError(
@@ -187,8 +191,11 @@ class StudyConfig:
         }
         out.update({name: getattr(self, name).to_dict() for name in COMPONENT_FIELDS})
         out.update(
-            n_init=self.n_init, batch_size=self.batch_size, budget=self.budget,
-            seed=self.seed, patience=self.patience,
+            n_init=self.n_init,
+            batch_size=self.batch_size,
+            budget=self.budget,
+            seed=self.seed,
+            patience=self.patience,
         )
         return out
 

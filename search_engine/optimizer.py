@@ -20,7 +20,12 @@ import numpy as np
 
 from search_engine.config import StudyConfig
 from search_engine.metrics.pareto import non_dominated_ranks
-from search_engine.objectives import ReferencePoint, derive_reference_point, from_minimisation, to_minimisation
+from search_engine.objectives import (
+    ReferencePoint,
+    derive_reference_point,
+    from_minimisation,
+    to_minimisation,
+)
 from search_engine.selection.base import SelectionInput
 from search_engine.solvers.base import SurrogateProblem
 from search_engine.spaces.base import SearchSpace
@@ -62,9 +67,7 @@ def initial_design(
     return X
 
 
-def propose(
-    config: StudyConfig, X: Array, Y: Array, seed: int, batch_size: int | None = None
-) -> Proposal:
+def propose(config: StudyConfig, X: Array, Y: Array, seed: int, batch_size: int | None = None) -> Proposal:
     """One optimizer iteration: the next batch of distinct, unmeasured architectures.
 
     Args:
@@ -140,7 +143,11 @@ def propose(
 
 
 def _check_data(space: SearchSpace, config: StudyConfig, X: Array, Y: Array) -> tuple[Array, Array]:
-    X = np.asarray(X, dtype=np.float64).reshape(-1, space.n_vars) if np.size(X) else np.empty((0, space.n_vars))
+    X = (
+        np.asarray(X, dtype=np.float64).reshape(-1, space.n_vars)
+        if np.size(X)
+        else np.empty((0, space.n_vars))
+    )
     Y = np.asarray(Y, dtype=np.float64)
     Y = Y.reshape(-1, config.n_objectives) if Y.size else np.empty((0, config.n_objectives))
     if X.shape[0] != Y.shape[0]:
@@ -248,10 +255,18 @@ class Optimizer:
         seed = iteration_seed(self.config.seed, self.iteration)
         if self.iteration == 0:
             count = self.config.n_init if batch_size is None else batch_size
-            X = initial_design(self.config, count, seed, exclude=set(self.space.keys(self.X)) if self.n_evaluated else ())
+            X = initial_design(
+                self.config, count, seed, exclude=set(self.space.keys(self.X)) if self.n_evaluated else ()
+            )
             return Proposal(
-                X=X, architectures=self.space.decode(X), keys=self.space.keys(X), mean=None, std=None,
-                origin=["initial"] * X.shape[0], timings={"total": 0.0}, diagnostics={"initial_design": True},
+                X=X,
+                architectures=self.space.decode(X),
+                keys=self.space.keys(X),
+                mean=None,
+                std=None,
+                origin=["initial"] * X.shape[0],
+                timings={"total": 0.0},
+                diagnostics={"initial_design": True},
             )
         return propose(self.config, self.X, self.Y, seed, batch_size)
 

@@ -117,9 +117,7 @@ def resolve_params(schema: Sequence[Param], given: Mapping[str, Any], field: str
     if unknown:
         known = ", ".join(by_name) or "none"
         raise ConfigError(f"{field}.{unknown[0]}", f"unknown parameter; known parameters: {known}")
-    return {
-        p.name: p.validate(given.get(p.name, p.default), f"{field}.{p.name}") for p in schema
-    }
+    return {p.name: p.validate(given.get(p.name, p.default), f"{field}.{p.name}") for p in schema}
 
 
 def _fmt(number: float) -> str:

@@ -109,15 +109,20 @@ SOLVERS: Registry[Any] = Registry("solver")
 SELECTORS: Registry[Any] = Registry("selection")
 
 SPACES.register("hytnas", "HyT-NAS hybrid conv/attention space", "search_engine.spaces.hytnas.HyTNASSpace")
-SPACES.register("generic", "Custom space (integer, float, log-float, choice)",
-                "search_engine.spaces.generic.GenericSpace")
+SPACES.register(
+    "generic", "Custom space (integer, float, log-float, choice)", "search_engine.spaces.generic.GenericSpace"
+)
 
-EVALUATORS.register("benchmark", "Benchmark problem (ZDT, DTLZ)",
-                    "search_engine.evaluators.benchmark.BenchmarkEvaluator")
-EVALUATORS.register("table", "Predictor fitted on measured tables (CSV)",
-                    "search_engine.evaluators.table.TableEvaluator")
+EVALUATORS.register(
+    "benchmark", "Benchmark problem (ZDT, DTLZ)", "search_engine.evaluators.benchmark.BenchmarkEvaluator"
+)
+EVALUATORS.register(
+    "table", "Predictor fitted on measured tables (CSV)", "search_engine.evaluators.table.TableEvaluator"
+)
 
-SAMPLERS.register("uniform", "Uniform over the space's choices", "search_engine.sampling.uniform.UniformSampler")
+SAMPLERS.register(
+    "uniform", "Uniform over the space's choices", "search_engine.sampling.uniform.UniformSampler"
+)
 SAMPLERS.register("lhs", "Latin hypercube", "search_engine.sampling.lhs.LHSSampler")
 SAMPLERS.register("sobol", "Sobol sequence (scrambled)", "search_engine.sampling.sobol.SobolSampler")
 SAMPLERS.register("beta", "Beta(0.5, 0.5): favours extremes", "search_engine.sampling.beta.BetaSampler")
@@ -126,27 +131,39 @@ SAMPLERS.register("kmeans", "k-means over a large random pool", "search_engine.s
 SURROGATES.register("gp", "Gaussian process (ARD Matérn)", "search_engine.surrogates.gp.GPSurrogate")
 SURROGATES.register("xgboost", "XGBoost regressor", "search_engine.surrogates.xgb.XGBSurrogate")
 SURROGATES.register("xgb-ranker", "XGBoost ranker", "search_engine.surrogates.xgb_ranker.XGBRankerSurrogate")
-SURROGATES.register("mlp-ensemble", "MLP ensemble, margin ranking loss",
-                    "search_engine.surrogates.mlp_ensemble.MLPEnsembleSurrogate")
+SURROGATES.register(
+    "mlp-ensemble",
+    "MLP ensemble, margin ranking loss",
+    "search_engine.surrogates.mlp_ensemble.MLPEnsembleSurrogate",
+)
 SURROGATES.register("bnn", "Bayesian neural network", "search_engine.surrogates.bnn.BNNSurrogate")
 SURROGATES.register("mix", "A different surrogate per objective", "search_engine.surrogates.mix.MixSurrogate")
 
-ACQUISITIONS.register("identity", "Identity (predicted mean)",
-                      "search_engine.acquisitions.analytic.IdentityAcquisition")
+ACQUISITIONS.register(
+    "identity", "Identity (predicted mean)", "search_engine.acquisitions.analytic.IdentityAcquisition"
+)
 ACQUISITIONS.register("pi", "Probability of improvement", "search_engine.acquisitions.analytic.PIAcquisition")
 ACQUISITIONS.register("ei", "Expected improvement", "search_engine.acquisitions.analytic.EIAcquisition")
-ACQUISITIONS.register("ucb", "Confidence bound (mean − β·std)", "search_engine.acquisitions.analytic.UCBAcquisition")
+ACQUISITIONS.register(
+    "ucb", "Confidence bound (mean − β·std)", "search_engine.acquisitions.analytic.UCBAcquisition"
+)
 
 SOLVERS.register("nsga2", "NSGA-II", "search_engine.solvers.nsga2.NSGA2Solver")
 SOLVERS.register("moead", "MOEA/D", "search_engine.solvers.moead.MOEADSolver")
-SOLVERS.register("parego", "ParEGO (random Chebyshev scalarisations)", "search_engine.solvers.parego.ParEGOSolver")
+SOLVERS.register(
+    "parego", "ParEGO (random Chebyshev scalarisations)", "search_engine.solvers.parego.ParEGOSolver"
+)
 
 SELECTORS.register("hvi", "Greedy hypervolume improvement", "search_engine.selection.hvi.HVISelector")
-SELECTORS.register("uncertainty", "Largest predicted std", "search_engine.selection.uncertainty.UncertaintySelector")
+SELECTORS.register(
+    "uncertainty", "Largest predicted std", "search_engine.selection.uncertainty.UncertaintySelector"
+)
 SELECTORS.register("random", "Random", "search_engine.selection.random_batch.RandomSelector")
 SELECTORS.register("nds", "Rank sum over objectives (NDS)", "search_engine.selection.nds.NDSSelector")
 SELECTORS.register("ndf", "Whole non-dominated fronts (NDF)", "search_engine.selection.ndf.NDFSelector")
-SELECTORS.register("moead", "MOEA/D-style (k-means, best per cluster)", "search_engine.selection.moead.MOEADSelector")
+SELECTORS.register(
+    "moead", "MOEA/D-style (k-means, best per cluster)", "search_engine.selection.moead.MOEADSelector"
+)
 
 REGISTRIES: dict[str, Registry[Any]] = {
     r.kind: r for r in (SPACES, EVALUATORS, SAMPLERS, SURROGATES, ACQUISITIONS, SOLVERS, SELECTORS)

@@ -62,8 +62,11 @@ class Evaluator(Component):
             if not value.ok:
                 return value
             return EvaluationResult.checked(
-                value.objectives, n_obj, stage_latency=value.stage_latency,
-                metrics=value.metrics, seconds=value.seconds or seconds,
+                value.objectives,
+                n_obj,
+                stage_latency=value.stage_latency,
+                metrics=value.metrics,
+                seconds=value.seconds or seconds,
             )
         return EvaluationResult.checked(value, n_obj, seconds=seconds)
 

@@ -35,7 +35,7 @@ class Sampler(Component):
             return np.empty((0, space.n_vars))
         raw = np.clip(np.asarray(self._sample_cube(space, n, rng), dtype=np.float64), 0.0, 1.0)
         X = space.canonicalize(raw)
-        rows = []
+        rows: list[Array] = []
         for row, key in zip(X, space.keys(X), strict=True):
             if key not in seen and len(rows) < n:
                 seen.add(key)

@@ -68,5 +68,7 @@ class Selector(Component):
         return chosen
 
     @abstractmethod
-    def _select(self, candidates: SelectionInput, batch_size: int, rng: np.random.Generator) -> Array:
+    def _select(
+        self, candidates: SelectionInput, batch_size: int, rng: np.random.Generator
+    ) -> npt.NDArray[np.int64]:
         """Exactly ``batch_size`` distinct indices (``batch_size <= n_candidates``)."""

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from search_engine.component import Component
-from search_engine.types import Array, Architecture
+from search_engine.types import Architecture, Array
 
 
 class SearchSpace(Component):

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from search_engine.errors import ConfigError
 from search_engine.params import Param
 from search_engine.spaces.base import SearchSpace
-from search_engine.types import Array, Architecture
+from search_engine.types import Architecture, Array
 
 VARIABLE_TYPES = ("int", "float", "log-float", "choice")
 
@@ -147,7 +147,8 @@ class GenericSpace(SearchSpace):
     def indices(self, X: Array) -> npt.NDArray[np.int64]:
         """``(n, n_vars)`` bin index of each discrete column (0 in continuous columns)."""
         levels = np.where(self._discrete, self._levels, 1)
-        return np.minimum(np.floor(X * levels), levels - 1).astype(np.int64)
+        index: npt.NDArray[np.int64] = np.minimum(np.floor(X * levels), levels - 1).astype(np.int64)
+        return index
 
     def _canonicalize(self, X: Array) -> Array:
         levels = np.where(self._discrete, self._levels, 1)
@@ -213,4 +214,3 @@ class GenericSpace(SearchSpace):
             numeric = var.type != "choice" or all(isinstance(c, int | float) for c in var.choices)
             out[:, j] = np.asarray(column, dtype=np.float64) if numeric else index[:, j]
         return out
-

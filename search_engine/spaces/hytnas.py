@@ -63,7 +63,9 @@ def ffn_widths(architecture: dict[str, Any]) -> list[int]:
     """FFN hidden width of the attention stages 3-5 of a decoded architecture."""
     channels = stage_channels(architecture)
     return [
-        int(largest_power_of_two_at_most(channels[stage - 1]) * float(architecture[f"ffn_ratio_stage{stage}"]))
+        int(
+            largest_power_of_two_at_most(channels[stage - 1]) * float(architecture[f"ffn_ratio_stage{stage}"])
+        )
         for stage in ATTENTION_STAGES
     ]
 

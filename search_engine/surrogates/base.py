@@ -13,7 +13,7 @@ need values, hypervolume selection and charts must not treat them as measurement
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +24,8 @@ from search_engine.types import Array
 class Surrogate(Component):
     """Base class: shape checks in ``fit``/``predict``; subclasses implement ``_fit``/``_predict``."""
 
-    provides_std: ClassVar[bool] = False
-    predicts_values: ClassVar[bool] = True
+    provides_std: bool = False
+    predicts_values: bool = True
 
     _n_vars: int | None = None
     _n_objectives: int | None = None
@@ -88,16 +88,21 @@ class PerObjectiveSurrogate(Surrogate):
                 self._models.append(self._fit_one(X, column, rng))
 
     def _predict(self, X: Array) -> tuple[Array, Array | None]:
-        means, stds = [], []
+        means: list[Array] = []
+        stds: list[Array] = []
+        has_std = True
         for model in self._models:
+            std: Array | None
             if isinstance(model, _Constant):
                 mean, std = np.full(X.shape[0], model.value), np.zeros(X.shape[0])
             else:
                 mean, std = self._predict_one(model, X)
             means.append(np.asarray(mean, dtype=np.float64).ravel())
-            stds.append(None if std is None else np.asarray(std, dtype=np.float64).ravel())
-        std_out = None if any(s is None for s in stds) else np.column_stack(stds)  # type: ignore[arg-type]
-        return np.column_stack(means), std_out
+            if std is None:
+                has_std = False
+            else:
+                stds.append(np.asarray(std, dtype=np.float64).ravel())
+        return np.column_stack(means), np.column_stack(stds) if has_std else None
 
     @abstractmethod
     def _fit_one(self, X: Array, y: Array, rng: np.random.Generator) -> Any:

@@ -20,7 +20,11 @@ SCHEMA = (
 
 def test_defaults_fill_missing_parameters() -> None:
     assert resolve_params(SCHEMA, {"depth": 3}, "surrogate.params") == {
-        "depth": 3, "rate": 0.1, "booster": "gbtree", "verbose": False, "limit": None,
+        "depth": 3,
+        "rate": 0.1,
+        "booster": "gbtree",
+        "verbose": False,
+        "limit": None,
     }
 
 
@@ -53,6 +57,12 @@ def test_bad_values_raise_an_error_naming_the_field(given: dict[str, object], fi
 def test_schema_serialises_for_forms() -> None:
     described = SCHEMA[0].to_dict()
     assert described == {
-        "name": "depth", "kind": "int", "default": 6, "help": "Tree depth.",
-        "low": 1, "high": 20, "choices": None, "optional": False,
+        "name": "depth",
+        "kind": "int",
+        "default": 6,
+        "help": "Tree depth.",
+        "low": 1,
+        "high": 20,
+        "choices": None,
+        "optional": False,
     }

@@ -46,7 +46,15 @@ def test_build_validates_parameters_and_fills_defaults() -> None:
 
 def test_every_registered_class_imports_and_describes_itself() -> None:
     described = describe()
-    assert set(described) == {"space", "evaluator", "sampler", "surrogate", "acquisition", "solver", "selection"}
+    assert set(described) == {
+        "space",
+        "evaluator",
+        "sampler",
+        "surrogate",
+        "acquisition",
+        "solver",
+        "selection",
+    }
     for kind, entries in described.items():
         assert [e["key"] for e in entries] == REGISTRIES[kind].keys()
         for entry in entries:

@@ -58,8 +58,16 @@ def test_distinct_architectures_have_distinct_keys(rng: np.random.Generator) -> 
 def test_features_expand_ratios_to_absolute_channels_and_ffn_widths() -> None:
     space = HyTNASSpace()
     arch = {name: space.variables[j].choices[0] for j, name in enumerate(space.names)}
-    arch.update(channels_stage1=24, growth_stage2=1.5, growth_stage3=1.5, growth_stage4=1.5, growth_stage5=2,
-                ffn_ratio_stage3=1.5, ffn_ratio_stage4=2, ffn_ratio_stage5=1)
+    arch.update(
+        channels_stage1=24,
+        growth_stage2=1.5,
+        growth_stage3=1.5,
+        growth_stage4=1.5,
+        growth_stage5=2,
+        ffn_ratio_stage3=1.5,
+        ffn_ratio_stage4=2,
+        ffn_ratio_stage5=1,
+    )
     assert stage_channels(arch) == [24, 36, 54, 81, 162]
     assert ffn_widths(arch) == [48, 128, 128]
     features = space.features(space.encode([arch]))[0]

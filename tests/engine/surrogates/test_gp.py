@@ -1,0 +1,102 @@
+"""Gaussian process surrogate: interpolation, latent std, subsampled hyperparameters, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import kendalltau
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import WhiteKernel
+
+from search_engine.registry import SURROGATES
+from search_engine.surrogates.gp import GPSurrogate
+from tests.engine.conftest import zdt1
+
+
+def _wave(X: np.ndarray) -> np.ndarray:
+    return np.sin(6.0 * X[:, 0]) + X[:, 1]
+
+
+@pytest.mark.parametrize("nu", [0.5, 1.5, 2.5])
+def test_gp_interpolates_its_points_and_is_unsure_far_from_them(nu: float) -> None:
+    X = np.random.default_rng(0).random((20, 2)) * 0.5  # data only in the lower-left quarter
+    y = _wave(X)
+    gp = GPSurrogate(nu=nu)
+    gp.fit(X, y, np.random.default_rng(1))
+    mean, std = gp.predict(X)
+    assert std is not None
+    np.testing.assert_allclose(mean[:, 0], y, atol=1e-3 * np.ptp(y))
+    assert std.max() < 1e-2 * y.std()
+    _, std_far = gp.predict(np.array([[1.0, 1.0]]))
+    assert std_far is not None and std_far[0, 0] > 0.3 * y.std()
+
+
+def test_gp_std_is_the_noise_free_posterior_std() -> None:
+    """Against scikit-learn's own prediction with the fitted kernel: same mean, variance minus noise."""
+    X = np.random.default_rng(2).random((25, 3))
+    y = 5.0 * _wave(X) + 100.0
+    gp = GPSurrogate(noise_min=1e-3)
+    gp.fit(X, y, np.random.default_rng(3))
+    X_new = np.random.default_rng(4).random((30, 3))
+    mean, std = gp.predict(X_new)
+    assert std is not None
+
+    model = gp._models[0]  # the fitted kernel, to rebuild the same GP in scikit-learn
+    z = (y - y.mean()) / y.std()
+    reference = GaussianProcessRegressor(model.signal + WhiteKernel(model.noise), optimizer=None).fit(X, z)
+    ref_mean, ref_std = reference.predict(X_new, return_std=True)
+    np.testing.assert_allclose(mean[:, 0], ref_mean * y.std() + y.mean(), rtol=1e-8)
+    latent_var = ref_std**2 - model.noise  # scikit-learn's std includes the white noise
+    np.testing.assert_allclose(std[:, 0] ** 2, latent_var * y.var(), rtol=1e-5, atol=1e-10 * y.var())
+    assert model.noise >= 1e-3
+
+
+def test_gp_ranks_held_out_zdt1_points_almost_perfectly(zdt1_data: tuple[np.ndarray, np.ndarray]) -> None:
+    X, Y = zdt1_data
+    gp = SURROGATES.build("gp")
+    gp.fit(X, Y, np.random.default_rng(0))
+    X_new = np.random.default_rng(7).random((300, X.shape[1]))
+    mean, std = gp.predict(X_new)
+    assert mean.shape == std.shape == (300, 2)
+    assert np.all(std >= 0)
+    for column in range(2):
+        assert kendalltau(mean[:, column], zdt1(X_new)[:, column])[0] > 0.9
+
+
+def test_gp_fits_hyperparameters_on_a_subset_but_conditions_on_every_point() -> None:
+    X = np.random.default_rng(5).random((60, 2))
+    y = np.sin(12.0 * X[:, 0]) + np.cos(9.0 * X[:, 1])  # too wiggly for 30 points to pin down
+    gp = GPSurrogate(max_fit_points=30)
+    gp.fit(X, y, np.random.default_rng(6))
+    mean, std = gp.predict(X)
+    assert std is not None
+    np.testing.assert_allclose(mean[:, 0], y, atol=1e-3 * np.ptp(y))
+    assert std.max() < 1e-2 * y.std()
+
+
+def test_gp_same_seed_gives_identical_predictions_with_restarts() -> None:
+    X = np.random.default_rng(8).random((30, 3))
+    Y = np.column_stack([_wave(X), X.sum(axis=1) ** 2])
+    X_new = np.random.default_rng(9).random((10, 3))
+    runs = []
+    for _ in range(2):
+        gp = GPSurrogate(n_restarts=2, max_fit_points=25)  # restarts and subset both draw from the seed
+        gp.fit(X, Y, np.random.default_rng(10))
+        runs.append(gp.predict(X_new))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_gp_constant_objective_predicts_the_constant_with_zero_std() -> None:
+    X = np.random.default_rng(11).random((15, 2))
+    Y = np.column_stack([_wave(X), np.full(15, 3.5)])
+    gp = GPSurrogate()
+    gp.fit(X, Y, np.random.default_rng(12))
+    mean, std = gp.predict(np.random.default_rng(13).random((4, 2)))
+    assert std is not None
+    np.testing.assert_array_equal(mean[:, 1], 3.5)
+    np.testing.assert_array_equal(std[:, 1], 0.0)
+
+
+def test_gp_declares_std_and_values() -> None:
+    assert GPSurrogate.capabilities() == {"provides_std": True, "predicts_values": True}

@@ -1,0 +1,105 @@
+"""Study configuration: JSON round trip and validation errors that name the field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from search_engine.config import ComponentSpec, StudyConfig
+from search_engine.errors import ConfigError
+from search_engine.objectives import Objective
+from search_engine.presets import PRESETS, get_preset
+
+
+def zdt1_config(**changes: Any) -> StudyConfig:
+    base = StudyConfig(
+        space=ComponentSpec(
+            "generic",
+            {"variables": [{"name": f"x{i}", "type": "float", "low": 0, "high": 1} for i in range(4)]},
+        ),
+        evaluator=ComponentSpec("benchmark", {"problem": "zdt1", "n_var": 4}),
+        objectives=(Objective("f1"), Objective("f2")),
+        ref_point=(1.1, 1.1),
+        n_init=10,
+        batch_size=4,
+        budget=30,
+    )
+    return base.with_changes(**changes)
+
+
+def test_config_survives_a_json_round_trip() -> None:
+    config = zdt1_config(surrogate=ComponentSpec("gp", {"n_restarts": 1}), acquisition=ComponentSpec("ucb"))
+    again = StudyConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config
+    again.validate()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"surrogate": ComponentSpec("forest")}, "surrogate.name"),
+        ({"solver": ComponentSpec("nsga2", {"pop_size": 0})}, "solver.params.pop_size"),
+        ({"solver": ComponentSpec("nsga2", {"generations": 5})}, "solver.params.generations"),
+        ({"ref_point": (1.1,)}, "ref_point"),
+        ({"ref_point": (1.1, float("nan"))}, "ref_point[1]"),
+        ({"budget": 5}, "budget"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"objectives": ()}, "objectives"),
+        ({"objectives": (Objective("f"), Objective("f"))}, "objectives"),
+        ({"acquisition": ComponentSpec("ei")}, "acquisition.name"),  # XGBoost has no std
+        ({"surrogate": ComponentSpec("xgb-ranker")}, "selection.name"),  # HVI needs values
+        (
+            {
+                "surrogate": ComponentSpec("xgb-ranker"),
+                "selection": ComponentSpec("nds"),
+                "acquisition": ComponentSpec("pi"),
+            },
+            "acquisition.name",
+        ),
+        ({"selection": ComponentSpec("uncertainty")}, "selection.name"),  # XGBoost has no std
+        ({"space": ComponentSpec("generic", {"variables": []})}, "space.params.variables"),
+    ],
+)
+def test_bad_configuration_names_the_field(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        zdt1_config(**changes).validate()
+    assert excinfo.value.field == field
+
+
+def test_budget_smaller_than_initial_design_is_explained() -> None:
+    with pytest.raises(ConfigError, match="smaller than the initial design"):
+        zdt1_config(budget=5, n_init=10).validate()
+
+
+def test_from_dict_rejects_unknown_and_missing_fields() -> None:
+    data = zdt1_config().to_dict()
+    with pytest.raises(ConfigError) as excinfo:
+        StudyConfig.from_dict({**data, "budgte": 3})
+    assert excinfo.value.field == "budgte"
+    del data["objectives"]
+    with pytest.raises(ConfigError) as excinfo:
+        StudyConfig.from_dict(data)
+    assert excinfo.value.field == "objectives"
+
+
+def test_every_preset_gives_a_valid_configuration() -> None:
+    for key in PRESETS:
+        get_preset(key).apply(zdt1_config(budget=200)).validate()
+
+
+def test_the_hytnas_preset_is_the_original_configuration() -> None:
+    config = get_preset("hytnas").apply(zdt1_config(budget=1000))
+    assert (config.sampler.name, config.surrogate.name, config.acquisition.name) == (
+        "uniform",
+        "xgboost",
+        "identity",
+    )
+    assert config.solver == ComponentSpec("nsga2", {"pop_size": 100, "n_gen": 25})
+    assert (config.selection.name, config.n_init, config.batch_size) == ("hvi", 100, 50)
+
+
+def test_unknown_preset_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="hytnas"):
+        get_preset("fastest")
