@@ -10,14 +10,14 @@ import numpy as np
 
 from search_engine.config import StudyConfig
 from search_engine.objectives import to_minimisation
-from search_engine.runner import _objective_rows
+from search_engine.runner import objective_rows
 
 
 def evaluate_points(config: StudyConfig, evaluator: object, X: np.ndarray) -> np.ndarray:
     """Objective rows (own units, NaN for failures) of cube points, scored as their architectures."""
     space = config.build_space()
     results = evaluator.evaluate(space.decode(space.canonicalize(X)))  # type: ignore[attr-defined]
-    return _objective_rows(results, config.n_objectives)
+    return objective_rows(results, config.n_objectives)
 
 
 def random_search(

@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "presets":
         for preset in PRESETS.values():
-            print(f"{preset.key:8} {preset.label}: {preset.description}", file=stdout)
+            print(f"{preset.key:13} {preset.label}: {preset.description}", file=stdout)
         return 0
     if args.command == "describe":
         json.dump(describe(), stdout, indent=2)

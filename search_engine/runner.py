@@ -15,7 +15,12 @@ import numpy as np
 from search_engine.config import StudyConfig
 from search_engine.evaluators.base import Evaluator
 from search_engine.metrics.hypervolume import hypervolume
-from search_engine.objectives import ReferencePoint, derive_reference_point, to_minimisation
+from search_engine.objectives import (
+    ReferencePoint,
+    derive_reference_point,
+    from_minimisation,
+    to_minimisation,
+)
 from search_engine.optimizer import Optimizer
 from search_engine.types import Array, EvaluationResult, Proposal
 
@@ -69,7 +74,7 @@ def run_search(
         if len(proposal) == 0:
             break  # the space holds no new architecture
         batch_results = evaluator.evaluate(proposal.architectures)
-        optimizer.tell(proposal.X, _objective_rows(batch_results, config.n_objectives))
+        optimizer.tell(proposal.X, objective_rows(batch_results, config.n_objectives))
         results.extend(batch_results)
         iterations_of.extend([optimizer.iteration - 1] * len(proposal))
         origins.extend(proposal.origin)
@@ -88,10 +93,9 @@ def run_search(
             stale += 1
             if config.patience is not None and stale >= config.patience:
                 break
-    assert reference is not None or optimizer.n_evaluated == 0
     return RunResult(
         config=config,
-        reference_point=reference or ReferencePoint((), True, "no data"),
+        reference_point=reference or ReferencePoint((), True, "none: no evaluation succeeded"),
         X=optimizer.X,
         Y=optimizer.Y,
         results=results,
@@ -101,8 +105,8 @@ def run_search(
     )
 
 
-def _objective_rows(results: list[EvaluationResult], n_objectives: int) -> Array:
-    """``(n, n_objectives)`` values in the objectives' own units; NaN rows for failures."""
+def objective_rows(results: list[EvaluationResult], n_objectives: int) -> Array:
+    """``(n, n_objectives)`` measured values in the objectives' own units; NaN rows for failures."""
     rows = [r.objectives if r.ok and r.objectives is not None else (np.nan,) * n_objectives for r in results]
     return np.array(rows, dtype=np.float64).reshape(len(results), n_objectives)
 
@@ -115,8 +119,7 @@ def _derive_from(Y: Array, config: StudyConfig) -> ReferencePoint | None:
 
 
 def _in_objective_units(reference: ReferencePoint, config: StudyConfig) -> tuple[float, ...]:
-    values = to_minimisation(reference.as_array(), config.objectives)  # the sign flip is its own inverse
-    return tuple(float(v) for v in values)
+    return tuple(float(v) for v in from_minimisation(reference.as_array(), config.objectives))
 
 
 def current_hypervolume(Y: Array, config: StudyConfig, reference: ReferencePoint) -> float:

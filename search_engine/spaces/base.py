@@ -68,6 +68,15 @@ class SearchSpace(Component):
         """
         return self._features(self._canonicalize(self._check_points(X)))
 
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the ``features`` columns, in order, as a measured table's header names them.
+
+        The variable names by default; a space whose features are not its variables' values (e.g.
+        absolute widths derived from ratios) renames the columns that differ.
+        """
+        return self.names
+
     def sample_uniform(self, n: int, rng: np.random.Generator) -> Array:
         """``(n, n_vars)`` canonical points, each variable uniform over its choices (may repeat)."""
         return self._canonicalize(rng.random((n, self.n_vars)))

@@ -81,6 +81,15 @@ class HyTNASSpace(GenericSpace):
     def to_spec(self) -> dict[str, Any]:
         return {"name": "hytnas", "params": {}}
 
+    @property
+    def feature_names(self) -> list[str]:
+        """The variable names, except where the features hold absolute widths instead of ratios.
+
+        ``growth_stage3`` -> ``channels_stage3`` and ``ffn_ratio_stage3`` -> ``ffn_width_stage3``;
+        ``channels_stage1`` is already a width and keeps its name.
+        """
+        return [n.replace("growth_", "channels_").replace("ffn_ratio_", "ffn_width_") for n in self.names]
+
     def _features(self, X: Array) -> Array:
         """The 23 columns of the HyT-NAS measurement tables (absolute channels and FFN widths)."""
         values = np.array(self._column_values(X), dtype=np.float64).T  # (n, 23) raw choice values

@@ -50,12 +50,19 @@ class Surrogate(Component):
         self._fit(X, Y, rng)
 
     def predict(self, X: Array) -> tuple[Array, Array | None]:
-        """``(mean, std)`` for ``X (n, n_vars)``; ``std`` is None unless ``provides_std``."""
+        """``(mean, std)`` for ``X (n, n_vars)``; ``std`` is None unless ``provides_std``.
+
+        An empty ``X`` (0 rows) gives ``(0, n_objectives)`` arrays without consulting the model, so
+        no subclass needs to handle it (torch, for one, warns about a std over no points).
+        """
         if self._n_vars is None or self._n_objectives is None:
             raise RuntimeError("predict() called before fit()")
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self._n_vars:
             raise ValueError(f"expected X of shape (n, {self._n_vars}), got {X.shape}")
+        if X.shape[0] == 0:
+            empty = np.empty((0, self._n_objectives))  # (0, n_objectives)
+            return empty, (np.empty_like(empty) if self.provides_std else None)
         mean, std = self._predict(X)
         mean = np.asarray(mean, dtype=np.float64).reshape(X.shape[0], self._n_objectives)
         if not self.provides_std:

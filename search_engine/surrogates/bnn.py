@@ -133,8 +133,6 @@ class BNNSurrogate(PerObjectiveSurrogate):
     def _predict_one(self, model: _FittedBNN, X: Array) -> tuple[Array, Array]:
         import torch
 
-        if X.shape[0] == 0:  # torch warns about a std over no points
-            return np.empty(0), np.empty(0)
         generator = torch.Generator().manual_seed(model.predict_seed)
         inputs = torch.as_tensor(2.0 * X - 1.0, dtype=torch.float32)[None]  # (1, n, n_vars)
         with torch.no_grad():

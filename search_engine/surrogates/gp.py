@@ -122,7 +122,8 @@ class GPSurrogate(PerObjectiveSurrogate):
         return _FittedGP(X, gp.kernel_.k1, gp.L_, gp.alpha_, noise, y_mean, y_std)
 
     def _predict_one(self, model: _FittedGP, X: Array) -> tuple[Array, Array]:
-        means, stds = [np.empty(0)], [np.empty(0)]
+        means: list[Array] = []
+        stds: list[Array] = []
         for start in range(0, X.shape[0], PREDICT_BLOCK):
             block = X[start : start + PREDICT_BLOCK]
             K_cross = model.signal(block, model.X)  # (n_block, n_train)

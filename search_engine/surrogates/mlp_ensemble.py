@@ -117,8 +117,6 @@ class MLPEnsembleSurrogate(PerObjectiveSurrogate):
     def _predict_one(self, model: _FittedEnsemble, X: Array) -> tuple[Array, Array]:
         import torch
 
-        if X.shape[0] == 0:  # torch warns about a std over no points
-            return np.empty(0), np.empty(0)
         with torch.no_grad():
             scores = (_forward(model.weights, _inputs(X)) - model.score_mean) / model.score_std
             mean, std = scores.mean(dim=0), scores.std(dim=0)  # (n,) each

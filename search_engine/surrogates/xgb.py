@@ -40,8 +40,6 @@ def predict_booster(model: Any, X: Array) -> Array:
     """
     import xgboost
 
-    if X.shape[0] == 0:
-        return np.empty(0)
     try:
         return np.asarray(model.inplace_predict(X), dtype=np.float64)
     except xgboost.core.XGBoostError:

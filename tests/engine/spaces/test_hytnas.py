@@ -94,3 +94,22 @@ def test_features_reproduce_the_measured_latency_table(hytnas_data_dir: Path) ->
     # Some rows record stage 4-5 channels off the x1/x1.5/x2 grid (e.g. 96 -> 128); the rest agree.
     consistent = np.all(features == absolute[:, :23], axis=1)
     assert consistent.mean() > 0.9
+
+
+def test_feature_names_name_the_absolute_widths_the_features_hold(rng: np.random.Generator) -> None:
+    space = HyTNASSpace()
+    names = space.feature_names
+    assert names[9:14] == [f"channels_stage{s}" for s in range(1, 6)]
+    assert names[17:20] == ["ffn_width_stage3", "ffn_width_stage4", "ffn_width_stage5"]
+    renamed = {*range(10, 14), *range(17, 20)}
+    assert [n for j, n in enumerate(names) if j not in renamed] == [
+        n for j, n in enumerate(space.names) if j not in renamed
+    ]
+    X = space.sample_uniform(20, rng)
+    features = space.features(X)  # (20, 23)
+    assert features.shape[1] == len(names) == len(set(names))
+    for row, arch in zip(features, space.decode(X), strict=True):
+        by_name = dict(zip(names, row.tolist(), strict=True))
+        assert [by_name[f"channels_stage{s}"] for s in range(1, 6)] == stage_channels(arch)
+        assert [by_name[f"ffn_width_stage{s}"] for s in (3, 4, 5)] == ffn_widths(arch)
+        assert by_name["heads_stage4"] == arch["heads_stage4"]

@@ -1,0 +1,252 @@
+"""Parse CSV tables of measured architectures: design columns and objective columns -> ``TableData``.
+
+A table records what a person measured: the design columns hold ``space.features`` (numeric design
+values, e.g. absolute channel widths) or the space's variable values, rather than cube coordinates.
+
+Two layouts (comma separated, blank lines skipped, line numbers in errors as an editor shows them):
+
+- **with a header row**: the design columns are named by the space's variable names (values as in a
+  decoded architecture, e.g. ``growth_stage2 = 1.5``) or by its feature names (``space.feature_names``,
+  e.g. ``channels_stage2 = 36``), plus one column per objective named by the objective's name or label
+  (``accuracy`` or ``accuracy (%)``);
+- **without a header row** (the first row is all numbers): the first ``n_features`` columns are the
+  space's features in order, the remaining columns the table's objectives in the order ``wanted`` lists
+  them (in the evaluator, the table entry's ``objectives``; all of ``objectives`` when None).
+
+A table needs at least ``MIN_ROWS`` data rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from search_engine.errors import DataError
+from search_engine.objectives import Objective
+from search_engine.spaces.base import SearchSpace
+from search_engine.types import Array
+
+MIN_ROWS = 10
+"""Fewest data rows a table may have: enough for a fit and a cross-validation with up to 10 folds."""
+
+
+@dataclass(frozen=True)
+class TableData:
+    """The measured rows of one table.
+
+    Attributes:
+        name: the table's name in messages (file path or given name).
+        features: ``(n_rows, n_features)`` design values, as ``space.features`` gives them.
+        values: ``(n_rows, n_table_objectives)`` measurements in each objective's own units.
+        objectives: names of the objectives in ``values``' columns.
+    """
+
+    name: str
+    features: Array
+    values: Array
+    objectives: tuple[str, ...]
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _number(cell: str, line: int, column: str, name: str) -> float:
+    """A finite float, or DataError locating the cell (``name`` says what the column holds)."""
+    what = "" if name == column else f" for {name}"
+    if not cell:
+        raise DataError(f"empty cell, expected a number{what}", line=line, column=column)
+    try:
+        value = float(cell)
+    except ValueError:
+        raise DataError(f"{cell!r} is not a number{what}", line=line, column=column) from None
+    if not math.isfinite(value):
+        raise DataError(f"{cell!r} is not a finite number{what}", line=line, column=column)
+    return value
+
+
+def _rows(text: str) -> list[tuple[int, list[str]]]:
+    """``(line number, stripped cells)`` of every non-blank line."""
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            rows.append((number, [cell.strip() for cell in next(csv.reader([line]))]))
+    return rows
+
+
+def _check_width(cells: list[str], width: int, line: int, names: Sequence[str], what: str) -> None:
+    """DataError at the first missing or extra column when a row has the wrong number of cells."""
+    if len(cells) != width:
+        first = min(len(cells), width)
+        column = names[first] if first < len(names) else str(first + 1)
+        raise DataError(f"expected {width} values ({what}), found {len(cells)}", line=line, column=column)
+
+
+def parse_table(
+    text: str,
+    name: str,
+    space: SearchSpace,
+    objectives: Sequence[Objective],
+    wanted: Sequence[str] | None = None,
+) -> TableData:
+    """Read one CSV table (see the module docstring for the two layouts).
+
+    Args:
+        text: the CSV text.
+        name: how messages name the table.
+        space: the search space whose features the design columns hold.
+        objectives: every objective of the evaluator.
+        wanted: names of the objectives this table holds, in order; None: all objectives in the
+            header (with a header row) or all of ``objectives`` in order (without one).
+
+    Raises:
+        DataError: naming the line and column of a bad cell, a row of the wrong width, a duplicate or
+            unknown header, missing columns, an empty table or fewer than ``MIN_ROWS`` data rows.
+    """
+    try:
+        rows = _rows(text.removeprefix("\ufeff"))
+        if not rows:
+            raise DataError("the table is empty")
+        if all(_is_number(cell) for cell in rows[0][1]):
+            data = _parse_plain(rows, name, space, objectives, wanted)
+        else:
+            data = _parse_with_header(rows, name, space, objectives, wanted)
+        if data.features.shape[0] < MIN_ROWS:
+            raise DataError(
+                f"{data.features.shape[0]} data rows; at least {MIN_ROWS} are needed "
+                "to fit and cross-validate a predictor"
+            )
+    except DataError as exc:
+        raise DataError(f"{exc.message} (table {name})", line=exc.line, column=exc.column) from None
+    return data
+
+
+def _n_features(space: SearchSpace) -> int:
+    return int(space.features(np.full((1, space.n_vars), 0.5)).shape[1])
+
+
+def _parse_plain(
+    rows: list[tuple[int, list[str]]],
+    name: str,
+    space: SearchSpace,
+    objectives: Sequence[Objective],
+    wanted: Sequence[str] | None,
+) -> TableData:
+    """Rows without a header: features first, then the wanted objectives."""
+    names = tuple(wanted) if wanted is not None else tuple(o.name for o in objectives)
+    n_features = _n_features(space)
+    width = n_features + len(names)
+    what = f"{n_features} design columns + {', '.join(names)}"
+    if wanted is None:
+        what += "; list the objectives this table holds in its 'objectives' entry"
+    values = np.empty((len(rows), width))  # (n_rows, n_features + n_table_objectives)
+    columns = space.feature_names + list(names)
+    for i, (line, cells) in enumerate(rows):
+        _check_width(cells, width, line, [str(j + 1) for j in range(width)], what)
+        for j, cell in enumerate(cells):
+            values[i, j] = _number(cell, line, str(j + 1), columns[j])
+    return TableData(name, values[:, :n_features], values[:, n_features:], names)
+
+
+def _objective_column(header: str, objectives: Sequence[Objective]) -> str | None:
+    """The objective a header names (by name or label, case-insensitive), or None."""
+    text = header.lower()
+    for objective in objectives:
+        if text in (objective.name.lower(), objective.label().lower()):
+            return objective.name
+    return None
+
+
+def _parse_with_header(
+    rows: list[tuple[int, list[str]]],
+    name: str,
+    space: SearchSpace,
+    objectives: Sequence[Objective],
+    wanted: Sequence[str] | None,
+) -> TableData:
+    """Rows under a header naming variables or features and objectives."""
+    header_line, header = rows[0]
+    for j, cell in enumerate(header):
+        if not cell:
+            raise DataError("empty column name in the header", line=header_line, column=str(j + 1))
+        if cell in header[:j]:
+            raise DataError("column name used twice", line=header_line, column=cell)
+    objective_of = {cell: _objective_column(cell, objectives) for cell in header}
+    present = [objective_of[cell] for cell in header if objective_of[cell] is not None]
+    names = tuple(wanted) if wanted is not None else tuple(n for n in present if n is not None)
+    if not names:
+        known = ", ".join(o.name for o in objectives)
+        raise DataError(f"no objective column (expected one of: {known})", line=header_line)
+    for objective_name in names:
+        if objective_name not in present:
+            raise DataError(f"no column for objective {objective_name!r}", line=header_line)
+    design = [cell for cell in header if objective_of[cell] is None]
+    variables, features = space.names, space.feature_names
+    by_variables = sum(cell in variables for cell in design) >= sum(cell in features for cell in design)
+    expected = variables if by_variables else features
+    for cell in design:
+        if cell not in expected:
+            raise DataError(
+                f"unknown column; expected the space's {'variable' if by_variables else 'feature'} names "
+                f"({', '.join(expected)}) and objective names ({', '.join(o.name for o in objectives)})",
+                line=header_line,
+                column=cell,
+            )
+    missing = [n for n in expected if n not in design]
+    if missing:
+        raise DataError(f"missing column(s) {', '.join(missing)}", line=header_line)
+
+    position = {cell: j for j, cell in enumerate(header)}
+    width = len(header)
+    values = np.empty((len(rows) - 1, len(names)))  # (n_rows, n_table_objectives)
+    cells_by_row = []
+    for i, (line, cells) in enumerate(rows[1:]):
+        _check_width(cells, width, line, header, f"one per header column, {width} in all")
+        for k, objective_name in enumerate(names):
+            column = next(c for c in header if objective_of[c] == objective_name)
+            values[i, k] = _number(cells[position[column]], line, column, objective_name)
+        cells_by_row.append((line, cells))
+    if by_variables:
+        F = _features_from_variables(cells_by_row, position, space)
+    else:
+        F = np.array(
+            [[_number(cells[position[n]], line, n, n) for n in features] for line, cells in cells_by_row],
+            dtype=np.float64,
+        ).reshape(len(cells_by_row), len(features))
+    return TableData(name, F, values, names)
+
+
+def _features_from_variables(
+    cells_by_row: list[tuple[int, list[str]]], position: Mapping[str, int], space: SearchSpace
+) -> Array:
+    """Design cells holding variable values -> ``(n_rows, n_features)`` through the space's encoding."""
+    architectures = []
+    for line, cells in cells_by_row:
+        architecture: dict[str, Any] = {}
+        for variable in space.names:
+            cell = cells[position[variable]]
+            if not cell:
+                raise DataError("empty cell, expected a value", line=line, column=variable)
+            architecture[variable] = float(cell) if _is_number(cell) else cell
+        architectures.append(architecture)
+    try:
+        X = space.encode(architectures)  # (n_rows, n_vars)
+    except ValueError:
+        for (line, _), architecture in zip(cells_by_row, architectures, strict=True):
+            try:
+                space.encode([architecture])
+            except ValueError as exc:
+                message = str(exc)
+                column = max(space.names, key=lambda v: message.rfind(repr(v)))
+                raise DataError(message, line=line, column=column) from None
+        raise
+    return space.features(X)
