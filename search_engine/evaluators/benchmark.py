@@ -7,6 +7,7 @@ optimizer is trusted with expensive evaluations. Optional Gaussian noise imitate
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -70,10 +71,24 @@ class BenchmarkEvaluator(Evaluator):
             high=1e6,
         ),
         Param("seed", "int", 0, "Seed of the noise.", low=0, high=2**31 - 1),
+        Param(
+            "delay",
+            "float",
+            0.0,
+            "Seconds each evaluation takes: simulates an expensive measurement (demos, crash drills).",
+            low=0.0,
+            high=3600.0,
+        ),
     )
 
     def __init__(
-        self, problem: str = "zdt1", n_var: int = 6, n_obj: int = 2, noise_std: float = 0.0, seed: int = 0
+        self,
+        problem: str = "zdt1",
+        n_var: int = 6,
+        n_obj: int = 2,
+        noise_std: float = 0.0,
+        seed: int = 0,
+        delay: float = 0.0,
     ) -> None:
         if problem not in BENCHMARKS:
             known = ", ".join(BENCHMARKS)
@@ -86,6 +101,7 @@ class BenchmarkEvaluator(Evaluator):
             raise ConfigError(f"{FIELD}.{exc.field}", exc.message) from None
         self.noise_std = float(noise_std)
         self.seed = int(seed)
+        self.delay = float(delay)
         self._objectives = tuple(Objective(f"f{i + 1}", "min", "") for i in range(self.problem.n_obj))
         self._space = GenericSpace(
             [{"name": f"x{i}", "type": "float", "low": 0.0, "high": 1.0} for i in range(self.problem.n_var)]
@@ -123,6 +139,8 @@ class BenchmarkEvaluator(Evaluator):
     def _evaluate_batch(self, architectures: list[Architecture]) -> list[Any] | None:
         X = self._space.encode(architectures)  # (n, n_var); raises on a missing or out-of-range value
         F = self.problem.evaluate(X)  # (n, n_obj)
+        if self.delay > 0.0:
+            time.sleep(self.delay * len(architectures))
         if self.noise_std > 0.0:
             F = F + self.noise_std * self._noise(X)
         return [tuple(row) for row in F.tolist()]

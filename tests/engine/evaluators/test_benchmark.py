@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -112,3 +114,11 @@ def test_points_on_the_optimal_set_evaluate_onto_the_true_front() -> None:
     X[:, :2] = np.linspace(0.0, 1.0, 20)[:, None]
     values = np.array([r.objectives for r in evaluator.evaluate(_architectures(X))])
     np.testing.assert_allclose(np.linalg.norm(values, axis=1), 1.0)
+
+
+def test_delay_makes_each_evaluation_take_that_long() -> None:
+    evaluator = BenchmarkEvaluator("zdt1", n_var=3, delay=0.05)
+    started = time.perf_counter()
+    results = evaluator.evaluate([{"x0": 0.1, "x1": 0.0, "x2": 0.0}] * 4)
+    assert time.perf_counter() - started >= 0.2
+    assert all(r.ok for r in results)
