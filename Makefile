@@ -1,5 +1,6 @@
-# HyT-NAS Studio: `make run` runs a headless search, `make test` the test suite.
-# Both create the virtual environment in .venv and install the pinned requirements first.
+# HyT-NAS Studio: `make run` runs the web app (web server, RQ workers, Redis), `make test` the test suite,
+# `make demo` a headless search. Each creates the virtual environment in .venv and installs the pinned
+# requirements first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,15 +15,19 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(BIN)/python tests/run_on_postgres.py
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m ''
 
 lint: $(STAMP)
-	$(BIN)/ruff check search_engine tests benchmarks
+	$(BIN)/ruff check search_engine hytnas_web tests benchmarks
 	$(BIN)/mypy
 
-run demo: $(STAMP)
+run: $(STAMP)
+	$(BIN)/python manage.py runstack
+
+demo: $(STAMP)
 	$(BIN)/python -m search_engine run --problem zdt1 --preset gp --budget 110 --batch-size 10 --seed 0 --out var/zdt1-evaluations.csv
 
 bench: $(STAMP)

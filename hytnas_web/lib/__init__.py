@@ -1,0 +1,1 @@
+"""Small web-only helpers (starting the embedded Redis, ...)."""

@@ -1,0 +1,1 @@
+"""Studies, their iterations and evaluations: the HTML side of the app."""

@@ -1,0 +1,18 @@
+"""RQ entry points. Each is a few lines: the work itself lives in services.py."""
+
+from __future__ import annotations
+
+from rq import get_current_job
+
+from hytnas_web.studies import services
+
+
+def run_iteration(study_id: int, index: int) -> str:
+    """One iteration of one study (idempotent: see ``services.run_iteration``)."""
+    job = get_current_job()
+    return services.run_iteration(study_id, index, job_id=job.id if job is not None else "")
+
+
+def reconcile() -> list[str]:
+    """Bring the queue in line with the database (see ``services.reconcile``)."""
+    return services.reconcile()

@@ -1,0 +1,167 @@
+"""``manage.py runstack``: set everything up and run the whole product until Ctrl-C.
+
+Migrates, collects static files, makes sure the admin exists, syncs the built-in presets, starts
+the embedded Redis (when REDIS_URL is unset), RQ workers, the reconciler and gunicorn, then stops
+them all in reverse order on SIGINT or SIGTERM. If any of them dies, the rest are stopped too and
+the command exits with status 1, so a half-running product never goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+
+from hytnas_web.lib.embedded_redis import ensure_embedded_redis, port_is_open
+from hytnas_web.lib.supervisor import Supervisor
+
+WORKER_CLASS = "hytnas_web.studies.worker.ReconcilingWorker"
+WEB_START_TIMEOUT = 60.0
+
+
+def manage(*arguments: str) -> list[str]:
+    """A ``manage.py`` command line run with the interpreter running this one."""
+    return [sys.executable, str(settings.BASE_DIR / "manage.py"), *arguments]
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class Command(BaseCommand):
+    help = "Set up (migrate, static files, admin, presets), then run Redis, workers, reconciler and web."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--workers", type=int, default=None, help="RQ worker processes (HYTNAS_WORKERS)")
+        parser.add_argument("--host", default="127.0.0.1", help="address the web server binds (127.0.0.1)")
+        parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")
+        parser.add_argument("--no-web", action="store_true", help="run workers and the reconciler only")
+        parser.add_argument("--setup-only", action="store_true", help="run the set-up steps, then exit")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        workers = settings.WORKERS if options["workers"] is None else options["workers"]
+        if workers < 0:
+            raise CommandError("--workers must be 0 or more")
+        web = not options["no_web"]
+        host, port = options["host"], options["port"]
+        if web and not options["setup_only"] and port_is_open(self._connect_host(host), port):
+            raise CommandError(f"port {port} is already in use; pass --port to choose another")
+        try:
+            self._set_up(options["verbosity"])
+        except KeyboardInterrupt:
+            raise CommandError("interrupted during set-up", returncode=130) from None
+        if options["setup_only"]:
+            return
+
+        supervisor = Supervisor(cwd=settings.BASE_DIR)
+        with supervisor.handling_signals():
+            try:
+                failed = self._run(supervisor, workers, web, host, port)
+            finally:
+                if supervisor.children:
+                    self.stdout.write("Stopping: " + ", ".join(c.name for c in reversed(supervisor.children)))
+                supervisor.stop()
+        if failed:
+            raise CommandError(failed, returncode=1)
+        self.stdout.write("Stopped cleanly.")
+
+    def _set_up(self, verbosity: int) -> None:
+        """Everything that must hold before a process starts: schema, static files, admin, presets."""
+        from hytnas_web.studies import services
+
+        call_command("migrate", interactive=False, verbosity=verbosity)
+        call_command("collectstatic", interactive=False, verbosity=verbosity)
+        call_command("ensure_admin", verbosity=verbosity)
+        services.sync_builtin_presets()
+        connections.close_all()  # the children open their own; keep no SQLite handle idle here
+
+    def _run(self, supervisor: Supervisor, workers: int, web: bool, host: str, port: int) -> str | None:
+        """Start every process and watch them; a message when one died, None after a requested stop."""
+        if settings.EMBEDDED_REDIS:
+            # One folder per port: two embedded servers must never share an append-only file.
+            server_port = settings.EMBEDDED_REDIS_PORT
+            directory = settings.VAR_DIR / "redis" / str(server_port)
+            server = ensure_embedded_redis(server_port, directory)
+            if server is None:
+                self.stdout.write(f"Using the Redis that already listens on port {server_port}.")
+            else:
+                assert server.process is not None
+                supervisor.adopt("redis", server.process)
+                self.stdout.write(f"Started the embedded Redis on port {server.port} (files in {directory}).")
+        self._check_redis()
+
+        # Started before the workers so that it stops after them (reverse order).
+        supervisor.start("reconciler", manage("reconcile", "--loop"))
+        # No --with-scheduler: nothing is enqueued for later; the reconciler does the periodic work.
+        command = manage("rqworker", settings.ITERATION_QUEUE, "default", "--worker-class", WORKER_CLASS)
+        for number in range(1, workers + 1):
+            # SIGTERM twice: finish the current job if it is quick, else abort it (it is idempotent).
+            supervisor.start(f"worker-{number}", command, stop_signals=(signal.SIGTERM, signal.SIGTERM))
+        if web:
+            supervisor.start("web", self._gunicorn(host, port), stop_timeout=15.0)
+
+        connect_host = self._connect_host(host)
+
+        def web_is_up() -> bool:
+            return not web or port_is_open(connect_host, port)
+
+        died = supervisor.wait(until=web_is_up, timeout=WEB_START_TIMEOUT)
+        if died is None and not supervisor.stop_requested:
+            if web and not port_is_open(connect_host, port):
+                return f"the web server did not answer on port {port} within {WEB_START_TIMEOUT:.0f} s"
+            self._announce(workers, web, connect_host, port)
+            died = supervisor.wait()
+        if died is not None:
+            return f"{died.name} exited unexpectedly with status {died.process.returncode}"
+        return None
+
+    def _check_redis(self) -> None:
+        """Fail early and in words when Redis is not there, rather than through dying workers."""
+        try:
+            redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=5, socket_timeout=5).ping()
+        except redis.RedisError as error:
+            raise CommandError(f"Redis at {redacted(settings.REDIS_URL)} does not answer: {error}") from None
+
+    def _gunicorn(self, host: str, port: int) -> list[str]:
+        bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "hytnas_web.wsgi:application",
+            "--bind",
+            bind,
+            "--workers",
+            "1",
+            "--threads",
+            "2",
+            "--graceful-timeout",
+            "10",
+            "--no-control-socket",
+        ]
+
+    @staticmethod
+    def _connect_host(host: str) -> str:
+        """Where to reach a server bound to ``host`` from this machine."""
+        return "127.0.0.1" if host in {"", "0.0.0.0", "::", "[::]"} else host.strip("[]")
+
+    def _announce(self, workers: int, web: bool, connect_host: str, port: int) -> None:
+        lines = [f"Running: {workers} RQ worker(s), the reconciler, Redis at {redacted(settings.REDIS_URL)}."]
+        if web:
+            address = f"[{connect_host}]" if ":" in connect_host else connect_host
+            browse = f"Browse to http://{address}:{port}/ and sign in (admin site: /admin/)."
+            lines.append(self.style.SUCCESS(browse))
+        lines.append("Press Ctrl-C to stop everything.")
+        self.stdout.write("\n".join(lines))

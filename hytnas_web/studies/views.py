@@ -1,0 +1,165 @@
+"""Study pages: the list, the creation form, the study page and its lifecycle actions.
+
+Every view requires a signed-in user and only ever loads that user's studies (another user's study
+is a 404). Views read the request through a form, call one function in ``services`` and render an
+explicit context or redirect; actions are POST-only and CSRF-protected like every form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from hytnas_web.studies import services
+from hytnas_web.studies.forms import SavePresetForm, StudyForm, default_initial, initial_values
+from hytnas_web.studies.models import ComponentKind, Iteration, Preset, Study
+
+ACTIONS = {
+    "start": services.start_study,
+    "pause": services.pause_study,
+    "resume": services.resume_study,
+    "cancel": services.cancel_study,
+    "retry": services.retry_study,
+}
+"""Lifecycle actions by URL name suffix; ``services.allowed_actions`` says which a study offers."""
+
+ACTION_DONE = {
+    "start": "started",
+    "pause": "paused",
+    "resume": "resumed",
+    "cancel": "cancelled",
+    "retry": "restarted from its failed iteration",
+}
+
+
+@login_required
+def study_list(request: HttpRequest) -> HttpResponse:
+    """The user's studies with their progress."""
+    studies = Study.objects.filter(owner=request.user).select_related("owner").order_by("-updated_at")
+    rows = [(study, services.study_progress(study)) for study in studies]
+    return render(request, "studies/list.html", {"rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_create(request: HttpRequest) -> HttpResponse:
+    """The study form; ``?preset=<id>`` pre-fills components and sizes, ``?clone=<id>`` everything."""
+    presets = services.available_presets(request.user)
+    context = {"catalogue": services.component_catalogue(), "owner": request.user, "presets": presets}
+    if request.method == "POST":
+        form = StudyForm(request.POST, request.FILES, **context)
+        if form.is_valid():
+            preset = form.cleaned_data["preset"]
+            study = services.save_study(request.user, form.cleaned_data["name"], form.config, preset=preset)
+            messages.success(request, f"Study “{study.name}” created as a draft; start it when ready.")
+            return redirect("studies-detail", pk=study.pk)
+    else:
+        form = StudyForm(initial=_create_initial(request, presets), **context)
+    return render(request, "studies/create.html", _create_context(form, presets))
+
+
+def _create_initial(request: HttpRequest, presets: list[Preset]) -> dict[str, Any]:
+    """Initial values: a study to clone, else a chosen preset, else the built-in HyT-NAS preset."""
+    if "clone" in request.GET:
+        study = get_object_or_404(Study, pk=_id(request.GET["clone"]), owner=request.user)
+        initial = initial_values(config=services.study_config(study).to_dict())
+        if study.ref_point_derived:
+            initial.pop("ref_point", None)  # derived from the data last time: derive it again
+        initial.update(name=f"{study.name} (copy)", preset=study.preset_id)
+        initial["tables_from"] = study.pk if services.study_tables(study) else None
+        return initial
+    if "preset" in request.GET:
+        wanted = _id(request.GET["preset"])
+        preset = next((p for p in presets if p.pk == wanted), None)
+        if preset is None:
+            raise Http404("no such preset")
+    else:
+        preset = next((p for p in presets if p.owner_id is None and p.key == "hytnas"), None)
+    return default_initial(preset)
+
+
+def _create_context(form: StudyForm, presets: list[Preset]) -> dict[str, Any]:
+    built_in = [p for p in presets if p.owner_id is None]
+    return {
+        "form": form,
+        "built_in_presets": built_in,
+        "own_presets": [p for p in presets if p.owner_id is not None],
+        "selected_preset": form["preset"].value(),
+        "table_objectives": services.default_objectives("table"),
+        "max_upload_bytes": settings.MAX_TABLE_UPLOAD_BYTES,
+    }
+
+
+def _id(text: str) -> int:
+    """A primary key from a query parameter; anything else is a 404, not a server error."""
+    if not text.isdigit() or len(text) > 18:
+        raise Http404("not an id")
+    return int(text)
+
+
+@login_required
+def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Status, progress, iterations, evaluated architectures, configuration and actions of one study."""
+    study = get_object_or_404(Study, pk=pk, owner=request.user)
+    return render(request, "studies/detail.html", detail_context(study))
+
+
+def detail_context(study: Study, preset_form: SavePresetForm | None = None) -> dict[str, Any]:
+    """Everything the study page shows (also used to redisplay it after a refused action)."""
+    order = [kind.value for kind in ComponentKind]
+    failed = study.iterations.filter(status=Iteration.Status.FAILED).order_by("-index").first()
+    return {
+        "study": study,
+        "progress": services.study_progress(study),
+        "actions": services.allowed_actions(study),
+        "iterations": study.iterations.order_by("index"),
+        "failed_iteration": failed,
+        "evaluations": study.evaluations.select_related("iteration").order_by("id"),
+        "components": sorted(study.components.all(), key=lambda c: order.index(c.kind)),
+        "preset_form": preset_form or SavePresetForm(),
+    }
+
+
+@login_required
+@require_POST
+def study_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Start, pause, resume, cancel or retry; a transition the status does not allow is a 400."""
+    study = get_object_or_404(Study, pk=pk, owner=request.user)
+    try:
+        ACTIONS[action](study)
+    except services.ActionNotAllowed as exc:
+        messages.error(request, str(exc))
+        study.refresh_from_db()
+        return render(request, "studies/detail.html", detail_context(study), status=400)
+    messages.success(request, f"Study {ACTION_DONE[action]}.")
+    return redirect("studies-detail", pk=study.pk)
+
+
+@login_required
+@require_POST
+def study_clone(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new draft with the same configuration."""
+    study = get_object_or_404(Study, pk=pk, owner=request.user)
+    copy = services.clone_study(study, request.user)
+    messages.success(request, f"Cloned into the draft “{copy.name}”.")
+    return redirect("studies-detail", pk=copy.pk)
+
+
+@login_required
+@require_POST
+def study_save_preset(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the study's components and sizes as one of the user's presets."""
+    study = get_object_or_404(Study, pk=pk, owner=request.user)
+    form = SavePresetForm(request.POST)
+    if not form.is_valid():
+        return render(request, "studies/detail.html", detail_context(study, preset_form=form), status=400)
+    data = form.cleaned_data
+    preset = services.save_preset(request.user, study, data["key"], data["label"], data["description"])
+    messages.success(request, f"Saved preset “{preset.label}”; pick it when creating a study.")
+    return redirect("studies-detail", pk=study.pk)

@@ -1,0 +1,107 @@
+// Study form: show only the chosen component's parameters, keep space and evaluator consistent, and
+// pre-fill the objectives from the evaluator until the user edits them. Without this script every
+// input stays visible and the server reads only the chosen component's parameters.
+(function () {
+  "use strict";
+
+  const form = document.getElementById("study-form");
+  if (!form) {
+    return;
+  }
+
+  function chosen(name) {
+    const control = form.elements[name];
+    return control ? control.value : "";
+  }
+
+  function setChoice(name, value) {
+    const control = form.elements[name];
+    if (!control) {
+      return;
+    }
+    if (control instanceof RadioNodeList) {
+      control.forEach(function (radio) {
+        radio.checked = radio.value === value;
+      });
+    } else {
+      control.value = value;
+    }
+  }
+
+  // Blocks marked data-component-kind / data-component-key belong to one choice of one control.
+  function toggleBlocks() {
+    form.querySelectorAll("[data-component-kind]").forEach(function (block) {
+      block.hidden = chosen(block.dataset.componentKind) !== block.dataset.componentKey;
+    });
+  }
+
+  // A benchmark problem is searched in its own space; the other evaluators need a different one.
+  function matchSpaceToEvaluator() {
+    if (chosen("evaluator") === "benchmark") {
+      setChoice("space", "benchmark");
+    } else if (chosen("space") === "benchmark") {
+      setChoice("space", "hytnas");
+    }
+  }
+
+  const rows = Array.from(form.querySelectorAll("[data-objective-row]"));
+  const tableObjectives = JSON.parse(document.getElementById("table-objectives").textContent);
+  let objectivesEdited = false;
+
+  function defaultObjectives() {
+    if (chosen("evaluator") === "benchmark") {
+      const count = parseInt(chosen("evaluator__benchmark__n_obj"), 10) || 2;
+      return Array.from({ length: count }, function (_, i) {
+        return { name: "f" + (i + 1), direction: "min", unit: "" };
+      });
+    }
+    return tableObjectives;
+  }
+
+  function fillObjectives() {
+    if (objectivesEdited) {
+      return;
+    }
+    const objectives = defaultObjectives();
+    rows.forEach(function (row, i) {
+      const [name, direction, unit] = row.querySelectorAll("input, select");
+      const objective = objectives[i] || { name: "", direction: "min", unit: "" };
+      name.value = objective.name;
+      direction.value = objective.direction;
+      unit.value = objective.unit;
+    });
+  }
+
+  // Values the page arrived with (a clone, or a form shown again with errors) count as edited
+  // unless they are exactly the evaluator's defaults.
+  objectivesEdited = rows.some(function (row, i) {
+    const [name, direction, unit] = row.querySelectorAll("input, select");
+    const objective = defaultObjectives()[i] || { name: "", direction: "min", unit: "" };
+    return name.value !== objective.name || unit.value !== objective.unit ||
+      (objective.name !== "" && direction.value !== objective.direction);
+  });
+
+  rows.forEach(function (row) {
+    row.addEventListener("input", function () {
+      objectivesEdited = true;
+    });
+  });
+
+  form.addEventListener("change", function (event) {
+    const name = event.target.name;
+    if (name === "evaluator") {
+      matchSpaceToEvaluator();
+      fillObjectives();
+    } else if (name === "evaluator__benchmark__n_obj") {
+      fillObjectives();
+    }
+    toggleBlocks();
+  });
+  form.addEventListener("input", function (event) {
+    if (event.target.name === "evaluator__benchmark__n_obj") {
+      fillObjectives();
+    }
+  });
+
+  toggleBlocks();
+})();

@@ -1,0 +1,45 @@
+"""Run the web tests again on PostgreSQL: skipped when none answers, required when CI=true.
+
+The database server comes from HYTNAS_TEST_POSTGRES_URL (default: the local one at
+127.0.0.1:5432 as user postgres); pytest-django creates and drops its own test database there.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/hytnas"
+
+
+def reachable(url: str) -> str | None:
+    """None when a connection to the server succeeds, else the reason it failed."""
+    import psycopg
+
+    server_url = url.rsplit("/", 1)[0] + "/postgres"
+    try:
+        with psycopg.connect(server_url, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip()
+
+
+def main() -> int:
+    url = os.environ.get("HYTNAS_TEST_POSTGRES_URL", DEFAULT_URL)
+    problem = reachable(url)
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            print(
+                f"PostgreSQL tests are required in CI, but {url} is unreachable: {problem}", file=sys.stderr
+            )
+            return 1
+        print(f"PostgreSQL not reachable at {url} ({problem}); skipping the PostgreSQL run.")
+        return 0
+    print(f"Running the web tests on PostgreSQL ({url})", flush=True)
+    command = [sys.executable, "-m", "pytest", "tests/web", "--create-db", *sys.argv[1:]]
+    return subprocess.call(command, env={**os.environ, "DATABASE_URL": url})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

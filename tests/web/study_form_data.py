@@ -1,0 +1,73 @@
+"""Helpers for study-form tests: the form's own initial values as POST data, and small CSV tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+
+def form_post_data(client: Any, url: str | None = None, **changes: Any) -> dict[str, Any]:
+    """What the browser would post for the study form as ``client`` gets it, with ``changes`` applied.
+
+    ``url`` defaults to the plain creation page (the built-in HyT-NAS preset on ZDT1). A change whose
+    value is None removes the input from the post.
+    """
+    response = client.get(url or reverse("studies-create"))
+    assert response.status_code == 200
+    form = response.context["form"]
+    data: dict[str, Any] = {}
+    for name in form.fields:
+        if name.startswith("table_") and name.endswith("_file"):
+            continue
+        value = form[name].value()
+        if value is None:
+            continue
+        if value is True:
+            data[name] = "on"
+        elif value is False:
+            continue
+        else:
+            data[name] = str(value)
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def small_zdt1(**changes: Any) -> dict[str, Any]:
+    """Changes that make the default form a small, fast ZDT1 study."""
+    values: dict[str, Any] = {
+        "name": "ZDT1 from the form",
+        "evaluator": "benchmark",
+        "space": "benchmark",
+        "evaluator__benchmark__problem": "zdt1",
+        "evaluator__benchmark__n_var": "4",
+        "evaluator__benchmark__n_obj": "2",
+        "n_init": "10",
+        "batch_size": "5",
+        "budget": "20",
+        "solver": "nsga2",
+        "solver__nsga2__pop_size": "20",
+        "solver__nsga2__n_gen": "5",
+    }
+    values.update(changes)
+    return values
+
+
+CUSTOM_SPACE = (
+    '[{"name": "width", "type": "int", "low": 8, "high": 64},'
+    ' {"name": "depth", "type": "int", "low": 1, "high": 8},'
+    ' {"name": "act", "type": "choice", "choices": ["relu", "gelu"]}]'
+)
+
+
+def measured_csv(objective: str, rows: int = 12, bad_line: int | None = None) -> bytes:
+    """A CSV whose header names CUSTOM_SPACE's variables and ``objective``; ``bad_line`` has a bad cell."""
+    lines = [f"width,depth,act,{objective}"]
+    for i in range(rows):
+        value = f"{70 + i * 0.5:.2f}" if objective == "accuracy" else f"{100 + 7 * i:.1f}"
+        lines.append(f"{8 + 4 * i},{1 + i % 8},{'relu' if i % 2 else 'gelu'},{value}")
+    if bad_line is not None:
+        cells = lines[bad_line - 1].split(",")
+        cells[-1] = "lots"
+        lines[bad_line - 1] = ",".join(cells)
+    return ("\n".join(lines) + "\n").encode()
