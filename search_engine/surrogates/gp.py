@@ -23,26 +23,6 @@ PREDICT_BLOCK = 2048
 
 
 @dataclass(frozen=True)
-class _Warp:
-    """A monotone transform of one objective: ``log(y - low)``, so a wide, skewed range (DTLZ1's g
-    spans four orders of magnitude) becomes one a stationary kernel can model near its optimum."""
-
-    low: float  # below the smallest measured value, so the log is finite
-
-    def forward(self, y: Array) -> Array:
-        return np.log(np.maximum(y - self.low, 1e-300))
-
-    def inverse(self, t: Array) -> Array:
-        return np.exp(t) + self.low
-
-
-def _fit_warp(y: Array) -> _Warp:
-    """``log(y - low)`` with ``low`` 1 % of the range below the minimum (scale-free, order-preserving)."""
-    span = float(np.ptp(y)) or 1.0
-    return _Warp(float(y.min()) - 0.01 * span)
-
-
-@dataclass(frozen=True)
 class _FittedGP:
     """What prediction needs: training inputs, the noise-free kernel and the Cholesky solve."""
 
@@ -53,7 +33,6 @@ class _FittedGP:
     noise: float  # fitted noise variance of the standardised objective
     y_mean: float
     y_std: float
-    warp: _Warp | None = None  # monotone output transform fitted before standardising
 
 
 class GPSurrogate(PerObjectiveSurrogate):
@@ -105,24 +84,11 @@ class GPSurrogate(PerObjectiveSurrogate):
             low=20,
             high=5000,
         ),
-        Param(
-            "output_transform",
-            "choice",
-            "none",
-            "log: model log(y - min) instead of y, for objectives spanning orders of magnitude.",
-            choices=("none", "log"),
-        ),
     )
 
     def __init__(
-        self,
-        nu: float = 2.5,
-        n_restarts: int = 0,
-        noise_min: float = 1e-6,
-        max_fit_points: int = 300,
-        output_transform: str = "none",
+        self, nu: float = 2.5, n_restarts: int = 0, noise_min: float = 1e-6, max_fit_points: int = 300
     ) -> None:
-        self.output_transform = output_transform
         self.nu = float(nu)
         self.n_restarts = n_restarts
         self.noise_min = noise_min
@@ -133,9 +99,6 @@ class GPSurrogate(PerObjectiveSurrogate):
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-        warp = _fit_warp(y) if self.output_transform == "log" else None
-        if warp is not None:
-            y = warp.forward(y)
         y_mean, y_std = float(y.mean()), float(y.std())
         z = (y - y_mean) / y_std  # (n,) standardised objective
         seed = seed_from(rng)
@@ -156,7 +119,7 @@ class GPSurrogate(PerObjectiveSurrogate):
                 fitted = gp.fit(X[subset], z[subset]).kernel_
                 gp = GaussianProcessRegressor(fitted, optimizer=None).fit(X, z)
         noise = float(gp.kernel_.k2.noise_level)
-        return _FittedGP(X, gp.kernel_.k1, gp.L_, gp.alpha_, noise, y_mean, y_std, warp)
+        return _FittedGP(X, gp.kernel_.k1, gp.L_, gp.alpha_, noise, y_mean, y_std)
 
     def _predict_one(self, model: _FittedGP, X: Array) -> tuple[Array, Array]:
         means: list[Array] = []
@@ -170,11 +133,5 @@ class GPSurrogate(PerObjectiveSurrogate):
             var = model.signal.diag(block) - np.einsum("ij,ij->j", v, v)
             means.append(mean)
             stds.append(np.sqrt(np.maximum(var, 0.0)))
-        mean_all = np.concatenate(means) * model.y_std + model.y_mean  # (n,) in model space
-        std_all = np.concatenate(stds) * model.y_std
-        if model.warp is None:
-            return mean_all, std_all
-        # Back to objective units: the median maps through the monotone inverse, and the std is half
-        # the width of the mapped +-1 std interval (exact for the interval, not a linearisation).
-        upper, lower = model.warp.inverse(mean_all + std_all), model.warp.inverse(mean_all - std_all)
-        return model.warp.inverse(mean_all), (upper - lower) / 2.0
+        mean_all, std_all = np.concatenate(means), np.concatenate(stds)
+        return mean_all * model.y_std + model.y_mean, std_all * model.y_std
