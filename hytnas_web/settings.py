@@ -144,6 +144,8 @@ RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
     ITERATION_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600},
 }
+# Workers started with plain `manage.py rqworker` reconcile the queue with the database first.
+RQ = {"WORKER_CLASS": "hytnas_web.studies.worker.ReconcilingWorker"}
 WORKERS = env_int("HYTNAS_WORKERS", 2, low=1)
 HEARTBEAT_STALE_SECONDS = env_int("HYTNAS_HEARTBEAT_STALE_SECONDS", 60, low=5)
 RECONCILE_EVERY_SECONDS = env_int("HYTNAS_RECONCILE_EVERY_SECONDS", 30, low=1)
@@ -163,6 +165,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
+WHITENOISE_USE_FINDERS = True  # serve from the app folders too, before (or without) collectstatic
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

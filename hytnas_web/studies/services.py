@@ -87,11 +87,11 @@ def save_study(
 
 
 def sync_builtin_presets() -> list[Preset]:
-    """Make sure every preset of ``search_engine.presets`` exists as a built-in Preset row."""
+    """Make the built-in Preset rows match ``search_engine.presets`` (created or brought up to date)."""
     presets = []
     for key, engine_preset in PRESETS.items():
         with transaction.atomic():
-            preset, created = Preset.objects.get_or_create(
+            preset, _ = Preset.objects.update_or_create(
                 owner=None,
                 key=key,
                 defaults={
@@ -101,10 +101,12 @@ def sync_builtin_presets() -> list[Preset]:
                     "batch_size": engine_preset.batch_size,
                 },
             )
-            if created:
+            wanted = {kind: spec.to_dict() for kind, spec in engine_preset.components.items()}
+            if preset_components(preset) != wanted:
+                preset.components.all().delete()
                 ComponentSetting.objects.bulk_create(
-                    ComponentSetting(preset=preset, kind=kind, name=spec.name, params=dict(spec.params))
-                    for kind, spec in engine_preset.components.items()
+                    ComponentSetting(preset=preset, kind=kind, name=spec["name"], params=spec["params"])
+                    for kind, spec in wanted.items()
                 )
         presets.append(preset)
     return presets

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from search_engine.params import Param
-from search_engine.surrogates.base import PerObjectiveSurrogate, seed_from
-from search_engine.surrogates.mlp_ensemble import torch_threads
+from search_engine.surrogates.base import seed_from
+from search_engine.surrogates.torch_base import TorchSurrogate, cube_inputs
 from search_engine.types import Array
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class _FittedBNN:
     predict_seed: int
 
 
-class BNNSurrogate(PerObjectiveSurrogate):
+class BNNSurrogate(TorchSurrogate):
     """A two-hidden-layer ReLU network per objective with a distribution over its function.
 
     ``mc-dropout``: dropout on both hidden layers, trained with squared error and
@@ -47,7 +47,7 @@ class BNNSurrogate(PerObjectiveSurrogate):
     does not depend on the other points in the call, and the samples are drawn from a seed fixed
     at fit time, so repeated ``predict`` calls agree. ``std`` is the spread of the sampled
     functions (model uncertainty; measurement noise is not added). Torch runs on ``n_threads``
-    threads (see :func:`~search_engine.surrogates.mlp_ensemble.torch_threads`).
+    threads (see :func:`~search_engine.surrogates.torch_base.torch_threads`).
     """
 
     provides_std = True
@@ -95,20 +95,12 @@ class BNNSurrogate(PerObjectiveSurrogate):
         self.n_samples = n_samples
         self.n_threads = n_threads
 
-    def _fit(self, X: Array, Y: Array, rng: np.random.Generator) -> None:
-        with torch_threads(self.n_threads):
-            super()._fit(X, Y, rng)
-
-    def _predict(self, X: Array) -> tuple[Array, Array | None]:
-        with torch_threads(self.n_threads):
-            return super()._predict(X)
-
     def _fit_one(self, X: Array, y: Array, rng: np.random.Generator) -> _FittedBNN:
         import torch
 
         generator = torch.Generator().manual_seed(seed_from(rng))
         y_mean, y_std = float(y.mean()), float(y.std())
-        inputs = torch.as_tensor(2.0 * X - 1.0, dtype=torch.float32)  # (n, n_vars) in [-1, 1]
+        inputs = cube_inputs(X)  # (n, n_vars) in [-1, 1]
         target = torch.as_tensor((y - y_mean) / y_std, dtype=torch.float32)  # (n,)
         variational = self.method == "variational"
         params = _init_params(X.shape[1], self.hidden, variational, generator)
@@ -134,7 +126,7 @@ class BNNSurrogate(PerObjectiveSurrogate):
         import torch
 
         generator = torch.Generator().manual_seed(model.predict_seed)
-        inputs = torch.as_tensor(2.0 * X - 1.0, dtype=torch.float32)[None]  # (1, n, n_vars)
+        inputs = cube_inputs(X)[None]  # (1, n, n_vars)
         with torch.no_grad():
             if self.method == "variational":
                 samples = _forward_sampled_weights(model.params, inputs, self.n_samples, generator)

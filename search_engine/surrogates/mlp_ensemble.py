@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -11,7 +9,8 @@ import numpy as np
 from scipy.stats import rankdata
 
 from search_engine.params import Param
-from search_engine.surrogates.base import PerObjectiveSurrogate, seed_from
+from search_engine.surrogates.base import seed_from
+from search_engine.surrogates.torch_base import TorchSurrogate, cube_inputs
 from search_engine.types import Array
 
 if TYPE_CHECKING:
@@ -27,7 +26,7 @@ class _FittedEnsemble:
     score_std: Any  # (n_members, 1) tensor
 
 
-class MLPEnsembleSurrogate(PerObjectiveSurrogate):
+class MLPEnsembleSurrogate(TorchSurrogate):
     """An ensemble of two-hidden-layer ReLU networks per objective, trained on pairs.
 
     Each epoch, every member draws its own ``pairs_per_point * n`` random pairs of measured points
@@ -39,7 +38,7 @@ class MLPEnsembleSurrogate(PerObjectiveSurrogate):
     scores are standardised by their mean and std over the training points before averaging;
     ``mean`` is the average standardised score (lower = better, no units) and ``std`` the spread
     of the members around it. All members train at once as batched matrix products, on
-    ``n_threads`` torch threads (see :func:`torch_threads`).
+    ``n_threads`` torch threads (see :func:`~search_engine.surrogates.torch_base.torch_threads`).
     """
 
     provides_std = True
@@ -76,19 +75,11 @@ class MLPEnsembleSurrogate(PerObjectiveSurrogate):
         self.pairs_per_point = pairs_per_point
         self.n_threads = n_threads
 
-    def _fit(self, X: Array, Y: Array, rng: np.random.Generator) -> None:
-        with torch_threads(self.n_threads):
-            super()._fit(X, Y, rng)
-
-    def _predict(self, X: Array) -> tuple[Array, Array | None]:
-        with torch_threads(self.n_threads):
-            return super()._predict(X)
-
     def _fit_one(self, X: Array, y: Array, rng: np.random.Generator) -> _FittedEnsemble:
         import torch
 
         generator = torch.Generator().manual_seed(seed_from(rng))
-        inputs = _inputs(X)  # (n, n_vars)
+        inputs = cube_inputs(X)  # (n, n_vars)
         # Only the order matters: dense ranks compare exactly in float32, raw values may not.
         target = torch.as_tensor(rankdata(y, method="dense"), dtype=torch.float32)  # (n,)
         n, m = X.shape[0], self.n_members
@@ -118,34 +109,9 @@ class MLPEnsembleSurrogate(PerObjectiveSurrogate):
         import torch
 
         with torch.no_grad():
-            scores = (_forward(model.weights, _inputs(X)) - model.score_mean) / model.score_std
+            scores = (_forward(model.weights, cube_inputs(X)) - model.score_mean) / model.score_std
             mean, std = scores.mean(dim=0), scores.std(dim=0)  # (n,) each
         return mean.double().numpy(), std.double().numpy()
-
-
-@contextmanager
-def torch_threads(n_threads: int) -> Iterator[None]:
-    """Run torch on ``n_threads`` intra-op threads, restoring the previous setting afterwards.
-
-    These networks are small: a single thread is about as fast as two on a quiet machine and
-    several times faster when other processes compete for the cores (idle torch threads spin).
-    A fixed count also keeps results identical across workers with different core counts.
-    """
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _inputs(X: Array) -> torch.Tensor:
-    """Cube points centred to [-1, 1], float32."""
-    import torch
-
-    return torch.as_tensor(2.0 * X - 1.0, dtype=torch.float32)
 
 
 def _init_weights(n_members: int, n_vars: int, hidden: int, generator: torch.Generator) -> list[torch.Tensor]:

@@ -175,8 +175,8 @@ def test_a_preset_prefills_components_and_sizes(alice_client: Any) -> None:
     form = response.context["form"]
     assert form["sampler"].value() == "lhs"
     assert form["surrogate"].value() == "gp"
-    assert form["acquisition"].value() == "ucb"
-    assert form["acquisition__ucb__beta"].value() == 1.0
+    assert form["surrogate__gp__nu"].value() == 1.5
+    assert form["acquisition"].value() == "identity"
     assert form["solver__nsga2__n_gen"].value() == 50
     assert (form["n_init"].value(), form["batch_size"].value()) == (50, 10)
     assert f'<option value="{gp.pk}" selected>' in response.content.decode()
