@@ -1,4 +1,4 @@
-"""RQ entry points. Each is a few lines: the work itself lives in services.py."""
+"""RQ entry points. Each is a few lines: the work itself lives in the services package."""
 
 from __future__ import annotations
 

@@ -1,0 +1,190 @@
+"""What the study form needs: the component catalogue, and a checked StudyConfig from its values."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models
+
+from hytnas_web.studies.models import Preset, Study
+from hytnas_web.studies.services.configs import COMPONENT_KINDS, sync_builtin_presets
+from search_engine.config import ComponentSpec, StudyConfig
+from search_engine.errors import ConfigError, DataError
+
+logger = logging.getLogger(__name__)
+
+# The study form hands plain values to these functions and shows the ConfigError they raise next to
+# the input its ``field`` path names; nothing here is trusted to have been checked by the browser.
+
+
+SPACE_KINDS = ("hytnas", "benchmark", "custom")
+"""How the study form picks a space: the HyT-NAS space, the benchmark problem's own, or a JSON spec."""
+
+
+def component_catalogue() -> dict[str, list[dict[str, Any]]]:
+    """Every registry's entries (key, label, parameter schema, capabilities) for drawing the study form."""
+    from search_engine.registry import describe
+
+    return describe()
+
+
+def default_objectives(evaluator: str, n_obj: int = 2) -> list[dict[str, str]]:
+    """The objectives an evaluator reports unless the user names others.
+
+    A benchmark scores ``f1 .. fm`` (all minimised, no unit); a table evaluator defaults to the
+    HyT-NAS pair, accuracy (max, %) and latency (min, ms).
+    """
+    from search_engine.evaluators.table import HYTNAS_OBJECTIVES
+
+    if evaluator == "benchmark":
+        return [{"name": f"f{i + 1}", "direction": "min", "unit": ""} for i in range(n_obj)]
+    return [dict(o) for o in HYTNAS_OBJECTIVES]
+
+
+def available_presets(owner: AbstractBaseUser) -> list[Preset]:
+    """Built-in presets (created on first use) followed by the owner's own."""
+    sync_builtin_presets()
+    presets = Preset.objects.filter(models.Q(owner__isnull=True) | models.Q(owner=owner))
+    return list(presets.order_by("owner_id", "label").prefetch_related("components"))
+
+
+def study_tables(study: Study) -> list[dict[str, Any]]:
+    """The measured tables a table-evaluator study was created with (``[]`` for other evaluators)."""
+    if not isinstance(study.evaluator, dict) or study.evaluator.get("name") != "table":
+        return []
+    tables = (study.evaluator.get("params") or {}).get("tables") or []
+    return [dict(t) for t in tables if isinstance(t, dict) and isinstance(t.get("text"), str)]
+
+
+def config_from_form(data: dict[str, Any], tables: list[dict[str, Any]] | None = None) -> StudyConfig:
+    """A validated StudyConfig from the study form's values.
+
+    Args:
+        data: ``space`` (one of SPACE_KINDS) and ``space_spec`` (parsed JSON of a custom space: a
+            list of variables, ``{"variables": [...]}`` or ``{"name", "params"}``); ``evaluator``
+            as ``{"name", "params"}`` (for ``table``, without tables, objectives and space, which
+            come from the other values); ``objectives`` (list of {name, direction, unit}; empty =
+            the evaluator's own); ``ref_point`` (list of numbers or None = derived); each component
+            kind as ``{"name", "params"}``; ``n_init``, ``batch_size``, ``budget``, ``seed``,
+            ``patience``.
+        tables: for the table evaluator, ``[{"name", "text", "objectives": [names] or None}]``.
+
+    Raises:
+        ConfigError: naming the bad value as a dotted path (``surrogate.params.max_depth``,
+            ``evaluator.params.tables[1]`` for a table's CSV error, with its line number in the
+            message), so the form can show the message next to the right input.
+    """
+    try:
+        return _config_from_form(data, tables or [])
+    except ConfigError:
+        raise
+    except (TypeError, ValueError, LookupError, AttributeError, ArithmeticError, RecursionError) as exc:
+        # Hostile or unforeseen input must become a message, never a server error.
+        logger.warning("study form values the engine could not take: %r", exc)
+        raise ConfigError("config", f"this configuration cannot be used: {exc}") from None
+
+
+def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> StudyConfig:
+    from search_engine.registry import EVALUATORS
+
+    evaluator_name = data["evaluator"]["name"]
+    EVALUATORS.entry(evaluator_name, "evaluator.name")
+    evaluator_params = dict(data["evaluator"].get("params") or {})
+    objectives = list(data.get("objectives") or [])
+    if evaluator_name == "benchmark":
+        benchmark = EVALUATORS.build("benchmark", evaluator_params, "evaluator")
+        n_obj = len(benchmark.objectives)
+        objectives = objectives or default_objectives("benchmark", n_obj)
+        if len(objectives) != n_obj:
+            raise ConfigError(
+                "objectives", f"the benchmark problem reports {n_obj} objectives; {len(objectives)} are named"
+            )
+        if data["space"] != "benchmark":
+            raise ConfigError("space", "a benchmark problem is searched in its own space; choose that space")
+        space = benchmark.default_space().to_spec()
+    else:
+        objectives = objectives or default_objectives(evaluator_name)
+        space = _form_space(data["space"], data.get("space_spec"))
+        evaluator_params = {
+            **evaluator_params,
+            "tables": _checked_tables(tables, space, objectives),
+            "objectives": objectives,
+            "space": space,
+        }
+    config = StudyConfig.from_dict(
+        {
+            "space": space,
+            "evaluator": {"name": evaluator_name, "params": evaluator_params},
+            "objectives": objectives,
+            "ref_point": data.get("ref_point"),
+            **{kind: data[kind] for kind in COMPONENT_KINDS},
+            **{name: data.get(name) for name in ("n_init", "batch_size", "budget", "seed", "patience")},
+        }
+    ).validate()
+    members = config.surrogate.params.get("surrogates") if config.surrogate.name == "mix" else None
+    if isinstance(members, list | tuple) and len(members) != config.n_objectives:
+        raise ConfigError(
+            "surrogate.params.surrogates",
+            f"give one surrogate per objective: {config.n_objectives}, not {len(members)}",
+        )
+    return config
+
+
+def _form_space(kind: str, spec: Any) -> dict[str, Any]:
+    """The ``{name, params}`` of the space a non-benchmark study searches."""
+    from search_engine.registry import SPACES
+
+    if kind == "hytnas":
+        return {"name": "hytnas", "params": {}}
+    if kind == "benchmark":
+        raise ConfigError("space", "the benchmark problem's space goes with the benchmark evaluator")
+    if kind != "custom":
+        raise ConfigError("space", f"unknown kind of space {kind!r}; known: {', '.join(SPACE_KINDS)}")
+    if isinstance(spec, list):
+        spec = {"name": "generic", "params": {"variables": spec}}
+    elif isinstance(spec, dict) and "name" not in spec:
+        spec = {"name": "generic", "params": spec}
+    if not isinstance(spec, dict) or not isinstance(spec.get("params", {}), dict):
+        raise ConfigError(
+            "space", 'expected a list of variables, {"variables": [...]} or {"name": ..., "params": {...}}'
+        )
+    checked = ComponentSpec.from_dict(spec, "space")
+    SPACES.build(checked.name, checked.params, "space")
+    return checked.to_dict()
+
+
+def _checked_tables(
+    tables: list[dict[str, Any]], space: dict[str, Any], objectives: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Parse every uploaded table now, so a bad cell is reported with its line before the study exists."""
+    from search_engine.evaluators.table_csv import parse_table
+    from search_engine.objectives import Objective
+    from search_engine.registry import SPACES
+
+    if not tables:
+        raise ConfigError("evaluator.params.tables", "upload at least one table of measurements")
+    parsed_objectives = [Objective.from_dict(o, f"objectives[{i}]") for i, o in enumerate(objectives)]
+    names = [o.name for o in parsed_objectives]
+    built_space = SPACES.build(space["name"], space.get("params") or {}, "space")
+    entries, covered = [], set()
+    for i, table in enumerate(tables):
+        field = f"evaluator.params.tables[{i}]"
+        wanted = table.get("objectives") or None
+        unknown = [n for n in wanted or [] if n not in names]
+        if unknown:
+            known = ", ".join(names)
+            raise ConfigError(f"{field}.objectives", f"unknown objective {unknown[0]!r}; known: {known}")
+        if wanted is not None and len(set(wanted)) != len(wanted):
+            raise ConfigError(f"{field}.objectives", "an objective is named twice")
+        try:
+            parsed = parse_table(table["text"], table["name"], built_space, parsed_objectives, wanted)
+        except DataError as exc:
+            raise ConfigError(field, str(exc)) from None
+        covered.update(parsed.objectives)
+        entries.append({"name": table["name"], "text": table["text"], "objectives": list(parsed.objectives)})
+    missing = [n for n in names if n not in covered]
+    if missing:
+        raise ConfigError("evaluator.params.tables", f"no table measures objective {missing[0]!r}")
+    return entries

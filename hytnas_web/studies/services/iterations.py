@@ -1,0 +1,305 @@
+"""Running one iteration (called by the RQ job): propose once, evaluate what is pending, finish."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from hytnas_web.studies.models import Evaluation, Iteration, Study
+from hytnas_web.studies.services.configs import study_config
+from hytnas_web.studies.services.scheduling import enqueue_iteration, finish_if_budget_spent
+from search_engine.config import StudyConfig
+from search_engine.metrics.fidelity import surrogate_fidelity
+from search_engine.objectives import (
+    ReferencePoint,
+    derive_reference_point,
+    from_minimisation,
+    to_minimisation,
+)
+from search_engine.optimizer import initial_design, iteration_seed, propose
+from search_engine.runner import current_hypervolume
+from search_engine.types import EvaluationResult
+
+logger = logging.getLogger(__name__)
+
+
+def run_iteration(study_id: int, index: int, job_id: str = "") -> str:
+    """Run iteration ``index`` of a study to its end: propose (once), evaluate what is pending, finish.
+
+    Idempotent: a second call for a finished iteration does nothing; a call while another live job
+    runs it backs off; a call after a crash picks up the stored proposal and evaluates only what is
+    still pending. Returns a short description of what happened (shown in the RQ dashboard).
+    """
+    claim = _claim(study_id, index, job_id)
+    if claim is not None:
+        return claim
+    iteration = Iteration.objects.select_related("study").get(study_id=study_id, index=index)
+    study = iteration.study
+    heartbeat = _Heartbeat(iteration.pk)
+    heartbeat.start()
+    try:
+        config = study_config(study)
+        if not iteration.evaluations.exists() and not _propose(study, iteration, config):
+            return _finish(study, iteration, config, exhausted=True)
+        evaluator = config.build_evaluator()
+        stopped = _evaluate_pending(study, iteration, evaluator, config)
+        if stopped:
+            return stopped
+        return _finish(study, iteration, config)
+    except Exception as exc:  # a failed iteration is recorded in words, never left "running"
+        _fail(study_id, index, exc)
+        return f"failed: {exc}"
+    finally:
+        heartbeat.stop()
+
+
+def _claim(study_id: int, index: int, job_id: str) -> str | None:
+    """Mark the iteration as ours, or say why not (done, not running, another live job has it)."""
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=study_id)
+        iteration = Iteration.objects.select_for_update().filter(study=study, index=index).first()
+        if iteration is None:
+            return "no such iteration"
+        if iteration.status in (Iteration.Status.DONE, Iteration.Status.FAILED):
+            return f"iteration already {iteration.status}"
+        if study.status != Study.Status.RUNNING:
+            return f"study is {study.status}"
+        now = timezone.now()
+        stale = now - timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS)
+        fresh = iteration.heartbeat_at is not None and iteration.heartbeat_at > stale
+        if iteration.status == Iteration.Status.RUNNING and fresh and iteration.job_id != job_id:
+            return "another job is running this iteration"
+        iteration.status = Iteration.Status.RUNNING
+        iteration.job_id = job_id
+        iteration.heartbeat_at = now
+        iteration.attempts += 1
+        iteration.started_at = iteration.started_at or now
+        iteration.save(update_fields=["status", "job_id", "heartbeat_at", "attempts", "started_at"])
+    return None
+
+
+class _Heartbeat:
+    """Refreshes ``Iteration.heartbeat_at`` from a thread while the job works, so a live job is
+    never mistaken for a dead one during a long evaluation."""
+
+    def __init__(self, iteration_pk: int) -> None:
+        self.iteration_pk = iteration_pk
+        self.interval = max(1.0, settings.HEARTBEAT_STALE_SECONDS / 4)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self._stop.wait(self.interval):
+                Iteration.objects.filter(pk=self.iteration_pk, status=Iteration.Status.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()
+
+
+def _measured(study: Study, config: StudyConfig) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Every finished evaluation: cube points, objective rows (NaN for failures), keys."""
+    rows = list(
+        study.evaluations.exclude(status=Evaluation.Status.PENDING)
+        .order_by("id")
+        .values_list("x", "objectives", "key")
+    )
+    n_vars = config.build_space().n_vars
+    X = np.array([r[0] for r in rows], dtype=np.float64).reshape(len(rows), n_vars)
+    nan_row = [float("nan")] * config.n_objectives
+    Y = np.array([r[1] if r[1] is not None else nan_row for r in rows], dtype=np.float64)
+    return X, Y.reshape(len(rows), config.n_objectives), [r[2] for r in rows]
+
+
+def _propose(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
+    """Store this iteration's batch as pending evaluations; False when nothing is left to propose."""
+    X, Y, keys = _measured(study, config)
+    remaining = study.budget - study.evaluations.count()
+    if remaining <= 0:
+        return False
+    space = config.build_space()
+    if iteration.index == 0:
+        points = initial_design(config, min(study.n_init, remaining), iteration.seed, exclude=set(keys))
+        proposal_mean = proposal_std = None
+        origins = ["initial"] * points.shape[0]
+        timings: dict[str, float] = {}
+        diagnostics: dict[str, Any] = {"initial_design": True}
+    else:
+        proposal = propose(config, X, Y, iteration.seed, batch_size=min(study.batch_size, remaining))
+        points, proposal_mean, proposal_std = proposal.X, proposal.mean, proposal.std
+        origins, timings, diagnostics = proposal.origin, proposal.timings, proposal.diagnostics
+    if points.shape[0] == 0:
+        return False
+    architectures = space.decode(points)
+    new_keys = space.keys(points)
+    source = Evaluation.Source.INITIAL if iteration.index == 0 else Evaluation.Source.OPTIMIZER
+    with transaction.atomic():
+        Evaluation.objects.bulk_create(
+            [
+                Evaluation(
+                    study=study,
+                    iteration=iteration,
+                    position=i,
+                    key=new_keys[i],
+                    x=points[i].tolist(),
+                    architecture=_jsonable(architectures[i]),
+                    source=source,
+                    origin="" if origins[i] == "initial" else origins[i],
+                    predicted_mean=None if proposal_mean is None else proposal_mean[i].tolist(),
+                    predicted_std=None if proposal_std is None else proposal_std[i].tolist(),
+                )
+                for i in range(points.shape[0])
+            ],
+            ignore_conflicts=True,  # a re-run after a crash proposes the same keys: never twice
+        )
+        Iteration.objects.filter(pk=iteration.pk).update(timings=timings, diagnostics=_jsonable(diagnostics))
+    return True
+
+
+def _evaluate_pending(study: Study, iteration: Iteration, evaluator: Any, config: StudyConfig) -> str | None:
+    """Evaluate this iteration's pending architectures one by one, saving each result at once.
+
+    Returns a reason when the study stopped being runnable (paused, cancelled) before the end.
+    """
+    for evaluation in iteration.evaluations.filter(status=Evaluation.Status.PENDING).order_by("position"):
+        status = Study.objects.values_list("status", flat=True).get(pk=study.pk)
+        if status != Study.Status.RUNNING:
+            Iteration.objects.filter(pk=iteration.pk).update(status=Iteration.Status.PENDING)
+            return f"stopped: study is {status}"
+        [result] = evaluator.evaluate([evaluation.architecture])
+        _save_result(evaluation, result)
+    return None
+
+
+def _save_result(evaluation: Evaluation, result: EvaluationResult) -> None:
+    """Write one measurement (or failure) for a still-pending evaluation."""
+    Evaluation.objects.filter(pk=evaluation.pk, status=Evaluation.Status.PENDING).update(
+        status=Evaluation.Status.DONE if result.ok else Evaluation.Status.FAILED,
+        objectives=list(result.objectives) if result.ok and result.objectives is not None else None,
+        stage_latency=dict(result.stage_latency) if result.stage_latency is not None else None,
+        metrics=_jsonable(dict(result.metrics)),
+        error=result.error or "",
+        seconds=result.seconds,
+        finished_at=timezone.now(),
+    )
+
+
+def _reference_point(study: Study, config: StudyConfig, Y: np.ndarray) -> ReferencePoint | None:
+    """The given reference point, or the one derived from the initial design (stored on the study)."""
+    if study.ref_point is not None:
+        return ReferencePoint(
+            tuple(
+                float(v) for v in to_minimisation(np.array(study.ref_point, dtype=float), config.objectives)
+            ),
+            study.ref_point_derived,
+            "derived from the initial design" if study.ref_point_derived else "given",
+        )
+    try:
+        derived = derive_reference_point(to_minimisation(Y, config.objectives))
+    except ValueError:
+        return None  # nothing has succeeded yet
+    Study.objects.filter(pk=study.pk).update(
+        ref_point=[float(v) for v in from_minimisation(derived.as_array(), config.objectives)],
+        ref_point_derived=True,
+    )
+    return derived
+
+
+def _finish(study: Study, iteration: Iteration, config: StudyConfig, exhausted: bool = False) -> str:
+    """Record hypervolume and fidelity, then schedule the next iteration or complete the study."""
+    X, Y, _ = _measured(study, config)
+    reference = _reference_point(study, config, Y)
+    hv = current_hypervolume(Y, config, reference) if reference is not None else None
+    batch = list(iteration.evaluations.values_list("predicted_mean", "objectives"))
+    fidelity = _fidelity(batch, config)
+    evaluate_seconds = sum(iteration.evaluations.exclude(seconds=None).values_list("seconds", flat=True))
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=study.pk)
+        it = Iteration.objects.select_for_update().get(pk=iteration.pk)
+        if it.status == Iteration.Status.DONE:
+            return "iteration already done"
+        it.status = Iteration.Status.DONE
+        it.hypervolume = hv
+        it.n_evaluations = X.shape[0]
+        it.fidelity = fidelity
+        it.timings = {**it.timings, "evaluate": float(evaluate_seconds)}
+        it.finished_at = timezone.now()
+        it.save()
+        if study.status != Study.Status.RUNNING:
+            return f"iteration done; study is {study.status}"
+        if exhausted or finish_if_budget_spent(study) or _out_of_patience(study):
+            if study.status == Study.Status.RUNNING:
+                study.status = Study.Status.COMPLETED
+                study.save(update_fields=["status", "updated_at"])
+            return "study completed"
+        following = Iteration.objects.create(
+            study=study, index=it.index + 1, seed=iteration_seed(study.seed, it.index + 1)
+        )
+        study.save(update_fields=["updated_at"])
+        enqueue_iteration(following)
+    return f"iteration {it.index} done: hypervolume {hv}"
+
+
+def _out_of_patience(study: Study) -> bool:
+    """True when the last ``patience`` iterations brought no hypervolume gain."""
+    if not study.patience:
+        return False
+    history = list(
+        study.iterations.filter(status=Iteration.Status.DONE)
+        .order_by("index")
+        .values_list("hypervolume", flat=True)
+    )
+    if len(history) <= study.patience:
+        return False
+    best_before = max((h for h in history[: -study.patience] if h is not None), default=None)
+    recent = [h for h in history[-study.patience :] if h is not None]
+    return best_before is not None and all(h <= best_before * (1 + 1e-12) for h in recent)
+
+
+def _fidelity(batch: list[tuple[Any, Any]], config: StudyConfig) -> list[dict[str, Any]]:
+    """Per objective: rank correlation and error of the batch's predictions against its measurements."""
+    pairs = [(p, m) for p, m in batch if p is not None and m is not None]
+    if not pairs:
+        return []
+    predicted = np.array([p for p, _ in pairs], dtype=np.float64)
+    measured = np.array([m for _, m in pairs], dtype=np.float64)
+    return [
+        {"objective": objective.name, **quality.to_dict()}
+        for objective, quality in zip(config.objectives, surrogate_fidelity(predicted, measured), strict=True)
+    ]
+
+
+def _fail(study_id: int, index: int, exc: Exception) -> None:
+    """Record an iteration's failure and fail the study, with the reason in words."""
+    reason = f"{type(exc).__name__}: {exc}"
+    logger.exception("study %s iteration %s failed", study_id, index)
+    with transaction.atomic():
+        Iteration.objects.filter(study_id=study_id, index=index).update(
+            status=Iteration.Status.FAILED, error=reason, finished_at=timezone.now()
+        )
+        Study.objects.filter(pk=study_id).update(
+            status=Study.Status.FAILED, error=f"iteration {index} failed: {reason}", updated_at=timezone.now()
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types for numpy scalars and arrays nested in dicts and lists."""
+    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
