@@ -14,6 +14,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 test: $(STAMP)
+	sh tests/ensure_chromium.sh
 	$(BIN)/python -m pytest
 	$(BIN)/python tests/run_on_postgres.py
 

@@ -82,6 +82,9 @@ class Study(models.Model):
     patience = models.PositiveIntegerField(null=True, blank=True)
     preset = models.ForeignKey(Preset, null=True, blank=True, on_delete=models.SET_NULL)
     error = models.TextField(blank=True, help_text="why the study failed, in words")
+    version = models.PositiveBigIntegerField(
+        default=0, help_text="change counter: bumped whenever a job writes results (live dashboard)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -158,6 +161,7 @@ class Iteration(models.Model):
     diagnostics = models.JSONField(default=dict, blank=True)
     fidelity = models.JSONField(default=list, blank=True, help_text="per objective: predicted vs measured")
     error = models.TextField(blank=True)
+    version = models.PositiveBigIntegerField(default=0, help_text="the study's version at its last change")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -205,6 +209,7 @@ class Evaluation(models.Model):
     predicted_std = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     seconds = models.FloatField(null=True, blank=True)
+    version = models.PositiveBigIntegerField(default=0, help_text="the study's version at its last change")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -213,7 +218,7 @@ class Evaluation(models.Model):
             models.UniqueConstraint(fields=["study", "key"], name="evaluation_unique_architecture_per_study")
         ]
         ordering = ["study_id", "id"]
-        indexes = [models.Index(fields=["study", "status"])]
+        indexes = [models.Index(fields=["study", "status"]), models.Index(fields=["study", "version"])]
 
     def __str__(self) -> str:
         return f"{self.study} {self.key}"

@@ -4,16 +4,34 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from hytnas_web.studies import views
+from hytnas_web.studies import views, views_browse, views_csv, views_dashboard
 
 urlpatterns: list[URLPattern] = [
     path("", views.study_list, name="studies-list"),
     path("studies/new/", views.study_create, name="studies-create"),
-    path("studies/<int:pk>/", views.study_detail, name="studies-detail"),
+    path("studies/<int:pk>/", views_dashboard.study_detail, name="studies-detail"),
+    path("studies/<int:pk>/data.json", views_dashboard.study_dashboard_data, name="studies-dashboard-data"),
     *(
         path(f"studies/<int:pk>/{action}/", views.study_action, {"action": action}, name=f"studies-{action}")
         for action in views.ACTIONS
     ),
     path("studies/<int:pk>/clone/", views.study_clone, name="studies-clone"),
     path("studies/<int:pk>/save-preset/", views.study_save_preset, name="studies-save-preset"),
+    path(
+        "studies/<int:pk>/export/evaluations.csv",
+        views_csv.study_export_evaluations,
+        name="studies-export-evaluations",
+    ),
+    path("studies/<int:pk>/export/pareto.csv", views_csv.study_export_pareto, name="studies-export-pareto"),
+    path(
+        "studies/<int:pk>/export/history.csv", views_csv.study_export_history, name="studies-export-history"
+    ),
+    path("studies/<int:pk>/import/", views_csv.study_import, name="studies-import"),
+    path("studies/compare/", views_browse.study_compare, name="studies-compare"),
+    path("studies/<int:pk>/architectures/", views_browse.study_architectures, name="studies-architectures"),
+    path(
+        "studies/<int:pk>/architectures/<int:evaluation_pk>/",
+        views_browse.study_architecture,
+        name="studies-architecture",
+    ),
 ]

@@ -18,7 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from hytnas_web.studies import services
 from hytnas_web.studies.forms import SavePresetForm, StudyForm, default_initial, initial_values
-from hytnas_web.studies.models import ComponentKind, Iteration, Preset, Study
+from hytnas_web.studies.models import Preset, Study
+from hytnas_web.studies.views_dashboard import dashboard_context as detail_context
 
 ACTIONS = {
     "start": services.start_study,
@@ -101,29 +102,6 @@ def _id(text: str) -> int:
     if not text.isdigit() or len(text) > 18:
         raise Http404("not an id")
     return int(text)
-
-
-@login_required
-def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """Status, progress, iterations, evaluated architectures, configuration and actions of one study."""
-    study = get_object_or_404(Study, pk=pk, owner=request.user)
-    return render(request, "studies/detail.html", detail_context(study))
-
-
-def detail_context(study: Study, preset_form: SavePresetForm | None = None) -> dict[str, Any]:
-    """Everything the study page shows (also used to redisplay it after a refused action)."""
-    order = [kind.value for kind in ComponentKind]
-    failed = study.iterations.filter(status=Iteration.Status.FAILED).order_by("-index").first()
-    return {
-        "study": study,
-        "progress": services.study_progress(study),
-        "actions": services.allowed_actions(study),
-        "iterations": study.iterations.order_by("index"),
-        "failed_iteration": failed,
-        "evaluations": study.evaluations.select_related("iteration").order_by("id"),
-        "components": sorted(study.components.all(), key=lambda c: order.index(c.kind)),
-        "preset_form": preset_form or SavePresetForm(),
-    }
 
 
 @login_required

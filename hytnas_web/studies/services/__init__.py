@@ -10,6 +10,13 @@ never starts on rows another transaction has not written yet. One module per top
 
 from __future__ import annotations
 
+from hytnas_web.studies.services.browse import (
+    EvaluationBrowse,
+    architecture_detail,
+    browse_evaluations,
+    pareto_evaluation_ids,
+)
+from hytnas_web.studies.services.compare import Comparison, compare_studies
 from hytnas_web.studies.services.configs import (
     clone_study,
     preset_components,
@@ -18,6 +25,20 @@ from hytnas_web.studies.services.configs import (
     study_config,
     sync_builtin_presets,
 )
+from hytnas_web.studies.services.csv_export import (
+    evaluation_columns,
+    export_evaluations_csv,
+    export_history_csv,
+    export_pareto_csv,
+    history_columns,
+)
+from hytnas_web.studies.services.csv_import import (
+    ImportResult,
+    RowProblem,
+    import_columns,
+    import_evaluations,
+)
+from hytnas_web.studies.services.dashboard import Version, dashboard, dashboard_changes, dashboard_version
 from hytnas_web.studies.services.form_support import (
     ConfigError,
     DataError,
@@ -40,19 +61,40 @@ from hytnas_web.studies.services.lifecycle import (
 from hytnas_web.studies.services.progress import study_progress
 from hytnas_web.studies.services.reconcile import reconcile
 from hytnas_web.studies.services.scheduling import enqueue_iteration
+from hytnas_web.studies.services.versions import bump_version
 
 __all__ = [
     "ActionNotAllowed",
+    "Comparison",
     "ConfigError",
     "DataError",
+    "EvaluationBrowse",
+    "ImportResult",
+    "RowProblem",
+    "Version",
     "allowed_actions",
+    "architecture_detail",
     "available_presets",
+    "browse_evaluations",
+    "bump_version",
     "cancel_study",
     "clone_study",
+    "compare_studies",
     "component_catalogue",
     "config_from_form",
+    "dashboard",
+    "dashboard_changes",
+    "dashboard_version",
     "default_objectives",
     "enqueue_iteration",
+    "evaluation_columns",
+    "export_evaluations_csv",
+    "export_history_csv",
+    "export_pareto_csv",
+    "history_columns",
+    "import_columns",
+    "import_evaluations",
+    "pareto_evaluation_ids",
     "pause_study",
     "preset_components",
     "reconcile",

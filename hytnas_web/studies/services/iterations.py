@@ -11,11 +11,13 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.scheduling import enqueue_iteration, finish_if_budget_spent
+from hytnas_web.studies.services.versions import bump_version
 from search_engine.config import StudyConfig
 from search_engine.metrics.fidelity import surrogate_fidelity
 from search_engine.objectives import (
@@ -82,7 +84,10 @@ def _claim(study_id: int, index: int, job_id: str) -> str | None:
         iteration.heartbeat_at = now
         iteration.attempts += 1
         iteration.started_at = iteration.started_at or now
-        iteration.save(update_fields=["status", "job_id", "heartbeat_at", "attempts", "started_at"])
+        iteration.version = bump_version(study_id)
+        iteration.save(
+            update_fields=["status", "job_id", "heartbeat_at", "attempts", "started_at", "version"]
+        )
     return None
 
 
@@ -152,6 +157,7 @@ def _propose(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
     new_keys = space.keys(points)
     source = Evaluation.Source.INITIAL if iteration.index == 0 else Evaluation.Source.OPTIMIZER
     with transaction.atomic():
+        version = bump_version(study.pk)
         Evaluation.objects.bulk_create(
             [
                 Evaluation(
@@ -165,12 +171,15 @@ def _propose(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
                     origin="" if origins[i] == "initial" else origins[i],
                     predicted_mean=None if proposal_mean is None else proposal_mean[i].tolist(),
                     predicted_std=None if proposal_std is None else proposal_std[i].tolist(),
+                    version=version,
                 )
                 for i in range(points.shape[0])
             ],
             ignore_conflicts=True,  # a re-run after a crash proposes the same keys: never twice
         )
-        Iteration.objects.filter(pk=iteration.pk).update(timings=timings, diagnostics=_jsonable(diagnostics))
+        Iteration.objects.filter(pk=iteration.pk).update(
+            timings=timings, diagnostics=_jsonable(diagnostics), version=version
+        )
     return True
 
 
@@ -182,7 +191,9 @@ def _evaluate_pending(study: Study, iteration: Iteration, evaluator: Any, config
     for evaluation in iteration.evaluations.filter(status=Evaluation.Status.PENDING).order_by("position"):
         status = Study.objects.values_list("status", flat=True).get(pk=study.pk)
         if status != Study.Status.RUNNING:
-            Iteration.objects.filter(pk=iteration.pk).update(status=Iteration.Status.PENDING)
+            Iteration.objects.filter(pk=iteration.pk).update(
+                status=Iteration.Status.PENDING, version=bump_version(study.pk)
+            )
             return f"stopped: study is {status}"
         [result] = evaluator.evaluate([evaluation.architecture])
         _save_result(evaluation, result)
@@ -191,15 +202,17 @@ def _evaluate_pending(study: Study, iteration: Iteration, evaluator: Any, config
 
 def _save_result(evaluation: Evaluation, result: EvaluationResult) -> None:
     """Write one measurement (or failure) for a still-pending evaluation."""
-    Evaluation.objects.filter(pk=evaluation.pk, status=Evaluation.Status.PENDING).update(
-        status=Evaluation.Status.DONE if result.ok else Evaluation.Status.FAILED,
-        objectives=list(result.objectives) if result.ok and result.objectives is not None else None,
-        stage_latency=dict(result.stage_latency) if result.stage_latency is not None else None,
-        metrics=_jsonable(dict(result.metrics)),
-        error=result.error or "",
-        seconds=result.seconds,
-        finished_at=timezone.now(),
-    )
+    with transaction.atomic():
+        Evaluation.objects.filter(pk=evaluation.pk, status=Evaluation.Status.PENDING).update(
+            status=Evaluation.Status.DONE if result.ok else Evaluation.Status.FAILED,
+            objectives=list(result.objectives) if result.ok and result.objectives is not None else None,
+            stage_latency=dict(result.stage_latency) if result.stage_latency is not None else None,
+            metrics=_jsonable(dict(result.metrics)),
+            error=result.error or "",
+            seconds=result.seconds,
+            finished_at=timezone.now(),
+            version=bump_version(evaluation.study_id),
+        )
 
 
 def _reference_point(study: Study, config: StudyConfig, Y: np.ndarray) -> ReferencePoint | None:
@@ -219,6 +232,7 @@ def _reference_point(study: Study, config: StudyConfig, Y: np.ndarray) -> Refere
     Study.objects.filter(pk=study.pk).update(
         ref_point=[float(v) for v in from_minimisation(derived.as_array(), config.objectives)],
         ref_point_derived=True,
+        version=F("version") + 1,
     )
     return derived
 
@@ -242,6 +256,7 @@ def _finish(study: Study, iteration: Iteration, config: StudyConfig, exhausted: 
         it.fidelity = fidelity
         it.timings = {**it.timings, "evaluate": float(evaluate_seconds)}
         it.finished_at = timezone.now()
+        it.version = bump_version(study.pk)
         it.save()
         if study.status != Study.Status.RUNNING:
             return f"iteration done; study is {study.status}"
@@ -293,7 +308,10 @@ def _fail(study_id: int, index: int, exc: Exception) -> None:
     logger.exception("study %s iteration %s failed", study_id, index)
     with transaction.atomic():
         Iteration.objects.filter(study_id=study_id, index=index).update(
-            status=Iteration.Status.FAILED, error=reason, finished_at=timezone.now()
+            status=Iteration.Status.FAILED,
+            error=reason,
+            finished_at=timezone.now(),
+            version=bump_version(study_id),
         )
         Study.objects.filter(pk=study_id).update(
             status=Study.Status.FAILED, error=f"iteration {index} failed: {reason}", updated_at=timezone.now()

@@ -1,0 +1,408 @@
+"""Engine chart data -> Plotly figure dicts (``{"data": [...], "layout": {...}}``) for the study dashboard.
+
+Plotly renders a subset of HTML in hover labels, titles and axis labels, so every piece of user
+text (study, objective and variable names, units) goes through ``escape`` first; numbers are
+rounded to six significant digits to keep pages light. Trace order in the Pareto figure is part of
+the contract with static/js/dashboard.js: trace 0 holds every shown point (extended in place when
+new evaluations arrive), the traces after it (front, reference point, predicted values) are
+replaced whole.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # only the record types: the services package is what calls the engine
+    from search_engine.metrics.charts import (
+        FidelitySeries,
+        HypervolumeSeries,
+        ParetoChartData,
+        StageLatencyData,
+        TimingSeries,
+    )
+    from search_engine.objectives import Objective
+
+Figure = dict[str, Any]
+
+FRONT_COLOUR = "#d62728"
+REFERENCE_COLOUR = "#444444"
+PREDICTED_COLOUR = "#ff7f0e"
+STAGE_COLOURS = {"backbone": "#1f77b4", "neck": "#2ca02c", "head": "#9467bd"}
+PHASE_COLOURS = {"fit": "#1f77b4", "solve": "#ff7f0e", "select": "#2ca02c", "evaluate": "#9467bd"}
+BASE_LAYOUT: dict[str, Any] = {
+    "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+    "hovermode": "closest",
+    "legend": {"orientation": "h", "y": -0.2},
+}
+
+
+def escape(text: Any) -> str:
+    """User text made inert for Plotly's HTML-ish labels: ``<``, ``>``, ``&`` escaped, no ``%{`` templates."""
+    return html.escape(str(text), quote=False).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def rounded(values: Any) -> list[Any]:
+    """Floats with six significant digits (None for non-finite), so JSON stays short and valid."""
+    return [None if not math.isfinite(v) else float(f"{v:.6g}") for v in np.asarray(values, float).ravel()]
+
+
+def _layout(title: str, **extra: Any) -> dict[str, Any]:
+    return {**BASE_LAYOUT, "title": {"text": title}, "uirevision": "keep", **extra}
+
+
+def axis_label(objective: Objective) -> str:
+    """``latency (ms) ↓`` with the name and unit escaped."""
+    arrow = "↑" if objective.direction == "max" else "↓"
+    return escape(objective.label()) + f" {arrow}"
+
+
+def _value_lines(objectives: Sequence[Objective], axes: Sequence[str]) -> str:
+    """Hover lines ``name = %{x:.4g} unit`` for each objective on its axis."""
+    return "<br>".join(
+        f"{escape(o.name)} = %{{{axis}:.4g}}{' ' + escape(o.unit) if o.unit else ''}"
+        for o, axis in zip(objectives, axes, strict=False)
+    )
+
+
+def pareto_points(
+    data: ParetoChartData, texts: Sequence[str], rows: Sequence[int] | None = None
+) -> dict[str, Any]:
+    """Columns of trace 0 for ``rows`` of the shown points (all by default): x, y (z), color, ids, text.
+
+    ``texts`` are compact architectures, one per shown point, escaped here.
+    """
+    index = np.arange(data.ids.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+    columns: dict[str, Any] = {
+        "ids": data.ids[index].tolist(),
+        "color": data.iterations[index].tolist(),
+        "text": [escape(texts[i]) for i in index.tolist()],
+    }
+    for axis, j in zip(("x", "y", "z"), range(min(3, len(data.objectives))), strict=False):
+        columns[axis] = rounded(data.Y[index, j])
+    if len(data.objectives) > 3:
+        columns["values"] = [rounded(data.Y[index, j]) for j in range(len(data.objectives))]
+    return columns
+
+
+def pareto_figure(
+    data: ParetoChartData,
+    texts: Sequence[str],
+    predicted: tuple[Sequence[int], Any] | None = None,
+) -> Figure:
+    """Every point coloured by iteration, the front joined, the reference point and predicted values.
+
+    Args:
+        data: points and front from ``search_engine.metrics.charts.pareto_chart_data``.
+        texts: compact architecture per shown point (user text: escaped here).
+        predicted: ``(ids, mean (n, m))`` of the latest batch in own units, overlaid on demand
+            (legend toggle); None when the surrogate predicts no values.
+    """
+    m = len(data.objectives)
+    if m > 3:
+        return _parcoords(data)
+    points = pareto_points(data, texts)
+    axes = ("x", "y", "z")[:m]
+    hover = "#%{customdata} · iteration %{marker.color}<br>%{text}<br>" + _value_lines(data.objectives, axes)
+    trace: dict[str, Any] = {
+        "type": "scatter" if m < 3 else "scatter3d",
+        "mode": "markers",
+        "name": "evaluated",
+        "customdata": points["ids"],
+        "text": points["text"],
+        "hovertemplate": hover + "<extra></extra>",
+        "marker": {
+            "color": points["color"],
+            "colorscale": "Viridis",
+            "showscale": True,
+            "colorbar": {"title": {"text": "iteration"}},
+            "size": 6 if m < 3 else 3,
+            "opacity": 0.75,
+        },
+    }
+    for axis in axes:
+        trace[axis] = points[axis]
+    if m == 1:
+        trace["y"] = [0.0] * len(points["x"])
+    layout = _layout(pareto_title(data), uirevision="pareto", showlegend=True)
+    if m == 3:
+        layout["scene"] = {
+            f"{axis}axis": {"title": {"text": axis_label(o)}}
+            for axis, o in zip(axes, data.objectives, strict=True)
+        }
+    else:
+        layout["xaxis"] = {"title": {"text": axis_label(data.objectives[0])}}
+        layout["yaxis"] = {"title": {"text": axis_label(data.objectives[1]) if m > 1 else ""}}
+    front_texts = [texts[i] for i in data.front.tolist()]
+    return {"data": [trace, *pareto_overlays(data, front_texts, predicted)], "layout": layout}
+
+
+def pareto_title(data: ParetoChartData, n_measured: int | None = None, sampled: bool | None = None) -> str:
+    """How many points are non-dominated and measured, and whether the rest is sampled.
+
+    ``n_measured`` and ``sampled`` override what ``data`` says, for data that holds only the front
+    and the newest points (a live update).
+    """
+    n = data.n_measured if n_measured is None else n_measured
+    title = f"Pareto front: {int(data.front.shape[0])} non-dominated of {n} measured"
+    if data.thinned if sampled is None else sampled:
+        title += " (the whole front; a sample of the rest)"
+    return title
+
+
+def pareto_overlays(
+    data: ParetoChartData, front_texts: Sequence[str], predicted: tuple[Sequence[int], Any] | None = None
+) -> list[dict[str, Any]]:
+    """Traces 1.. of the Pareto figure: the joined front, the reference point, the predicted values.
+
+    ``front_texts`` are the front's compact architectures in ``data.front`` order (escaped here).
+    """
+    m = len(data.objectives)
+    if m > 3:
+        return []
+    axes = ("x", "y", "z")[:m]
+    kind = "scatter" if m < 3 else "scatter3d"
+    front = data.front.tolist()
+    values = _value_lines(data.objectives, axes)
+    front_trace: dict[str, Any] = {
+        "type": kind,
+        "mode": "lines+markers",
+        "name": "Pareto front",
+        "customdata": data.ids[front].tolist(),
+        "text": [escape(text) for text in front_texts],
+        "hovertemplate": "#%{customdata} · on the front<br>%{text}<br>" + values + "<extra></extra>",
+        "marker": {"color": FRONT_COLOUR, "size": 9 if m < 3 else 5, "line": {"width": 1, "color": "#fff"}},
+        "line": {"color": FRONT_COLOUR, "width": 2},
+    }
+    for j, axis in enumerate(axes):
+        front_trace[axis] = rounded(data.Y[front, j])
+    traces = [front_trace]
+    if data.ref_point is not None:
+        ref: dict[str, Any] = {
+            "type": kind,
+            "mode": "markers",
+            "name": "reference point",
+            "hovertemplate": "reference point<br>" + values + "<extra></extra>",
+            "marker": {"symbol": "x", "size": 10 if m < 3 else 5, "color": REFERENCE_COLOUR},
+        }
+        for j, axis in enumerate(axes):
+            ref[axis] = rounded([data.ref_point[j]])
+        traces.append(ref)
+    if predicted is not None and len(predicted[0]):
+        mean = np.asarray(predicted[1], dtype=float).reshape(len(predicted[0]), m)
+        overlay: dict[str, Any] = {
+            "type": kind,
+            "mode": "markers",
+            "name": "predicted (latest batch)",
+            "visible": "legendonly",
+            "customdata": [int(i) for i in predicted[0]],
+            "hovertemplate": "#%{customdata} · predicted before measuring<br>" + values + "<extra></extra>",
+            "marker": {"symbol": "diamond-open", "size": 8 if m < 3 else 4, "color": PREDICTED_COLOUR},
+        }
+        for j, axis in enumerate(axes):
+            overlay[axis] = rounded(mean[:, j])
+        traces.append(overlay)
+    return traces
+
+
+def _parcoords(data: ParetoChartData) -> Figure:
+    """More than three objectives: one line per architecture, the front highlighted."""
+    on_front = np.zeros(data.ids.shape[0])
+    on_front[data.front] = 1.0
+    dimensions = [
+        {"label": axis_label(o), "values": rounded(data.Y[:, j])} for j, o in enumerate(data.objectives)
+    ]
+    if data.ref_point is not None:
+        for dimension, value in zip(dimensions, data.ref_point, strict=True):
+            dimension["label"] += f" (ref {value:.4g})"
+    trace = {
+        "type": "parcoords",
+        "line": {
+            "color": on_front.tolist(),
+            "colorscale": [[0.0, "#c7d2e0"], [1.0, FRONT_COLOUR]],
+            "cmin": 0,
+            "cmax": 1,
+        },
+        "dimensions": dimensions,
+    }
+    return {
+        "data": [trace],
+        "layout": _layout(pareto_title(data) + " (red: the front)", uirevision="pareto"),
+    }
+
+
+def hypervolume_figure(series: HypervolumeSeries, objectives: Sequence[Objective]) -> Figure | None:
+    """Hypervolume (or log10 difference to the true front) vs evaluations, switchable to vs iteration."""
+    if not series.iterations:
+        return None
+    if series.log_difference is not None:
+        y, y_title = series.log_difference, "log10(true HV − HV)"
+        title = f"Log hypervolume difference (true front's HV {series.true_hypervolume:.6g})"
+    else:
+        y, y_title, title = series.hypervolume, "hypervolume", "Hypervolume"
+    if series.ref_point is not None:
+        names = ", ".join(escape(o.name) for o in objectives)
+        title += (
+            f"<br><sub>reference point ({names}) = ({', '.join(f'{v:.6g}' for v in series.ref_point)})</sub>"
+        )
+    trace = {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": y_title,
+        "x": list(series.n_evaluations),
+        "y": rounded(y),
+        "customdata": list(series.iterations),
+        "hovertemplate": "iteration %{customdata}<br>%{x} evaluations<br>"
+        + y_title
+        + " %{y:.6g}<extra></extra>",
+    }
+    buttons = [
+        {
+            "label": "vs evaluations",
+            "method": "update",
+            "args": [{"x": [list(series.n_evaluations)]}, {"xaxis.title.text": "evaluations"}],
+        },
+        {
+            "label": "vs iteration",
+            "method": "update",
+            "args": [{"x": [list(series.iterations)]}, {"xaxis.title.text": "iteration"}],
+        },
+    ]
+    layout = _layout(
+        title,
+        xaxis={"title": {"text": "evaluations"}},
+        yaxis={"title": {"text": y_title}},
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "right",
+                "x": 1,
+                "xanchor": "right",
+                "y": -0.2,
+                "yanchor": "top",
+                "buttons": buttons,
+            }
+        ],
+        margin={**BASE_LAYOUT["margin"], "t": 80, "b": 90},
+        showlegend=False,
+    )
+    return {"data": [trace], "layout": layout}
+
+
+def stage_latency_figure(data: StageLatencyData) -> Figure | None:
+    """Stacked backbone / neck / head latency of the front's architectures, sorted by total."""
+    if not data.front_ids:
+        return None
+    labels = [f"#{i}" for i in data.front_ids]
+    traces = [
+        {
+            "type": "bar",
+            "name": stage,
+            "x": labels,
+            "y": rounded([row[k] for row in data.latency]),
+            "marker": {"color": STAGE_COLOURS.get(stage)},
+            "hovertemplate": f"%{{x}} {stage}: %{{y:.4g}} ms<extra></extra>",
+        }
+        for k, stage in enumerate(data.stages)
+    ]
+    layout = _layout(
+        "Per-stage latency of the Pareto front (sorted by total)",
+        barmode="stack",
+        xaxis={"title": {"text": "architecture"}, "type": "category"},
+        yaxis={"title": {"text": "latency (ms)"}},
+    )
+    return {"data": traces, "layout": layout}
+
+
+def stage_share_figure(data: StageLatencyData) -> Figure | None:
+    """Distribution of the backbone's share of total latency over every evaluated architecture."""
+    if not data.backbone_share:
+        return None
+    trace = {
+        "type": "histogram",
+        "name": "backbone share",
+        "x": rounded(data.backbone_share),
+        "xbins": {"start": 0.0, "end": 1.0, "size": 0.025},
+        "marker": {"color": STAGE_COLOURS["backbone"]},
+        "hovertemplate": "share %{x}<br>%{y} architectures<extra></extra>",
+    }
+    layout = _layout(
+        f"Backbone share of latency ({len(data.backbone_share)} architectures)",
+        xaxis={"title": {"text": "backbone latency / total latency"}, "range": [0, 1]},
+        yaxis={"title": {"text": "architectures"}},
+    )
+    return {"data": [trace], "layout": layout}
+
+
+def fidelity_figure(series: FidelitySeries) -> Figure | None:
+    """Kendall tau (left axis) and RMSE (right axis, dashed) of each objective per iteration."""
+    if not series.available:
+        return None
+    iterations = list(series.iterations)
+    traces: list[dict[str, Any]] = []
+    for name in series.objectives:
+        label = escape(name)
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": f"{label}: Kendall τ",
+                "x": iterations,
+                "y": list(series.kendall_tau[name]),
+                "hovertemplate": f"iteration %{{x}}<br>{label} Kendall τ %{{y:.3f}}<extra></extra>",
+            }
+        )
+        if any(v is not None for v in series.rmse[name]):
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "line": {"dash": "dot"},
+                    "name": f"{label}: RMSE",
+                    "x": iterations,
+                    "y": list(series.rmse[name]),
+                    "yaxis": "y2",
+                    "hovertemplate": f"iteration %{{x}}<br>{label} RMSE %{{y:.4g}}<extra></extra>",
+                }
+            )
+    layout = _layout(
+        "Surrogate fidelity: predicted vs measured, per batch",
+        xaxis={"title": {"text": "iteration"}, "dtick": 1},
+        yaxis={"title": {"text": "Kendall τ"}, "range": [-1.05, 1.05]},
+        yaxis2={
+            "title": {"text": "RMSE (objective units)"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+        },
+    )
+    return {"data": traces, "layout": layout}
+
+
+def timing_figure(series: TimingSeries) -> Figure | None:
+    """Seconds of fit / solve / select / evaluate per iteration, stacked."""
+    if not series.iterations:
+        return None
+    iterations = list(series.iterations)
+    traces = [
+        {
+            "type": "bar",
+            "name": phase,
+            "x": iterations,
+            "y": rounded(series.seconds[phase]),
+            "marker": {"color": PHASE_COLOURS.get(phase)},
+            "hovertemplate": f"iteration %{{x}} {phase}: %{{y:.3g}} s<extra></extra>",
+        }
+        for phase in series.seconds
+    ]
+    layout = _layout(
+        "Time per iteration",
+        barmode="stack",
+        xaxis={"title": {"text": "iteration"}, "dtick": 1},
+        yaxis={"title": {"text": "seconds"}},
+    )
+    return {"data": traces, "layout": layout}

@@ -1,0 +1,264 @@
+"""Browsing a study's evaluations: the sortable, filterable, paginated table and one architecture's page.
+
+Everything is done by the database except the Pareto filter, which needs dominance: it reads only
+``(id, objectives)`` of the measured rows and runs ``search_engine.metrics.pareto`` on them in
+minimisation form, so it is exact, needs no cache and stays cheap for large studies. Objectives
+are stored as a JSON list in their own units; sorting by one casts ``objectives -> i`` to a float
+in SQL (works on SQLite and PostgreSQL), with unmeasured rows last in both directions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.core.paginator import Page, Paginator
+from django.db.models import F, FloatField, Max, OrderBy, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+
+from hytnas_web.studies.models import Evaluation, Study
+from hytnas_web.studies.services.configs import study_config
+from search_engine.errors import ConfigError
+from search_engine.metrics.pareto import pareto_mask
+from search_engine.objectives import Objective, to_minimisation
+
+STAGES = ("backbone", "neck", "head")
+"""The usual order of per-stage latencies."""
+
+PAGE_SIZE = 50
+"""Rows per page of the architectures table."""
+
+SORT_COLUMNS = {"id": "id", "iteration": "iteration__index", "status": "status", "source": "source"}
+"""Sort keys other than objectives, and the column each orders by."""
+
+OBJECTIVE_SORT_PREFIX = "objective-"
+"""``objective-<i>`` sorts by the i-th objective (0-based), ``-objective-<i>`` descending."""
+
+
+def study_objectives(study: Study) -> list[Objective]:
+    """The study's objectives as engine objects (name, direction, unit)."""
+    return [Objective.from_dict(o) for o in study.objectives]
+
+
+def sort_keys(study: Study) -> list[str]:
+    """Every ascending sort key the table accepts for ``study``; prefix ``-`` for descending."""
+    return [*SORT_COLUMNS, *(f"{OBJECTIVE_SORT_PREFIX}{i}" for i in range(len(study.objectives)))]
+
+
+def pareto_evaluation_ids(study: Study) -> set[int]:
+    """Ids of the measured, non-dominated evaluations (duplicated points are all kept).
+
+    Only rows with every objective finite take part; the front is computed in minimisation form,
+    so maximised objectives (accuracy) count as larger-is-better. The database extracts each
+    objective as a float, so no JSON is decoded in Python (100,000 rows in a fraction of a second).
+    """
+    n_obj = len(study.objectives)
+    columns = {f"objective_{i}": _objective(i) for i in range(n_obj)}
+    rows = list(
+        study.evaluations.filter(status=Evaluation.Status.DONE)
+        .exclude(objectives=None)
+        .annotate(**columns)
+        .values_list("id", *columns)
+    )
+    if not rows:
+        return set()
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), 1 + n_obj)  # (n, 1 + m); NULL -> NaN
+    finite = np.all(np.isfinite(table[:, 1:]), axis=1)  # (n,)
+    if not finite.any():
+        return set()
+    mask = pareto_mask(to_minimisation(table[finite, 1:], study_objectives(study)))
+    return {int(pk) for pk in table[finite, 0][mask]}
+
+
+def _objective(index: int) -> Cast:
+    """The ``index``-th stored objective as a float (SQL NULL when missing)."""
+    # KT extracts the list element as text (->> on both databases); the cast makes it numeric.
+    return Cast(KT(f"objectives__{index}"), FloatField())
+
+
+def _float(value: Any) -> float:
+    """A stored objective value as a float (NaN for anything that is not a number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    return float(value)
+
+
+@dataclass
+class EvaluationBrowse:
+    """One page of the architectures table and the choices that produced it."""
+
+    page: Page[Evaluation]
+    sort: str
+    pareto_only: bool
+    iteration: int | None
+    status: str
+    source: str
+    n_total: int = 0
+    last_iteration: int | None = None
+
+    @property
+    def filtered(self) -> bool:
+        """True when a filter hides some rows."""
+        return bool(self.pareto_only or self.iteration is not None or self.status or self.source)
+
+
+def browse_evaluations(
+    study: Study,
+    *,
+    sort: str = "id",
+    pareto_only: bool = False,
+    iteration: int | None = None,
+    status: str = "",
+    source: str = "",
+    page: int | str = 1,
+    page_size: int = PAGE_SIZE,
+) -> EvaluationBrowse:
+    """One page of ``study``'s evaluations, filtered and sorted on the server.
+
+    Args:
+        sort: a key of ``sort_keys(study)``, ``-`` prefixed for descending; unknown keys sort by id.
+        pareto_only: keep only the measured non-dominated architectures.
+        iteration: keep only those proposed by the iteration of this index.
+        status, source: keep only this status / source ("" = any).
+        page: 1-based page number; out-of-range or malformed numbers give the nearest valid page.
+    """
+    queryset = study.evaluations.select_related("iteration")
+    if iteration is not None:
+        queryset = queryset.filter(iteration__index=iteration)
+    if status:
+        queryset = queryset.filter(status=status)
+    if source:
+        queryset = queryset.filter(source=source)
+    if pareto_only:
+        queryset = queryset.filter(id__in=sorted(pareto_evaluation_ids(study)))
+    sort = sort if sort.lstrip("-") in sort_keys(study) else "id"
+    queryset = ordered(queryset, sort)
+    paginator = Paginator(queryset, page_size)
+    return EvaluationBrowse(
+        page=paginator.get_page(page),
+        sort=sort,
+        pareto_only=pareto_only,
+        iteration=iteration,
+        status=status,
+        source=source,
+        n_total=study.evaluations.count(),
+        last_iteration=study.iterations.aggregate(last=Max("index"))["last"],
+    )
+
+
+def ordered(queryset: QuerySet[Evaluation], sort: str) -> QuerySet[Evaluation]:
+    """``queryset`` ordered by a sort key (see ``sort_keys``); ties and missing values by id, last."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key.startswith(OBJECTIVE_SORT_PREFIX):
+        index = int(key.removeprefix(OBJECTIVE_SORT_PREFIX))
+        queryset = queryset.annotate(sort_value=_objective(index))
+        column = "sort_value"
+    else:
+        column = SORT_COLUMNS[key]
+    expression = OrderBy(F(column), descending=descending, nulls_last=True)
+    return queryset.order_by(expression, "-id" if descending else "id")
+
+
+# --- one architecture ---
+
+
+def architecture_detail(study: Study, evaluation: Evaluation) -> dict[str, Any]:
+    """What the architecture page shows, in the objectives' own units.
+
+    Returns a dict with ``variables`` (decoded configuration as (name, value) pairs), ``derived``
+    (absolute channels per stage and FFN widths, HyT-NAS space only), ``objectives`` (per
+    objective: label, measured, predicted mean / std, error and its size in std units), ``stages``
+    (per-stage latency with shares of the total), ``on_front`` and ``predictions_are_scores``
+    (a ranking surrogate predicted scores, not values).
+    """
+    objectives = study_objectives(study)
+    measured = evaluation.objectives if isinstance(evaluation.objectives, list) else None
+    mean = evaluation.predicted_mean if isinstance(evaluation.predicted_mean, list) else None
+    std = evaluation.predicted_std if isinstance(evaluation.predicted_std, list) else None
+    diagnostics = evaluation.iteration.diagnostics if evaluation.iteration is not None else {}
+    scores = isinstance(diagnostics, dict) and diagnostics.get("predicts_values") is False
+    rows = []
+    for i, objective in enumerate(objectives):
+        value = _at(measured, i)
+        predicted = None if scores else _at(mean, i)
+        spread = None if scores else _at(std, i)
+        error = value - predicted if value is not None and predicted is not None else None
+        z = abs(error) / spread if error is not None and spread else None
+        rows.append(
+            {
+                "name": objective.name,
+                "unit": objective.unit,
+                "direction": objective.direction,
+                "label": objective.label(),
+                "measured": value,
+                "predicted_mean": predicted,
+                "predicted_std": spread,
+                "error": error,
+                "z": z,
+            }
+        )
+    architecture = evaluation.architecture if isinstance(evaluation.architecture, dict) else {}
+    return {
+        "variables": _in_space_order(study, architecture),
+        "derived": _derived(study, architecture),
+        "objectives": rows,
+        "stages": _stages(evaluation.stage_latency),
+        "on_front": evaluation.pk in pareto_evaluation_ids(study)
+        if evaluation.status == Evaluation.Status.DONE
+        else False,
+        "predictions_are_scores": scores and mean is not None,
+    }
+
+
+def _in_space_order(study: Study, architecture: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The decoded variables in the space's own order (jsonb on PostgreSQL reorders keys)."""
+    try:
+        names = study_config(study).build_space().names
+    except (ConfigError, KeyError, TypeError, ValueError):
+        names = []  # a space that no longer builds still shows its variables, by name
+    order = {name: i for i, name in enumerate(names)}
+    return sorted(architecture.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+
+def _at(values: list[Any] | None, i: int) -> float | None:
+    """The i-th finite number of a stored list, or None."""
+    if values is None or i >= len(values):
+        return None
+    number = _float(values[i])
+    return number if math.isfinite(number) else None
+
+
+def _derived(study: Study, architecture: dict[str, Any]) -> list[tuple[str, str]]:
+    """Absolute widths the HyT-NAS space derives from its ratios (empty for other spaces)."""
+    if not isinstance(study.space, dict) or study.space.get("name") != "hytnas":
+        return []
+    from search_engine.spaces.hytnas import ATTENTION_STAGES, ffn_widths, stage_channels
+
+    try:
+        channels = stage_channels(architecture)
+        widths = ffn_widths(architecture)
+    except (KeyError, TypeError, ValueError):
+        return []  # an imported row without the full set of variables
+    derived = [(f"channels, stage {i}", str(c)) for i, c in enumerate(channels, start=1)]
+    derived += [(f"FFN width, stage {s}", str(w)) for s, w in zip(ATTENTION_STAGES, widths, strict=True)]
+    return derived
+
+
+def _stages(stage_latency: Any) -> list[dict[str, Any]]:
+    """Per-stage latency rows (stage, ms, share of the total): backbone, neck, head, then any others.
+
+    The order is fixed here because PostgreSQL's jsonb does not keep the stored key order.
+    """
+    if not isinstance(stage_latency, dict) or not stage_latency:
+        return []
+    names = sorted(stage_latency, key=lambda n: (STAGES.index(n) if n in STAGES else len(STAGES), n))
+    values = {name: _float(stage_latency[name]) for name in names}
+    total = sum(v for v in values.values() if math.isfinite(v))
+    return [
+        {"stage": name, "ms": v if math.isfinite(v) else None, "share": v / total if total > 0 else None}
+        for name, v in values.items()
+    ]

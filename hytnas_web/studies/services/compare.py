@@ -1,0 +1,415 @@
+"""Comparing studies: hypervolume curves at one common reference point, fronts, configuration differences.
+
+Each study's stored hypervolume uses its own reference point, so those numbers cannot be overlaid.
+Here every study's curve is recomputed from its stored measured values at one reference point,
+the component-wise worst of the studies' reference points (in minimisation form), so a larger
+curve means a better front for every study alike. The recomputation is incremental: each
+iteration adds its rows to a running non-dominated set and ``metrics.hypervolume`` measures it.
+Studies that do not measure the same objectives (name, direction, unit) cannot be overlaid.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+
+import numpy as np
+from django.db.models import Max
+
+from hytnas_web.studies.models import ComponentKind, Evaluation, Iteration, Study
+from hytnas_web.studies.services.browse import study_objectives
+from search_engine.metrics.hypervolume import hypervolume
+from search_engine.metrics.pareto import pareto_mask
+from search_engine.objectives import Objective, derive_reference_point, from_minimisation, to_minimisation
+
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+"""One colour per study, the same in every figure (Plotly's default order)."""
+
+CONFIG_FIELDS = (
+    "space",
+    "evaluator",
+    "objectives",
+    "ref_point",
+    *(kind.value for kind in ComponentKind),
+    "n_init",
+    "batch_size",
+    "budget",
+    "seed",
+    "patience",
+)
+"""Top-level configuration fields compared between studies, in the order the table lists them."""
+
+ABSENT = "—"
+"""A field one study sets and another does not (a component parameter left at its default)."""
+
+MAX_CELL = 160
+"""Longest text shown for one value (an uploaded table's contents would otherwise fill the page)."""
+
+
+@dataclass
+class HypervolumeSeries:
+    """One study's hypervolume after each finished iteration, at the comparison's reference point."""
+
+    iterations: list[int] = field(default_factory=list)
+    n_evaluations: list[int] = field(default_factory=list)
+    hypervolume: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Comparison:
+    """Everything the compare page shows."""
+
+    studies: list[Study]
+    comparable: bool
+    reason: str = ""
+    objectives: list[Objective] = field(default_factory=list)
+    ref_point: list[float] | None = None
+    ref_rule: str = ""
+    series: list[HypervolumeSeries] = field(default_factory=list)
+    fronts: list[np.ndarray] = field(default_factory=list)
+    differences: list[dict[str, Any]] = field(default_factory=list)
+    hypervolume_figure: dict[str, Any] | None = None
+    front_figure: dict[str, Any] | None = None
+    front_note: str = ""
+
+    @property
+    def summary(self) -> list[dict[str, Any]]:
+        """Per study: iterations, evaluations, last hypervolume at the common reference, front size."""
+        rows = []
+        for i, study in enumerate(self.studies):
+            series = self.series[i] if i < len(self.series) else HypervolumeSeries()
+            front = self.fronts[i] if i < len(self.fronts) else np.empty((0, 0))
+            rows.append(
+                {
+                    "study": study,
+                    "iterations": len(series.iterations),
+                    "n_evaluations": series.n_evaluations[-1] if series.n_evaluations else 0,
+                    "hypervolume": series.hypervolume[-1] if series.hypervolume else None,
+                    "front_size": int(front.shape[0]),
+                }
+            )
+        return rows
+
+
+def compare_studies(studies: Sequence[Study]) -> Comparison:
+    """Compare ``studies`` (already checked to belong to the user), in the given order."""
+    studies = list(studies)
+    differences = config_differences(studies)
+    signatures = [[(o.name, o.direction, o.unit) for o in study_objectives(s)] for s in studies]
+    if any(signature != signatures[0] for signature in signatures):
+        listed = "; ".join(f"{s.name}: {', '.join(o.label() for o in study_objectives(s))}" for s in studies)
+        reason = (
+            "These studies do not measure the same objectives, so their hypervolume curves and fronts "
+            f"cannot be overlaid ({listed})."
+        )
+        return Comparison(studies, comparable=False, reason=reason, differences=differences)
+    objectives = study_objectives(studies[0])
+    measured = [_measured_rows(s, objectives) for s in studies]
+    ref_min, rule = common_reference_point(studies, objectives, measured)
+    comparison = Comparison(studies, comparable=True, objectives=objectives, differences=differences)
+    comparison.fronts = [_front(rows) for _, rows, _ in measured]
+    if ref_min is None or not any(front.shape[0] for front in comparison.fronts):
+        comparison.reason = "Nothing has been measured in these studies yet, so there is no curve to draw."
+        return comparison
+    comparison.ref_point = [float(v) for v in from_minimisation(ref_min, objectives)]
+    comparison.ref_rule = rule
+    comparison.series = [
+        hypervolume_series(s, ids, rows, statuses, ref_min)
+        for s, (ids, rows, statuses) in zip(studies, measured, strict=True)
+    ]
+    comparison.hypervolume_figure = hypervolume_figure(comparison)
+    comparison.front_figure, comparison.front_note = front_figure(comparison)
+    return comparison
+
+
+def common_reference_point(
+    studies: Sequence[Study],
+    objectives: Sequence[Objective],
+    measured: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray | None, str]:
+    """The comparison's reference point in minimisation form, and how it was chosen, in words.
+
+    The component-wise worst (largest, in minimisation form) of the studies' reference points;
+    studies with none yet are left out. When no study has one, it is derived from the pooled
+    measured values with the engine's usual rule.
+    """
+    given = [
+        to_minimisation(np.asarray(s.ref_point, dtype=np.float64), objectives)
+        for s in studies
+        if isinstance(s.ref_point, list) and len(s.ref_point) == len(objectives)
+    ]
+    if given:
+        rule = (
+            "for each objective, the worst of the reference points of these studies"
+            if len(given) > 1
+            else "the reference point of the only study that has one"
+        )
+        return np.max(np.vstack(given), axis=0), rule
+    pooled = np.vstack([rows for _, rows, _ in measured]) if measured else np.empty((0, len(objectives)))
+    try:
+        derived = derive_reference_point(pooled)
+    except ValueError:
+        return None, ""
+    return derived.as_array(), f"derived from every measured value of these studies: {derived.rule}"
+
+
+def _measured_rows(
+    study: Study, objectives: Sequence[Objective]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ids (n,), Y (n, m) in minimisation form with NaN rows for failures, finished (n,) bool)``."""
+    m = len(objectives)
+    rows = list(study.evaluations.order_by("id").values_list("id", "status", "objectives"))
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    finished = np.array([r[1] != Evaluation.Status.PENDING for r in rows], dtype=bool)
+    nan_row = [float("nan")] * m
+    Y = np.array(
+        [r[2] if r[1] == Evaluation.Status.DONE and _is_row(r[2], m) else nan_row for r in rows],
+        dtype=np.float64,
+    ).reshape(len(rows), m)
+    return ids, to_minimisation(Y, objectives), finished
+
+
+def _is_row(values: Any, m: int) -> bool:
+    return (
+        isinstance(values, list)
+        and len(values) == m
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    )
+
+
+def hypervolume_series(
+    study: Study, ids: np.ndarray, Y: np.ndarray, finished: np.ndarray, ref_min: np.ndarray
+) -> HypervolumeSeries:
+    """Hypervolume after each finished iteration, counting every row created up to its last one.
+
+    Rows are taken in id (creation) order, which is proposal order; an iteration covers every row
+    up to its own last one (imported rows created earlier included). A running non-dominated set
+    keeps each step small.
+    """
+    series = HypervolumeSeries()
+    last_ids = dict(
+        study.evaluations.exclude(iteration=None).values_list("iteration__index").annotate(last=Max("id"))
+    )
+    done = (
+        study.iterations.filter(status=Iteration.Status.DONE)
+        .order_by("index")
+        .values_list("index", flat=True)
+    )
+    front = np.empty((0, ref_min.shape[0]))
+    taken = 0
+    for index in done:
+        cutoff = last_ids.get(index)
+        if cutoff is None:
+            continue
+        upto = int(np.searchsorted(ids, cutoff, side="right"))
+        if upto > taken:
+            new = Y[taken:upto][np.all(np.isfinite(Y[taken:upto]), axis=1)]  # (k, m)
+            candidates = np.vstack([front, new])
+            front = candidates[pareto_mask(candidates)] if candidates.shape[0] else candidates
+            taken = upto
+        series.iterations.append(int(index))
+        series.n_evaluations.append(int(np.count_nonzero(finished[:taken])))
+        series.hypervolume.append(hypervolume(front, ref_min))
+    return series
+
+
+def _front(Y: np.ndarray) -> np.ndarray:
+    """The distinct non-dominated finite rows of ``Y`` (minimisation form), sorted by objective 0."""
+    finite = Y[np.all(np.isfinite(Y), axis=1)]
+    if finite.shape[0] == 0:
+        return finite
+    return np.unique(finite[pareto_mask(finite)], axis=0)
+
+
+# --- figures (Plotly figure dicts; names escaped because Plotly renders text as HTML) ---
+
+
+_EXTRA = "<extra>%{fullData.name}</extra>"
+"""Hover box side label: the trace's (escaped) name."""
+
+
+def _colour(i: int) -> str:
+    return COLOURS[i % len(COLOURS)]
+
+
+def _numbers(values: Sequence[float]) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
+
+
+def hypervolume_figure(comparison: Comparison) -> dict[str, Any]:
+    """Hypervolume vs evaluations, one line per study, the common reference point in the title."""
+    ref_text = escape(_numbers(comparison.ref_point or []))
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": escape(study.name),
+            "x": series.n_evaluations,
+            "y": series.hypervolume,
+            "text": [f"iteration {i}" for i in series.iterations],
+            "hovertemplate": "%{x} evaluations, %{text}<br>hypervolume %{y:.6g}" + _EXTRA,
+            "line": {"color": _colour(i)},
+        }
+        for i, (study, series) in enumerate(zip(comparison.studies, comparison.series, strict=True))
+    ]
+    return {
+        "data": traces,
+        "layout": {
+            "title": {"text": f"Hypervolume at the common reference point {ref_text}"},
+            "xaxis": {"title": {"text": "evaluations"}, "rangemode": "tozero"},
+            "yaxis": {"title": {"text": "hypervolume"}, "rangemode": "tozero"},
+            "legend": {"orientation": "h"},
+            "margin": {"t": 50, "r": 20},
+        },
+    }
+
+
+def front_figure(comparison: Comparison) -> tuple[dict[str, Any] | None, str]:
+    """Measured fronts overlaid: a scatter for two objectives, parallel coordinates otherwise."""
+    objectives = comparison.objectives
+    fronts = [from_minimisation(f, objectives) if f.shape[0] else f for f in comparison.fronts]
+    labels = [escape(o.label()) for o in objectives]
+    if not any(f.shape[0] for f in fronts):
+        return None, "No study has a measured front yet."
+    if len(objectives) == 1:
+        return None, "With one objective the front is a single best value per study (see the table)."
+    if len(objectives) == 2:
+        traces = [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": escape(study.name),
+                "x": front[:, 0].tolist(),
+                "y": front[:, 1].tolist(),
+                "line": {"color": _colour(i), "shape": "linear"},
+                "hovertemplate": f"{labels[0]}: %{{x:.6g}}<br>{labels[1]}: %{{y:.6g}}" + _EXTRA,
+            }
+            for i, (study, front) in enumerate(zip(comparison.studies, fronts, strict=True))
+        ]
+        ref = comparison.ref_point or []
+        if ref:
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "name": "reference point",
+                    "x": [ref[0]],
+                    "y": [ref[1]],
+                    "marker": {"symbol": "x", "size": 10, "color": "#1d232b"},
+                    "hovertemplate": "reference point<br>(%{x:.4g}, %{y:.4g})<extra></extra>",
+                }
+            )
+        layout = {
+            "title": {"text": "Measured Pareto fronts"},
+            "xaxis": {"title": {"text": labels[0]}},
+            "yaxis": {"title": {"text": labels[1]}},
+            "legend": {"orientation": "h"},
+            "margin": {"t": 50, "r": 20},
+        }
+        return {"data": traces, "layout": layout}, ""
+    return _parcoords(comparison, fronts, labels), (
+        f"{len(objectives)} objectives: the fronts are drawn as parallel coordinates, one line per "
+        "front architecture, coloured by study (the first axis names the study)."
+    )
+
+
+def _parcoords(comparison: Comparison, fronts: list[np.ndarray], labels: list[str]) -> dict[str, Any]:
+    n = len(comparison.studies)
+    which = np.concatenate([np.full(f.shape[0], i) for i, f in enumerate(fronts)])  # (total,)
+    points = np.vstack([f for f in fronts if f.shape[0]])  # (total, m)
+    steps = max(n - 1, 1)
+    colourscale = [[i / steps, _colour(i)] for i in range(n)] if n > 1 else [[0, _colour(0)], [1, _colour(0)]]
+    dimensions = [
+        {
+            "label": "study",
+            "values": which.tolist(),
+            "tickvals": list(range(n)),
+            "ticktext": [escape(s.name) for s in comparison.studies],
+            "range": [0, steps],
+        }
+    ]
+    dimensions += [{"label": labels[j], "values": points[:, j].tolist()} for j in range(points.shape[1])]
+    line = {"color": which.tolist(), "colorscale": colourscale, "cmin": 0, "cmax": steps}
+    return {
+        "data": [{"type": "parcoords", "line": line, "dimensions": dimensions}],
+        "layout": {"title": {"text": "Measured Pareto fronts"}, "margin": {"t": 80, "l": 80, "r": 40}},
+    }
+
+
+# --- configuration differences ---
+
+
+def config_differences(studies: Sequence[Study]) -> list[dict[str, Any]]:
+    """The configuration fields whose values are not all equal: ``[{"field", "values": [...]}]``.
+
+    Fields are dotted paths (``surrogate.params.max_depth``); a parameter one study leaves at its
+    default shows as ``—``. Components, sizes, space, evaluator, objectives and reference point
+    are compared.
+    """
+    flat = [_flat_config(s) for s in studies]
+    paths: list[str] = []
+    for top in CONFIG_FIELDS:
+        for config in flat:
+            for path in config:
+                if (path == top or path.startswith(top + ".")) and path not in paths:
+                    paths.append(path)
+    rows = []
+    for path in paths:
+        values = [config.get(path, ABSENT) for config in flat]
+        if len(set(values)) > 1:
+            rows.append({"field": path, "values": [_short(v) for v in values]})
+    return rows
+
+
+def _flat_config(study: Study) -> dict[str, str]:
+    components = {c.kind: c.to_spec() for c in study.components.all()}
+    ref = None
+    if isinstance(study.ref_point, list):
+        ref = _numbers([float(v) for v in study.ref_point]) + (
+            " (derived)" if study.ref_point_derived else ""
+        )
+    data: dict[str, Any] = {
+        "space": study.space,
+        "evaluator": study.evaluator,
+        "objectives": ", ".join(
+            f"{o.label()} {'↑' if o.direction == 'max' else '↓'}" for o in study_objectives(study)
+        ),
+        "ref_point": ref or "derived from the initial design",
+        **components,
+        "n_init": study.n_init,
+        "batch_size": study.batch_size,
+        "budget": study.budget,
+        "seed": study.seed,
+        "patience": study.patience,
+    }
+    flat: dict[str, str] = {}
+    _flatten("", data, flat)
+    return flat
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), item, out)
+    else:
+        out[prefix] = _text(value)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, dict):
+        text = "defaults"
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return text
+
+
+def _short(text: str) -> str:
+    """Values are compared in full and shown cut to ``MAX_CELL`` characters."""
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"

@@ -1,0 +1,270 @@
+"""CSV exports of a study, streamed: every evaluation, the Pareto set, and the per-iteration history.
+
+Each export is a generator of CSV lines that reads rows with ``values_list(...).iterator()`` in
+chunks, so a study of 100,000 evaluations leaves the server in bounded memory (a
+``StreamingHttpResponse`` sends the lines as they come). Columns are stable and documented in
+README.md ("CSV export"); ``evaluation_columns`` is the one place that names them, and
+``csv_import`` reads the same names back.
+
+Spreadsheet formula injection: a text cell that starts with ``= + - @``, a tab or a carriage
+return is prefixed with a single quote, so a study, objective or error text such as
+``=cmd|' /C calc'!A0`` shows as text. Numbers are written as numbers (``-75.2`` stays ``-75.2``):
+they are never text, and a spreadsheet never reads a plain number as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from hytnas_web.studies.models import Evaluation, Iteration, Study
+from hytnas_web.studies.services.configs import study_config
+from search_engine.metrics.pareto import pareto_mask
+from search_engine.objectives import Objective, to_minimisation
+
+CHUNK_SIZE = 2000
+"""Rows fetched from the database per round trip while streaming."""
+
+STAGES = ("backbone", "neck", "head")
+"""Per-stage latency keys (``EvaluationResult.stage_latency``), exported as ``latency_<stage>_ms``."""
+
+PHASES = ("fit", "solve", "select", "evaluate")
+"""Iteration timings exported as ``<phase>_seconds``."""
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a text cell as a formula (OWASP's list)."""
+
+_EVALUATION_FIELDS = (
+    "id",
+    "iteration__index",
+    "source",
+    "status",
+    "architecture",
+    "objectives",
+    "stage_latency",
+    "predicted_mean",
+    "predicted_std",
+    "error",
+)
+
+
+def neutralise(text: str) -> str:
+    """``text`` made safe for a spreadsheet: a leading formula character gets a ``'`` before it."""
+    if text.startswith(FORMULA_STARTS) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def unneutralise(text: str) -> str:
+    """Undo ``neutralise`` (what the import does with a cell exported by this module)."""
+    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def _is_number(text: str) -> bool:
+    """True for text a spreadsheet reads as a plain number (``-75.2``, ``1e-3``), not a formula."""
+    try:
+        return math.isfinite(float(text)) and text.strip() == text and "_" not in text
+    except ValueError:
+        return False
+
+
+def cell(value: Any) -> str:
+    """One CSV cell: numbers as numbers (shortest exact form), None and NaN empty, text neutralised."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return repr(number) if math.isfinite(number) else ""
+    return neutralise(str(value))
+
+
+class _Line:
+    """A write-only file for ``csv.writer`` that hands back what was written (one line)."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def _lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """CSV lines (``\\r\\n``-terminated): the header, then one line per row, every cell via ``cell``."""
+    writer = csv.writer(_Line())
+    yield writer.writerow([cell(name) for name in header])
+    for row in rows:
+        yield writer.writerow([cell(value) for value in row])
+
+
+def objective_column(objective: Objective) -> str:
+    """An objective's column: its name with its unit, ``"accuracy (%)"`` (``Objective.label``)."""
+    return objective.label()
+
+
+def evaluation_columns(study: Study) -> list[str]:
+    """The evaluations export's header, in order (also the Pareto set's)."""
+    config = study_config(study)
+    return _evaluation_columns(config.build_space().names, list(config.objectives))
+
+
+def _evaluation_columns(variables: list[str], objectives: list[Objective]) -> list[str]:
+    names = [o.name for o in objectives]
+    return [
+        "id",
+        "iteration",
+        "source",
+        "status",
+        *variables,
+        *(objective_column(o) for o in objectives),
+        *(f"latency_{stage}_ms" for stage in STAGES),
+        *(f"predicted_{name}" for name in names),
+        *(f"predicted_std_{name}" for name in names),
+        "error",
+    ]
+
+
+def _evaluation_row(values: tuple[Any, ...], variables: list[str], n_objectives: int) -> list[Any]:
+    """One evaluation (a ``_EVALUATION_FIELDS`` tuple) as the export's cells."""
+    pk, index, source, status, architecture, objectives, stages, mean, std, error = values
+    architecture = architecture or {}
+    stages = stages or {}
+    return [
+        pk,
+        index,
+        source,
+        status,
+        *(architecture.get(name) for name in variables),
+        *_padded(objectives, n_objectives),
+        *(stages.get(stage) for stage in STAGES),
+        *_padded(mean, n_objectives),
+        *_padded(std, n_objectives),
+        error,
+    ]
+
+
+def _padded(values: Sequence[Any] | None, n: int) -> list[Any]:
+    """``n`` cells from a stored list that may be missing (None) or of another length."""
+    values = list(values or [])
+    return (values + [None] * n)[:n]
+
+
+def _evaluation_rows(
+    study: Study, variables: list[str], n_objectives: int, keep: set[int] | None = None
+) -> Iterator[list[Any]]:
+    """The study's evaluations by id, as export rows, fetched in chunks; only ids in ``keep`` if given."""
+    rows = (
+        Evaluation.objects.filter(study=study)
+        .order_by("id")
+        .values_list(*_EVALUATION_FIELDS)
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+    for values in rows:
+        if keep is None or values[0] in keep:
+            yield _evaluation_row(values, variables, n_objectives)
+
+
+def export_evaluations_csv(study: Study) -> Iterator[str]:
+    """Every evaluation of ``study`` (pending and failed ones too), one CSV line at a time."""
+    config = study_config(study)  # read before the first line: a broken study fails as a whole
+    variables, objectives = config.build_space().names, list(config.objectives)
+    header = _evaluation_columns(variables, objectives)
+    return _lines(header, _evaluation_rows(study, variables, len(objectives)))
+
+
+def pareto_ids(study: Study, objectives: Sequence[Objective] | None = None) -> set[int]:
+    """Ids of the measured evaluations no other measured evaluation dominates.
+
+    Dominance is decided on measured values in minimisation form (maximised objectives negated),
+    over evaluations that are done with a finite value for every objective; equal points are all
+    kept. Reads only ids and objectives, ``(n, n_objectives)`` floats.
+    """
+    if objectives is None:
+        objectives = study_config(study).objectives
+    ids: list[int] = []
+    values: list[list[float]] = []
+    measured = (
+        Evaluation.objects.filter(study=study, status=Evaluation.Status.DONE)
+        .exclude(objectives=None)
+        .values_list("id", "objectives")
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+    for pk, row in measured:
+        if isinstance(row, list) and len(row) == len(objectives):
+            ids.append(pk)
+            values.append(row)
+    if not ids:
+        return set()
+    Y = np.array(values, dtype=np.float64)  # (n_measured, n_objectives)
+    finite = np.all(np.isfinite(Y), axis=1)  # a NaN measurement is no point of the front
+    kept_ids = np.array(ids)[finite]
+    mask = pareto_mask(to_minimisation(Y[finite], objectives))
+    return {int(pk) for pk in kept_ids[mask]}
+
+
+def export_pareto_csv(study: Study) -> Iterator[str]:
+    """The Pareto set of ``study`` alone, same columns as ``export_evaluations_csv``."""
+    config = study_config(study)
+    variables, objectives = config.build_space().names, list(config.objectives)
+    header = _evaluation_columns(variables, objectives)
+    keep = pareto_ids(study, objectives)
+    return _lines(header, _evaluation_rows(study, variables, len(objectives), keep=keep))
+
+
+def history_columns(study: Study) -> list[str]:
+    """The history export's header, in order."""
+    return _history_columns([o.name for o in study_config(study).objectives])
+
+
+def _history_columns(names: list[str]) -> list[str]:
+    return [
+        "index",
+        "status",
+        "n_evaluations",
+        "hypervolume",
+        *(f"{phase}_seconds" for phase in PHASES),
+        *(f"{measure}_{name}" for name in names for measure in ("kendall_tau", "spearman", "rmse")),
+        "error",
+    ]
+
+
+def _history_rows(study: Study, names: list[str]) -> Iterator[list[Any]]:
+    """One row per iteration: status, size, hypervolume, phase seconds, fidelity per objective."""
+    rows = (
+        Iteration.objects.filter(study=study)
+        .order_by("index")
+        .values_list("index", "status", "n_evaluations", "hypervolume", "timings", "fidelity", "error")
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+    for index, status, n_evaluations, hypervolume, timings, fidelity, error in rows:
+        timings = timings if isinstance(timings, dict) else {}
+        by_objective = {
+            f.get("objective"): f
+            for f in (fidelity if isinstance(fidelity, list) else [])
+            if isinstance(f, dict)
+        }
+        quality = []
+        for name in names:
+            found = by_objective.get(name, {})
+            quality += [found.get("kendall_tau"), found.get("spearman_rho"), found.get("rmse")]
+        yield [
+            index,
+            status,
+            n_evaluations,
+            hypervolume,
+            *(timings.get(phase) for phase in PHASES),
+            *quality,
+            error,
+        ]
+
+
+def export_history_csv(study: Study) -> Iterator[str]:
+    """The per-iteration history of ``study``, one CSV line at a time."""
+    names = [o.name for o in study_config(study).objectives]
+    return _lines(_history_columns(names), _history_rows(study, names))

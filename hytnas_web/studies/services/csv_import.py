@@ -1,0 +1,441 @@
+"""Importing measured architectures into a study from a CSV (a warm start), validated before writing.
+
+The header names the space's variables and the study's objectives, by name or with their unit as
+the evaluations export writes them (``accuracy (%)``); ``latency_<stage>_ms`` columns are read when
+present, and the export's other columns (``id``, ``iteration``, ``predicted_*``, ...) are ignored,
+so an export imports into a new study of the same space as the same values. A ``status`` column
+other than ``done`` marks a row that was never measured; it is skipped, not an error.
+
+Everything is checked before anything is written, and each problem is reported with its line,
+column and reason. By default one bad row refuses the whole file (all-or-nothing);
+``valid_rows_only=True`` imports the good rows and reports the rest. An architecture the study
+already holds, or one that appears twice in the file, is reported as a duplicate and added once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+
+from hytnas_web.studies.models import Evaluation, Study
+from hytnas_web.studies.services.configs import study_config
+from hytnas_web.studies.services.csv_export import STAGES, objective_column, unneutralise
+from hytnas_web.studies.services.versions import bump_version
+from search_engine.spaces.base import SearchSpace
+
+ENCODE_CHUNK = 500
+"""Rows encoded per call; a chunk with a bad value is re-encoded row by row to find it."""
+
+IGNORED_COLUMNS = frozenset({"id", "iteration", "source", "error", "index", "origin"})
+"""Columns of the exports (ours and the command line's) that say nothing about a measurement."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One problem of the file: ``line`` (1 = the header; None for the whole file), column, reason."""
+
+    line: int | None
+    column: str
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    """What an import did: rows written, duplicates and skipped rows reported, errors found.
+
+    ``written`` is False when nothing was written because of errors (all-or-nothing) or because the
+    file itself was refused (too large, not text, bad header).
+    """
+
+    n_rows: int = 0
+    n_imported: int = 0
+    errors: list[RowProblem] = field(default_factory=list)
+    duplicates: list[RowProblem] = field(default_factory=list)
+    skipped: list[RowProblem] = field(default_factory=list)
+    written: bool = False
+
+    @property
+    def n_duplicates(self) -> int:
+        return len(self.duplicates)
+
+    @property
+    def n_errors(self) -> int:
+        return len(self.errors)
+
+    @property
+    def error_lines(self) -> int:
+        """How many distinct lines have at least one error."""
+        return len({e.line for e in self.errors})
+
+
+@dataclass
+class _Row:
+    """One data line, parsed: design values, measured objectives, stage latency (or None)."""
+
+    line: int
+    architecture: dict[str, Any]
+    objectives: list[float]
+    stage_latency: dict[str, float] | None
+    errors: list[RowProblem] = field(default_factory=list)
+
+
+@dataclass
+class _Columns:
+    """Where each needed value sits in a row: cell index per variable, objective and stage."""
+
+    width: int
+    variables: dict[str, int]
+    objectives: list[int]
+    stages: dict[str, int]
+    status: int | None
+
+
+def import_columns(study: Study) -> dict[str, list[str]]:
+    """The columns an import reads: required design variables and objectives, optional stage latency."""
+    config = study_config(study)
+    return {
+        "variables": config.build_space().names,
+        "objectives": [objective_column(o) for o in config.objectives],
+        "optional": [f"latency_{stage}_ms" for stage in STAGES],
+    }
+
+
+def import_evaluations(
+    study: Study, upload: bytes | IO[bytes], *, valid_rows_only: bool = False
+) -> ImportResult:
+    """Validate a CSV of measured architectures and import it into ``study``.
+
+    Args:
+        study: the study the rows join (as ``source=imported``, ``status=done``, no iteration);
+            they count towards its budget like any evaluation.
+        upload: the file's bytes, or a binary file (read up to the size limit only).
+        valid_rows_only: import the rows without errors even when other rows have some; by default
+            any error refuses the whole file.
+
+    Returns:
+        An :class:`ImportResult`; nothing is raised for bad input.
+    """
+    result = ImportResult()
+    text = _read_text(upload, result)
+    if text is None:
+        return result
+    config = study_config(study)
+    space = config.build_space()
+    rows = _parse(
+        text,
+        space,
+        [objective_column(o) for o in config.objectives],
+        [o.name for o in config.objectives],
+        result,
+    )
+    if rows is None:
+        return result
+    _encode(rows, space)
+    for row in rows:
+        result.errors.extend(row.errors)
+    result.errors.sort(key=lambda e: e.line or 0)  # stable: a row's errors stay in column order
+    if result.errors and not valid_rows_only:
+        return result
+    good = [row for row in rows if not row.errors]
+    _write(study, space, good, result)
+    return result
+
+
+def _read_text(upload: bytes | IO[bytes], result: ImportResult) -> str | None:
+    """The upload as text, or None with the reason recorded (too large, not UTF-8, empty)."""
+    limit = settings.MAX_TABLE_UPLOAD_BYTES
+    data = upload[: limit + 1] if isinstance(upload, bytes) else upload.read(limit + 1)
+    if len(data) > limit:
+        result.errors.append(
+            RowProblem(None, "", f"the file is larger than {_size(limit)}, the largest accepted")
+        )
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        result.errors.append(RowProblem(None, "", f"the file is not UTF-8 text (byte {exc.start + 1})"))
+        return None
+    if not text.strip():
+        result.errors.append(RowProblem(None, "", "the file is empty"))
+        return None
+    return text
+
+
+def _size(n_bytes: int) -> str:
+    """``1.0 KB``, ``5.0 MB``: Django's file size in words, with a plain space."""
+    return str(filesizeformat(n_bytes)).replace("\xa0", " ")
+
+
+def _parse(
+    text: str, space: SearchSpace, labels: list[str], names: list[str], result: ImportResult
+) -> list[_Row] | None:
+    """Data rows with their values checked one by one; None when the header or the CSV is unusable."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+        columns = _columns(header, space.names, labels, names, result)
+        if columns is None:
+            return None
+        rows = []
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue  # blank lines carry nothing
+            result.n_rows += 1
+            row = _row(cells, reader.line_num, columns, header, space.names, labels, result)
+            if row is not None:
+                rows.append(row)
+    except csv.Error as exc:
+        result.errors.append(RowProblem(reader.line_num, "", f"not valid CSV: {exc}"))
+        return None
+    if result.n_rows == 0:
+        result.errors.append(RowProblem(None, "", "the file has a header but no rows"))
+        return None
+    return rows
+
+
+def _columns(
+    header: list[str], variables: list[str], labels: list[str], names: list[str], result: ImportResult
+) -> _Columns | None:
+    """Map the header to variables, objectives and stages; record unknown, missing, repeated columns."""
+    cleaned = [unneutralise(h.strip()) for h in header]
+    position: dict[str, int] = {}
+    for i, name in enumerate(cleaned):
+        if name in position:
+            result.errors.append(RowProblem(1, name, "the column appears twice"))
+        position.setdefault(name, i)
+    found_variables = {v: position[v] for v in variables if v in position}
+    found_objectives = {}
+    for label, name in zip(labels, names, strict=True):
+        where = position.get(label, position.get(name))
+        if where is not None:
+            found_objectives[label] = where
+    stage_columns = {f"latency_{stage}_ms": stage for stage in STAGES}
+    stages = {stage_columns[c]: i for c, i in position.items() if c in stage_columns}
+    used = {*found_variables.values(), *found_objectives.values(), *stages.values()}
+    for i, name in enumerate(cleaned):
+        if i not in used and not _ignored(name) and position[name] == i:
+            expected = ", ".join([*variables, *labels])
+            result.errors.append(
+                RowProblem(1, name or f"column {i + 1}", f"unknown column (expected: {expected})")
+            )
+    for name in variables:
+        if name not in found_variables:
+            result.errors.append(
+                RowProblem(1, name, "missing column: a design variable of the study's space")
+            )
+    for label in labels:
+        if label not in found_objectives:
+            result.errors.append(RowProblem(1, label, "missing column: an objective of the study"))
+    if result.errors:
+        return None
+    return _Columns(
+        width=len(header),
+        variables=found_variables,
+        objectives=[found_objectives[label] for label in labels],
+        stages=stages,
+        status=position.get("status"),
+    )
+
+
+def _ignored(name: str) -> bool:
+    """Columns of the exports that carry no measurement (``predicted_*`` included)."""
+    return name in IGNORED_COLUMNS or name == "status" or name.startswith("predicted_")
+
+
+def _row(
+    cells: list[str],
+    line: int,
+    columns: _Columns,
+    header: list[str],
+    variables: list[str],
+    labels: list[str],
+    result: ImportResult,
+) -> _Row | None:
+    """One data line parsed (errors kept on the row); None for a row skipped as not measured."""
+    if len(cells) != columns.width:
+        result.errors.append(
+            RowProblem(line, "", f"expected {columns.width} cells like the header, found {len(cells)}")
+        )
+        return None
+    if columns.status is not None:
+        status = unneutralise(cells[columns.status].strip())
+        if status and status != Evaluation.Status.DONE:
+            result.skipped.append(RowProblem(line, "status", f"not a measurement (status {status})"))
+            return None
+    row = _Row(line, {}, [], None)
+    for name in variables:
+        text = unneutralise(cells[columns.variables[name]].strip())
+        if not text:
+            row.errors.append(RowProblem(line, name, "empty value"))
+        row.architecture[name] = _value(text)
+    for label, index in zip(labels, columns.objectives, strict=True):
+        number = _number(cells[index], line, label, row.errors)
+        row.objectives.append(number if number is not None else math.nan)
+    stages = {}
+    for stage, index in columns.stages.items():
+        if cells[index].strip():
+            number = _number(cells[index], line, f"latency_{stage}_ms", row.errors)
+            if number is not None and number < 0:
+                row.errors.append(RowProblem(line, f"latency_{stage}_ms", "a latency cannot be negative"))
+            elif number is not None:
+                stages[stage] = number
+    row.stage_latency = stages or None
+    return row
+
+
+def _value(text: str) -> Any:
+    """A design value: a number when the text is one (so ``16.0`` matches the choice 16), else text."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _number(text: str, line: int, column: str, errors: list[RowProblem]) -> float | None:
+    """A finite measured number, or None with the reason added to ``errors``."""
+    text = text.strip()
+    if not text:
+        errors.append(RowProblem(line, column, "empty value: a measurement is needed"))
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        errors.append(RowProblem(line, column, f"{text!r} is not a number"))
+        return None
+    if not math.isfinite(number):
+        errors.append(RowProblem(line, column, f"{text} is not a finite number"))
+        return None
+    return number
+
+
+def _encode(rows: list[_Row], space: SearchSpace) -> None:
+    """Check design values with the space's ``encode``; a chunk that fails is redone row by row."""
+    for start in range(0, len(rows), ENCODE_CHUNK):
+        chunk = rows[start : start + ENCODE_CHUNK]
+        clean = [row for row in chunk if not row.errors]
+        try:
+            space.encode([row.architecture for row in clean])
+            checked = [row for row in chunk if row.errors]
+        except ValueError:
+            checked = chunk
+        for row in checked:
+            row.errors.extend(_design_errors(row, space))
+            row.errors.sort(key=lambda e: _column_order(e.column, space.names))
+
+
+def _column_order(column: str, names: list[str]) -> int:
+    """Sort key putting a row's errors in the order of its design variables, objectives last."""
+    return names.index(column) if column in names else len(names)
+
+
+def _design_errors(row: _Row, space: SearchSpace) -> list[RowProblem]:
+    """Every bad design value of one row: encode, blame the variable the message names, replace it
+    with a valid value, encode again — until the row encodes. Empty cells are already reported."""
+    filler = space.decode(np.full((1, space.n_vars), 0.5))[0]
+    reported = {e.column for e in row.errors}
+    architecture = {
+        name: filler[name] if name in reported else value for name, value in row.architecture.items()
+    }
+    errors: list[RowProblem] = []
+    for _ in range(space.n_vars + 1):
+        try:
+            space.encode([architecture])
+            return errors
+        except ValueError as exc:
+            name = _named_variable(str(exc), space.names)
+            errors.append(RowProblem(row.line, name or "", str(exc)))
+            if name is None or architecture[name] == filler[name]:
+                return errors
+            architecture[name] = filler[name]
+    return errors
+
+
+def _named_variable(message: str, names: Sequence[str]) -> str | None:
+    """The variable a space's ValueError names (quoted as ``'name'``), the longest match first."""
+    for name in sorted(names, key=len, reverse=True):
+        if repr(name) in message:
+            return name
+    return None
+
+
+def _write(study: Study, space: SearchSpace, rows: list[_Row], result: ImportResult) -> None:
+    """Drop duplicates (in the file, then in the study) and insert the rest in one transaction."""
+    if rows:
+        X = space.encode([row.architecture for row in rows])  # (n_rows, n_vars) canonical points
+        keys = space.keys(X)
+    else:
+        X, keys = np.empty((0, space.n_vars)), []
+    first_line: dict[str, int] = {}
+    fresh: list[int] = []
+    for i, (row, key) in enumerate(zip(rows, keys, strict=True)):
+        if key in first_line:
+            result.duplicates.append(
+                RowProblem(row.line, "", f"the same architecture as line {first_line[key]}")
+            )
+        else:
+            first_line[key] = row.line
+            fresh.append(i)
+    architectures = space.decode(X) if rows else []
+    now = timezone.now()
+    with transaction.atomic():
+        Study.objects.select_for_update().filter(pk=study.pk).first()  # one import at a time
+        existing = _existing(study, [keys[i] for i in fresh])
+        new = []
+        for i in fresh:
+            if keys[i] in existing:
+                result.duplicates.append(
+                    RowProblem(rows[i].line, "", f"already in the study (evaluation {existing[keys[i]]})")
+                )
+                continue
+            new.append(
+                Evaluation(
+                    study=study,
+                    iteration=None,
+                    key=keys[i],
+                    x=X[i].tolist(),
+                    architecture=_jsonable(architectures[i]),
+                    source=Evaluation.Source.IMPORTED,
+                    status=Evaluation.Status.DONE,
+                    objectives=rows[i].objectives,
+                    stage_latency=rows[i].stage_latency,
+                    finished_at=now,
+                )
+            )
+        if new:
+            version = bump_version(study.pk)  # the live dashboard picks the imported rows up
+            for evaluation in new:
+                evaluation.version = version
+            Evaluation.objects.bulk_create(new, batch_size=500)
+            Study.objects.filter(pk=study.pk).update(updated_at=now)
+    result.duplicates.sort(key=lambda d: d.line or 0)
+    result.n_imported = len(new)
+    result.written = bool(new)
+
+
+def _existing(study: Study, keys: list[str]) -> dict[str, int]:
+    """``key -> evaluation id`` for those of ``keys`` the study already holds (queried in chunks)."""
+    found: dict[str, int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found.update(study.evaluations.filter(key__in=chunk).values_list("key", "id"))
+    return found
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types for numpy scalars nested in a decoded architecture."""
+    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))

@@ -1,0 +1,146 @@
+"""Browsing pages: a study's architectures table, one architecture, and the comparison of studies.
+
+Like every study page these need a signed-in user and only ever load that user's studies: another
+user's study, evaluation or id in a comparison is a 404. Sorting, filtering and paging happen on
+the server (``services.browse_evaluations``); the compare page's figures are Plotly figure dicts
+embedded with ``json_script`` and drawn by ``static/js/compare.js``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, render
+
+from hytnas_web.studies import services
+from hytnas_web.studies.models import Evaluation, Study
+
+ANY = [("", "any")]
+
+
+class ArchitectureFilterForm(forms.Form):
+    """The table's query string; a bad value falls back to its default instead of failing the page."""
+
+    sort = forms.CharField(required=False, max_length=40)
+    pareto = forms.BooleanField(required=False, label="Pareto front only")
+    iteration = forms.IntegerField(required=False, min_value=0, label="Iteration")
+    status = forms.ChoiceField(required=False, choices=ANY + Evaluation.Status.choices, label="Status")
+    source = forms.ChoiceField(required=False, choices=ANY + Evaluation.Source.choices, label="Source")
+    page = forms.CharField(required=False, max_length=12)
+
+
+@login_required
+def study_architectures(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every architecture of a study, 50 to a page: sortable by any column, filterable."""
+    study = get_object_or_404(Study, pk=pk, owner=request.user)
+    form = ArchitectureFilterForm(request.GET)
+    form.is_valid()  # invalid fields are simply left out of cleaned_data
+    chosen = form.cleaned_data
+    browse = services.browse_evaluations(
+        study,
+        sort=chosen.get("sort") or "id",
+        pareto_only=bool(chosen.get("pareto")),
+        iteration=chosen.get("iteration"),
+        status=chosen.get("status") or "",
+        source=chosen.get("source") or "",
+        page=chosen.get("page") or 1,
+    )
+    return render(
+        request,
+        "studies/architectures.html",
+        {
+            "study": study,
+            "form": form,
+            "browse": browse,
+            "page": browse.page,
+            "columns": _columns(request.GET, study, browse.sort),
+            "previous_query": _page_query(request.GET, browse.page, -1),
+            "next_query": _page_query(request.GET, browse.page, +1),
+            "filtered": browse.filtered,
+        },
+    )
+
+
+def _query(params: QueryDict, **changes: Any) -> str:
+    """``params`` with some keys replaced (None removes them), as a query string with its ``?``."""
+    query = params.copy()
+    for key, value in changes.items():
+        query.pop(key, None)
+        if value is not None:
+            query[key] = str(value)
+    return "?" + query.urlencode() if query else "?"
+
+
+def _page_query(params: QueryDict, page: Any, step: int) -> str | None:
+    """The query string of the neighbouring page, or None at either end."""
+    if step < 0 and not page.has_previous():
+        return None
+    if step > 0 and not page.has_next():
+        return None
+    return _query(params, page=page.number + step)
+
+
+def _columns(params: QueryDict, study: Study, sort: str) -> list[dict[str, Any]]:
+    """Sortable column headers: label, link (toggles the direction on the current column), state."""
+    labels = {"id": "Id", "iteration": "Iteration", "source": "Source", "status": "Status"}
+    keys = ["id", "iteration", "source", "status"]
+    columns = []
+    for key in keys + [f"objective-{i}" for i in range(len(study.objectives))]:
+        state = "ascending" if sort == key else "descending" if sort == f"-{key}" else ""
+        toggled = f"-{key}" if state == "ascending" else key
+        label = labels.get(key) or study.objectives[int(key.rsplit("-", 1)[1])]
+        columns.append(
+            {
+                "key": key,
+                "label": label,
+                "objective": key.startswith("objective-"),
+                "query": _query(params, sort=toggled, page=None),
+                "state": state,
+            }
+        )
+    return columns
+
+
+@login_required
+def study_architecture(request: HttpRequest, pk: int, evaluation_pk: int) -> HttpResponse:
+    """One architecture: decoded configuration, objectives, per-stage latency, predicted vs measured."""
+    study = get_object_or_404(Study, pk=pk, owner=request.user)
+    evaluation = get_object_or_404(
+        Evaluation.objects.select_related("iteration"), pk=evaluation_pk, study=study
+    )
+    return render(
+        request,
+        "studies/architecture.html",
+        {"study": study, "evaluation": evaluation, "detail": services.architecture_detail(study, evaluation)},
+    )
+
+
+@login_required
+def study_compare(request: HttpRequest) -> HttpResponse:
+    """Pick two or more of one's studies; compare their hypervolume, fronts and configurations."""
+    wanted = _ids(request.GET.getlist("ids"))
+    mine = list(Study.objects.filter(owner=request.user).order_by("-updated_at"))
+    by_id = {study.pk: study for study in mine}
+    if any(pk not in by_id for pk in wanted):
+        raise Http404("no such study")
+    chosen = [by_id[pk] for pk in wanted]
+    comparison = services.compare_studies(chosen) if len(chosen) >= 2 else None
+    return render(
+        request,
+        "studies/compare.html",
+        {"studies": mine, "chosen_ids": set(wanted), "chosen": chosen, "comparison": comparison},
+    )
+
+
+def _ids(values: list[str]) -> list[int]:
+    """Distinct study ids in the order given; anything that is not an id is a 404."""
+    ids: list[int] = []
+    for text in values:
+        if not text.isdigit() or len(text) > 18:
+            raise Http404("not an id")
+        if int(text) not in ids:
+            ids.append(int(text))
+    return ids

@@ -1,0 +1,137 @@
+"""The study page as a live dashboard, and the small JSON endpoint it polls for what changed.
+
+The page is rendered whole once (every chart's figure embedded with ``json_script``); after that,
+static/js/dashboard.js asks ``studies-dashboard-data`` with the version it has and gets a 304
+when nothing changed, or only the changes: it never downloads the whole study again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from hytnas_web.studies import services
+from hytnas_web.studies.forms import SavePresetForm
+from hytnas_web.studies.models import ComponentKind, Iteration, Study
+
+RECENT_EVALUATIONS = 20
+"""Evaluations listed on the dashboard (the newest); the architectures page lists them all."""
+
+CHART_NAMES = ("pareto", "hypervolume", "stage_latency", "stage_share", "fidelity", "timing")
+"""Charts in page order; each has a ``json_script`` element ``chart-<name>`` (null when empty)."""
+
+
+@login_required
+@require_GET
+def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The study's dashboard: header, progress, actions, charts, iterations, recent evaluations."""
+    study = get_object_or_404(Study, pk=pk, owner=request.user)
+    return render(request, "studies/detail.html", dashboard_context(study))
+
+
+def dashboard_context(study: Study, preset_form: SavePresetForm | None = None) -> dict[str, Any]:
+    """Everything the study page shows (also used to redisplay it after a refused action)."""
+    order = [kind.value for kind in ComponentKind]
+    failed = study.iterations.filter(status=Iteration.Status.FAILED).order_by("-index").first()
+    payload = services.dashboard(study)
+    figures, notes = payload["figures"], payload["notes"]
+    return {
+        "study": study,
+        "progress": services.study_progress(study),
+        "dashboard": payload,
+        "charts": [
+            {
+                "name": name,
+                "element_id": f"chart-{name}",
+                "figure": figures[name],
+                "note": notes.get(name),
+            }
+            for name in CHART_NAMES
+        ],
+        "actions": services.allowed_actions(study),
+        "iterations": study.iterations.order_by("index"),
+        "failed_iteration": failed,
+        "evaluations": _recent_evaluations(study),
+        "n_evaluations": study.evaluations.count(),
+        "components": sorted(study.components.all(), key=lambda c: order.index(c.kind)),
+        "preset_form": preset_form or SavePresetForm(),
+        "links": _links(study),
+    }
+
+
+def _recent_evaluations(study: Study) -> list[Any]:
+    """The newest evaluations, oldest first, so a big study's page stays small."""
+    recent = study.evaluations.select_related("iteration").order_by("-id")[:RECENT_EVALUATIONS]
+    return list(reversed(recent))
+
+
+def _links(study: Study) -> dict[str, str | None]:
+    """URLs of the study's other pages; None for a page this installation does not have."""
+    names = {
+        "architectures": "studies-architectures",
+        "export_evaluations": "studies-export-evaluations",
+        "export_pareto": "studies-export-pareto",
+        "export_history": "studies-export-history",
+        "import": "studies-import",
+        "data": "studies-dashboard-data",
+    }
+    links: dict[str, str | None] = {key: _url(name, study.pk) for key, name in names.items()}
+    architecture = _url("studies-architecture", study.pk, 0)
+    # The page opens a clicked point at <prefix><evaluation id>/ (the 0 is a placeholder).
+    links["architecture_prefix"] = architecture[: -len("0/")] if architecture else None
+    compare = _url("studies-compare")
+    links["compare"] = f"{compare}?ids={study.pk}" if compare else None
+    return links
+
+
+def _url(name: str, *args: Any) -> str | None:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+@login_required
+@require_GET
+@never_cache
+def study_dashboard_data(request: HttpRequest, pk: int) -> HttpResponse:
+    """What changed since ``?since=<version>``: 304 when nothing did, else JSON (see services.dashboard)."""
+    study = get_object_or_404(Study, pk=pk, owner=request.user)
+    since = request.GET.get("since") or None
+    changes = services.dashboard_changes(study, since)
+    if changes is None:
+        return HttpResponse(status=304)
+    full = bool(changes.get("full"))
+    changes["html"] = _tables_html(
+        study,
+        iterations=full or bool(changes.get("iterations_changed")),
+        evaluations=full or bool(changes.get("evaluations_changed")),
+    )
+    # The status may have changed: offer the actions it allows now (small; needs the CSRF token).
+    actions = {"study": study, "actions": services.allowed_actions(study), "preset_form": SavePresetForm()}
+    changes["html"]["actions"] = render_to_string("studies/actions.html", actions, request=request)
+    return JsonResponse(changes)
+
+
+def _tables_html(study: Study, iterations: bool, evaluations: bool) -> dict[str, str]:
+    """The iterations table and the recent evaluations, rendered (escaped) like on the page, if changed."""
+    html = {}
+    if iterations:
+        context = {"study": study, "iterations": study.iterations.order_by("index")}
+        html["iterations"] = render_to_string("studies/iterations_table.html", context)
+    if evaluations:
+        context = {
+            "study": study,
+            "evaluations": _recent_evaluations(study),
+            "n_evaluations": study.evaluations.count(),
+            "links": _links(study),
+        }
+        html["evaluations"] = render_to_string("studies/recent_evaluations.html", context)
+    return html

@@ -1,0 +1,266 @@
+"""The architectures table (server-side sort, filters, pages, Pareto filter) and one architecture's page."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from hytnas_web.studies.models import Evaluation, Iteration, Study
+
+ACCURACY_LATENCY = [
+    {"name": "accuracy", "direction": "max", "unit": "%"},
+    {"name": "latency", "direction": "min", "unit": "ms"},
+]
+
+
+def add_evaluations(
+    study: Study,
+    objectives: list[list[float] | None],
+    iteration: Iteration | None = None,
+    source: str = Evaluation.Source.OPTIMIZER,
+    **fields: Any,
+) -> list[Evaluation]:
+    """Evaluations with the given measured values (None = a failure), in creation (id) order."""
+    start = study.evaluations.count()
+    made = []
+    for i, values in enumerate(objectives):
+        made.append(
+            Evaluation.objects.create(
+                study=study,
+                iteration=iteration,
+                position=i,
+                key=f"arch-{start + i}",
+                x=[0.5, 0.5],
+                architecture={"x0": round(0.01 * (start + i), 4), "x1": 0.5},
+                source=source,
+                status=Evaluation.Status.DONE if values is not None else Evaluation.Status.FAILED,
+                objectives=values,
+                error="" if values is not None else "out of memory",
+                **fields,
+            )
+        )
+    return made
+
+
+def iteration(study: Study, index: int) -> Iteration:
+    return Iteration.objects.create(study=study, index=index, seed=index, status=Iteration.Status.DONE)
+
+
+def table(client: Any, study: Study, **params: Any) -> Any:
+    return client.get(reverse("studies-architectures", args=[study.pk]), params)
+
+
+def shown_ids(response: Any) -> list[int]:
+    return [evaluation.pk for evaluation in response.context["page"].object_list]
+
+
+@pytest.fixture
+def measured_study(alice: Any, make_study: Any) -> Study:
+    """70 measured architectures over two iterations (accuracy ↑, latency ↓) and 5 failures."""
+    study = make_study(alice, name="Measured")
+    Study.objects.filter(pk=study.pk).update(objectives=ACCURACY_LATENCY)
+    study.refresh_from_db()
+    rng = np.random.default_rng(7)
+    values = np.column_stack([rng.uniform(60, 80, 70), rng.uniform(100, 900, 70)]).round(3)
+    first, second = iteration(study, 0), iteration(study, 1)
+    add_evaluations(study, values[:40].tolist(), first, source=Evaluation.Source.INITIAL)
+    add_evaluations(study, [None] * 5, second)
+    add_evaluations(study, values[40:].tolist(), second)
+    return study
+
+
+def test_sorting_by_an_objective_works_both_ways_with_failures_last(
+    alice_client: Any, measured_study: Study
+) -> None:
+    rows = list(measured_study.evaluations.values_list("id", "objectives"))
+    measured = [(values[1], pk) for pk, values in rows if values is not None]
+    failed = sorted(pk for pk, values in rows if values is None)
+    ascending = [pk for _, pk in sorted(measured)] + failed
+    descending = [pk for _, pk in sorted(measured, key=lambda t: (-t[0], -t[1]))] + sorted(
+        failed, reverse=True
+    )
+
+    response = table(alice_client, measured_study, sort="objective-1")
+    assert response.status_code == 200
+    assert shown_ids(response) == ascending[:50]
+    assert shown_ids(table(alice_client, measured_study, sort="objective-1", page=2)) == ascending[50:]
+    assert shown_ids(table(alice_client, measured_study, sort="-objective-1")) == descending[:50]
+    assert shown_ids(table(alice_client, measured_study, sort="-objective-1", page=2)) == descending[50:]
+    content = table(alice_client, measured_study, sort="-objective-0").content.decode()
+    assert 'aria-sort="descending"' in content and "?sort=objective-0" in content  # a click reverses it
+
+
+def test_each_filter_keeps_exactly_its_rows(alice_client: Any, measured_study: Study) -> None:
+    evaluations = measured_study.evaluations
+    failed = table(alice_client, measured_study, status="failed")
+    assert shown_ids(failed) == sorted(evaluations.filter(status="failed").values_list("id", flat=True))
+    initial = table(alice_client, measured_study, source="initial")
+    assert shown_ids(initial) == sorted(evaluations.filter(source="initial").values_list("id", flat=True))
+    second = list(evaluations.filter(iteration__index=1).order_by("id").values_list("id", flat=True))
+    assert len(second) == 35
+    by_iteration = table(alice_client, measured_study, iteration=1)
+    assert shown_ids(by_iteration) == second
+    assert "35 of 75 architectures match" in by_iteration.content.decode()
+    both = table(alice_client, measured_study, iteration=1, status="done")
+    assert shown_ids(both) == sorted(
+        evaluations.filter(iteration__index=1, status="done").values_list("id", flat=True)
+    )
+
+
+def test_pages_hold_fifty_rows_and_bad_page_numbers_fall_back(
+    alice_client: Any, measured_study: Study
+) -> None:
+    everything = sorted(measured_study.evaluations.values_list("id", flat=True))
+    first = table(alice_client, measured_study)
+    assert shown_ids(first) == everything[:50]
+    content = first.content.decode()
+    assert "Page 1 of 2" in content and 'rel="next" href="?page=2"' in content
+    assert shown_ids(table(alice_client, measured_study, page=2)) == everything[50:]
+    assert shown_ids(table(alice_client, measured_study, page=99)) == everything[50:]
+    assert shown_ids(table(alice_client, measured_study, page="abc")) == everything[:50]
+    assert shown_ids(table(alice_client, measured_study, sort="bogus", iteration="x")) == everything[:50]
+    sorted_page = table(alice_client, measured_study, sort="-id", status="done").content.decode()
+    assert 'href="?sort=-id&amp;status=done&amp;page=2"' in sorted_page  # the pager keeps sort and filters
+
+
+def non_dominated_ids(rows: list[tuple[int, list[float]]]) -> list[int]:
+    """Brute force, accuracy maximised and latency minimised."""
+
+    def dominates(a: list[float], b: list[float]) -> bool:
+        return a[0] >= b[0] and a[1] <= b[1] and (a[0] > b[0] or a[1] < b[1])
+
+    return sorted(pk for pk, v in rows if not any(dominates(w, v) for _, w in rows))
+
+
+def test_the_pareto_filter_returns_exactly_the_non_dominated_rows(
+    alice_client: Any, measured_study: Study
+) -> None:
+    # A duplicate of a front point is on the front too; a failed row never is.
+    best = max(measured_study.evaluations.exclude(objectives=None), key=lambda e: e.objectives[0])
+    add_evaluations(measured_study, [list(best.objectives)], source=Evaluation.Source.IMPORTED)
+    rows = [(pk, v) for pk, v in measured_study.evaluations.values_list("id", "objectives") if v is not None]
+    expected = non_dominated_ids(rows)
+    assert 3 <= len(expected) < len(rows)
+    response = table(alice_client, measured_study, pareto="on")
+    assert shown_ids(response) == expected
+    assert f"{len(expected)} of 76 architectures match" in response.content.decode()
+    imported = table(alice_client, measured_study, pareto="on", source="imported")
+    assert len(shown_ids(imported)) == 1
+    by_latency = table(alice_client, measured_study, pareto="on", sort="objective-1")
+    latencies = [e.objectives[1] for e in by_latency.context["page"].object_list]
+    assert latencies == sorted(latencies)
+
+
+def test_bob_cannot_see_alices_architectures(bob_client: Any, measured_study: Study) -> None:
+    evaluation = measured_study.evaluations.first()
+    assert table(bob_client, measured_study).status_code == 404
+    url = reverse("studies-architecture", args=[measured_study.pk, evaluation.pk])
+    assert bob_client.get(url).status_code == 404
+
+
+def test_an_evaluation_of_another_study_is_a_404(
+    alice_client: Any, alice: Any, make_study: Any, measured_study: Study
+) -> None:
+    other = make_study(alice, name="Other")
+    evaluation = measured_study.evaluations.first()
+    url = reverse("studies-architecture", args=[other.pk, evaluation.pk])
+    assert alice_client.get(url).status_code == 404
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client: Any, measured_study: Study) -> None:
+    response = table(client, measured_study)
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_hostile_names_are_escaped(alice_client: Any, alice: Any, make_study: Any) -> None:
+    study = make_study(alice, name="<script>alert('study')</script>")
+    hostile = [{"name": "<img src=x onerror=alert(1)>", "direction": "min", "unit": "<b>ms</b>"}]
+    Study.objects.filter(pk=study.pk).update(
+        objectives=[*hostile, {"name": "f2", "direction": "min", "unit": ""}]
+    )
+    [evaluation] = add_evaluations(study, [[1.0, 2.0]])
+    for response in (
+        table(alice_client, study),
+        alice_client.get(reverse("studies-architecture", args=[study.pk, evaluation.pk])),
+    ):
+        content = response.content.decode()
+        assert response.status_code == 200
+        assert "<script>alert(" not in content and "<img src=x" not in content and "<b>ms" not in content
+        assert "&lt;script&gt;alert(" in content and "&lt;img src=x onerror=alert(1)&gt;" in content
+
+
+def test_a_study_with_failed_evaluations_and_an_empty_study_render(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    empty = make_study(alice, name="Empty")
+    response = table(alice_client, empty)
+    assert response.status_code == 200 and "Nothing evaluated yet" in response.content.decode()
+    assert (
+        "Nothing evaluated yet"
+        in table(alice_client, empty, pareto="on", sort="-objective-0").content.decode()
+    )
+
+    broken = make_study(alice, name="Broken")
+    [failure] = add_evaluations(broken, [None, None])[:1]
+    for params in ({}, {"pareto": "on"}, {"sort": "objective-0"}, {"status": "done"}):
+        assert table(alice_client, broken, **params).status_code == 200
+    assert "No architecture matches" in table(alice_client, broken, pareto="on").content.decode()
+    page = alice_client.get(reverse("studies-architecture", args=[broken.pk, failure.pk]))
+    content = page.content.decode()
+    assert page.status_code == 200 and "out of memory" in content and "not measured" in content
+    assert "reported no per-stage latency" in content
+
+
+def test_the_architecture_page_shows_predicted_against_measured_and_its_iteration(
+    alice_client: Any, measured_study: Study
+) -> None:
+    second = measured_study.iterations.get(index=1)
+    [evaluation] = add_evaluations(
+        measured_study,
+        [[71.5, 250.0]],
+        second,
+        predicted_mean=[70.0, 300.0],
+        predicted_std=[1.0, 25.0],
+        stage_latency={"backbone": 150.0, "neck": 50.0, "head": 50.0},
+        seconds=1.25,
+    )
+    response = alice_client.get(reverse("studies-architecture", args=[measured_study.pk, evaluation.pk]))
+    content = response.content.decode()
+    rows = response.context["detail"]["objectives"]
+    assert [r["error"] for r in rows] == [1.5, -50.0]
+    assert [r["z"] for r in rows] == [1.5, 2.0]
+    assert "accuracy (%) ↑" in content and "latency (ms) ↓" in content
+    assert f"{reverse('studies-architectures', args=[measured_study.pk])}?iteration=1" in content
+    assert [s["share"] for s in response.context["detail"]["stages"]] == [0.6, 0.2, 0.2]
+    assert "60 %" in content and "1.25 s" in content
+
+
+def test_a_hytnas_architecture_shows_its_derived_widths(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    from search_engine.spaces.hytnas import HyTNASSpace, ffn_widths, stage_channels
+
+    study = make_study(alice, name="HyT-NAS")
+    Study.objects.filter(pk=study.pk).update(space={"name": "hytnas", "params": {}})
+    space = HyTNASSpace()
+    architecture = space.decode(np.random.default_rng(3).uniform(size=(1, space.n_vars)))[0]
+    evaluation = Evaluation.objects.create(
+        study=study,
+        key="h",
+        x=[0.0],
+        architecture={k: v.item() if hasattr(v, "item") else v for k, v in architecture.items()},
+        source=Evaluation.Source.IMPORTED,
+        status=Evaluation.Status.DONE,
+        objectives=[1.0, 2.0],
+    )
+    response = alice_client.get(reverse("studies-architecture", args=[study.pk, evaluation.pk]))
+    derived = dict(response.context["detail"]["derived"])
+    channels = stage_channels(architecture)
+    assert [derived[f"channels, stage {i}"] for i in range(1, 6)] == [str(c) for c in channels]
+    assert [derived[f"FFN width, stage {s}"] for s in (3, 4, 5)] == [str(w) for w in ffn_widths(architecture)]
+    assert response.context["detail"]["on_front"] is True
+    assert not math.isnan(float(derived["channels, stage 1"]))

@@ -1,0 +1,110 @@
+"""Dashboard figure dicts: Pareto scatter, 3-D, parallel coordinates, hover escaping, other charts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from hytnas_web.studies import charts
+from search_engine.metrics.charts import (
+    fidelity_series,
+    hypervolume_series,
+    pareto_chart_data,
+    stage_latency_data,
+    timing_series,
+)
+from search_engine.objectives import Objective
+
+HOSTILE = Objective("<script>alert(1)</script>", "max", "<b>%</b>")
+LATENCY = Objective("latency", "min", "ms")
+
+
+def two_objective_data() -> tuple[object, list[str]]:
+    Y = np.array([[80.0, 10.0], [70.0, 12.0], [90.0, 20.0], [np.nan, np.nan]])
+    data = pareto_chart_data([1, 2, 3, 4], [0, 0, 1, 1], Y, (HOSTILE, LATENCY), ref_point=(60.0, 30.0))
+    texts = ["name=<img src=x onerror=alert(1)>", "b", "c"]
+    return data, texts
+
+
+def test_two_objectives_scatter_coloured_by_iteration_with_front_and_reference() -> None:
+    data, texts = two_objective_data()
+    figure = charts.pareto_figure(data, texts, predicted=([3], np.array([[88.0, 18.0]])))  # type: ignore[arg-type]
+    points, front, ref, predicted = figure["data"]
+    assert points["type"] == "scatter" and points["mode"] == "markers"
+    assert points["x"] == [80.0, 70.0, 90.0] and points["marker"]["color"] == [0, 0, 1]
+    assert points["customdata"] == [1, 2, 3]
+    assert front["customdata"] == [1, 3] and front["mode"] == "lines+markers"  # sorted by accuracy
+    assert ref["x"] == [60.0] and ref["y"] == [30.0]
+    assert predicted["visible"] == "legendonly" and predicted["x"] == [88.0]
+    assert figure["layout"]["xaxis"]["title"]["text"].endswith("↑")
+
+
+def test_user_text_is_escaped_in_hover_titles_and_axes() -> None:
+    data, texts = two_objective_data()
+    dumped = json.dumps(charts.pareto_figure(data, texts))  # type: ignore[arg-type]
+    assert "<script>" not in dumped and "<img" not in dumped and "<b>" not in dumped
+    assert "&lt;script&gt;" in dumped and "&lt;img src=x onerror=alert(1)&gt;" in dumped
+    assert charts.escape("a & b {x} %{y}") == "a &amp; b &#123;x&#125; %&#123;y&#125;"
+
+
+def test_three_objectives_are_a_3d_scatter_and_more_are_parallel_coordinates() -> None:
+    rng = np.random.default_rng(0)
+    three = tuple(Objective(f"f{i}") for i in range(3))
+    data = pareto_chart_data(range(20), [0] * 20, rng.random((20, 3)), three, ref_point=(2, 2, 2))
+    figure = charts.pareto_figure(data, [""] * 20)
+    assert {trace["type"] for trace in figure["data"]} == {"scatter3d"}
+    assert "zaxis" in figure["layout"]["scene"] and len(figure["data"][0]["z"]) == 20
+    four = tuple(Objective(f"f{i}") for i in range(4))
+    data = pareto_chart_data(range(20), [0] * 20, rng.random((20, 4)), four)
+    [trace] = charts.pareto_figure(data, [""] * 20)["data"]
+    assert trace["type"] == "parcoords" and len(trace["dimensions"]) == 4
+    assert sum(trace["line"]["color"]) == data.front.shape[0]
+
+
+def test_hypervolume_states_the_reference_point_and_switches_axes() -> None:
+    series = hypervolume_series([0, 1], [10, 20], [0.5, 0.7], ref_point=(1.1, 1.1))
+    figure = charts.hypervolume_figure(series, (Objective("f1"), Objective("f2")))
+    assert figure is not None
+    assert "reference point (f1, f2) = (1.1, 1.1)" in figure["layout"]["title"]["text"]
+    assert figure["data"][0]["x"] == [10, 20] and figure["data"][0]["y"] == [0.5, 0.7]
+    labels = [b["label"] for b in figure["layout"]["updatemenus"][0]["buttons"]]
+    assert labels == ["vs evaluations", "vs iteration"]
+    log = charts.hypervolume_figure(hypervolume_series([0], [10], [0.5], true_hypervolume=0.6), ())
+    assert log is not None and "Log hypervolume difference" in log["layout"]["title"]["text"]
+    assert charts.hypervolume_figure(hypervolume_series([], [], []), ()) is None
+
+
+def test_stage_latency_bars_are_stacked_and_absent_without_data() -> None:
+    data = stage_latency_data(
+        [1, 2], [{"backbone": 3.0, "neck": 1.0, "head": 1.0}, {"backbone": 1.0, "head": 1.0}], [1, 2]
+    )
+    figure = charts.stage_latency_figure(data)
+    assert figure is not None and figure["layout"]["barmode"] == "stack"
+    assert [t["name"] for t in figure["data"]] == ["backbone", "neck", "head"]
+    assert figure["data"][0]["x"] == ["#2", "#1"]
+    share = charts.stage_share_figure(data)
+    assert share is not None and share["data"][0]["type"] == "histogram"
+    empty = stage_latency_data([1], [None], [1])
+    assert charts.stage_latency_figure(empty) is None and charts.stage_share_figure(empty) is None
+
+
+def test_fidelity_lines_and_timing_bars() -> None:
+    fidelity = fidelity_series(
+        [1], [[{"objective": "<i>f1</i>", "kendall_tau": 0.4, "rmse": 0.2}]], ["<i>f1</i>"]
+    )
+    figure = charts.fidelity_figure(fidelity)
+    assert figure is not None
+    assert [t["name"] for t in figure["data"]] == [
+        "&lt;i&gt;f1&lt;/i&gt;: Kendall τ",
+        "&lt;i&gt;f1&lt;/i&gt;: RMSE",
+    ]
+    assert figure["data"][1]["yaxis"] == "y2"
+    timing = charts.timing_figure(timing_series([0, 1], [{"evaluate": 2.0}, {"fit": 1.0, "evaluate": 3.0}]))
+    assert timing is not None and timing["layout"]["barmode"] == "stack"
+    assert [t["name"] for t in timing["data"]] == ["fit", "solve", "select", "evaluate"]
+    assert timing["data"][3]["y"] == [2.0, 3.0]
+
+
+def test_numbers_are_rounded_and_nan_becomes_null() -> None:
+    assert charts.rounded([1.234567891, float("nan")]) == [1.23457, None]
