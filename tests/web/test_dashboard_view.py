@@ -8,6 +8,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from hytnas_web.lib.plotly_assets import plotly_js
 from hytnas_web.studies.models import Iteration, Study
 from tests.web.test_dashboard_data import add_evaluation, add_iteration
 
@@ -31,7 +32,7 @@ def test_an_empty_study_shows_notes_instead_of_charts(alice_client: Any, alice: 
         assert figure(content, name) is None
     assert "Nothing measured yet" in content and "No hypervolume yet" in content
     assert "Nothing evaluated yet" in content
-    assert 'src="/static/vendor/plotly-4.1.1.min.js"' in content
+    assert f'src="/static/{plotly_js()[0]}"' in content
     assert "/static/js/charts.js" in content and "/static/js/dashboard.js" in content
 
 
