@@ -45,11 +45,8 @@ class IdentityAcquisition(Acquisition):
         return mean.copy()
 
 
-class PIAcquisition(Acquisition):
-    """Negated probability of improvement, ``-P(f < best - xi) = -Φ((best - xi - mean) / std)``.
-
-    With std = 0 the outcome is certain: PI is 1 when the mean beats ``best - xi`` and 0 otherwise.
-    """
+class _ImprovementAcquisition(Acquisition):
+    """Shared by PI and EI: both measure improvement below ``best - xi`` in objective units."""
 
     needs_std: ClassVar[bool] = True
     needs_values: ClassVar[bool] = True
@@ -58,7 +55,7 @@ class PIAcquisition(Acquisition):
             "xi",
             "float",
             0.0,
-            "Margin (in objective units) a point must beat the best value by to count as an improvement.",
+            "Margin (in objective units) a point must beat the best value by; larger favours exploration.",
             low=0.0,
         ),
     )
@@ -67,6 +64,13 @@ class PIAcquisition(Acquisition):
         if xi < 0:
             raise ValueError(f"xi must be >= 0, got {xi}")
         self.xi = float(xi)
+
+
+class PIAcquisition(_ImprovementAcquisition):
+    """Negated probability of improvement, ``-P(f < best - xi) = -Φ((best - xi - mean) / std)``.
+
+    With std = 0 the outcome is certain: PI is 1 when the mean beats ``best - xi`` and 0 otherwise.
+    """
 
     def _evaluate(self, mean: Array, std: Array | None, best: Array) -> Array:
         assert std is not None
@@ -75,29 +79,12 @@ class PIAcquisition(Acquisition):
         return -pi
 
 
-class EIAcquisition(Acquisition):
+class EIAcquisition(_ImprovementAcquisition):
     """Negated expected improvement below ``best - xi`` under ``f ~ N(mean, std²)``.
 
     ``EI = (best - xi - mean) Φ(z) + std φ(z)`` with ``z = (best - xi - mean) / std``; as std → 0
     it tends to ``max(best - xi - mean, 0)``, which is used where the std is numerically zero.
     """
-
-    needs_std: ClassVar[bool] = True
-    needs_values: ClassVar[bool] = True
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "xi",
-            "float",
-            0.0,
-            "Margin (in objective units) subtracted from the best value; larger favours exploration.",
-            low=0.0,
-        ),
-    )
-
-    def __init__(self, xi: float = 0.0) -> None:
-        if xi < 0:
-            raise ValueError(f"xi must be >= 0, got {xi}")
-        self.xi = float(xi)
 
     def _evaluate(self, mean: Array, std: Array | None, best: Array) -> Array:
         assert std is not None
