@@ -119,6 +119,11 @@ EVALUATORS.register(
 EVALUATORS.register(
     "table", "Predictor fitted on measured tables (CSV)", "search_engine.evaluators.table.TableEvaluator"
 )
+EVALUATORS.register(
+    "torch",
+    "PyTorch model on this machine (per-stage latency)",
+    "search_engine.evaluators.torch_model.TorchEvaluator",
+)
 
 SAMPLERS.register(
     "uniform", "Uniform over the space's choices", "search_engine.sampling.uniform.UniformSampler"

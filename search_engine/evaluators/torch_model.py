@@ -1,0 +1,359 @@
+"""Torch evaluator: builds the real hybrid network of a HyT-NAS architecture and times it on this machine.
+
+Latency is measured the way it is reported in papers and on devices: the model in eval mode under
+``torch.no_grad``, a fixed intra-op thread count (restored afterwards), ``warmup`` untimed passes, then
+``repeats`` timed passes of a batch of one image. Each timed pass runs the stages one after another
+(backbone on the image, neck on the backbone's features, head on the neck's features), each stage timed
+on its own with ``time.perf_counter``, followed by one end-to-end pass of the whole model; interleaving
+the two keeps slow drift (frequency scaling, another process) from favouring either. Medians are
+reported, with the 10th and 90th percentiles of the end-to-end time as the spread.
+
+Accuracy objective ``naswot``: the training-free score of Mellor et al., "Neural Architecture Search
+without Training", ICML 2021. A batch of random images goes through the untrained network; each image's
+binary code is whether each activation unit (ReLU-family and SiLU-family layers) is positive. With
+``N_A`` units, the kernel ``K[i, j] = N_A - hamming(c_i, c_j)`` is accumulated layer by layer as
+``c c^T + (1 - c)(1 - c)^T`` and the score is ``log |K|``: networks whose activation patterns separate
+inputs well (a well-conditioned K) tend to train to higher accuracy. As in the reference code, batch
+norm uses the batch's statistics (train mode), with dropout off so the score is deterministic.
+
+Reproducibility: weights are initialised under ``seed`` and the images drawn from a ``torch.Generator``
+seeded from (``seed``, the architecture's key), both without touching torch's global random state, so
+the same architecture gets the same weights, inputs and score in any process.
+
+The time limit is cooperative: it is checked after building and between passes, so one pass in flight
+finishes before the evaluation is declared over the limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from search_engine.errors import ConfigError
+from search_engine.evaluators.base import Evaluator
+from search_engine.objectives import Objective
+from search_engine.params import Param
+from search_engine.spaces.hytnas import HyTNASSpace
+from search_engine.types import Architecture, EvaluationResult
+
+if TYPE_CHECKING:
+    import torch
+
+FIELD = "evaluator.params"
+TASKS = ("detection", "classification")
+ACCURACY_METHODS = ("naswot", "none")
+STAGES = ("backbone", "neck", "head")
+PARTS = (
+    *STAGES,
+    "classifier",
+)  # execution order; a model has backbone + neck + head or backbone + classifier
+
+# Activation layers whose outputs form the NASWOT binary codes (matched by class name so the
+# set needs no torch import): unit "on" = output > 0.
+_CODE_ACTIVATIONS = frozenset({"ReLU", "ReLU6", "LeakyReLU", "SiLU", "Hardswish", "GELU"})
+
+
+class _TimeLimitExceeded(Exception):
+    """Raised between passes once an evaluation has run longer than its time limit."""
+
+
+class TorchEvaluator(Evaluator):
+    """Real PyTorch model per architecture; objectives ``accuracy_proxy`` (max) and ``latency`` (min, ms).
+
+    ``stage_latency`` holds the median ms of ``backbone``, ``neck`` and ``head`` (backbone only for
+    classification, whose pooling + linear classifier is timed as ``latency_classifier_ms``).
+    ``metrics`` holds ``latency_ms`` (end-to-end median), ``latency_p10_ms``, ``latency_p90_ms``,
+    ``params_<part>`` and ``params_total`` (parameter counts), ``macs_<part>`` and ``macs_total``
+    (multiply-adds of one image, from ``torch.utils.flop_counter.FlopCounterMode``: convolutions,
+    matrix products and attention kernels, MACs = FLOPs / 2), ``peak_rss_mb`` and
+    ``peak_rss_increase_mb`` (see ``_peak_rss_mb``) and ``accuracy_proxy`` when computed.
+    """
+
+    PARAMS: ClassVar[tuple[Param, ...]] = (
+        Param(
+            "task",
+            "choice",
+            "detection",
+            "Detection (backbone, neck, head) or classification.",
+            choices=TASKS,
+        ),
+        Param("resolution", "int", 224, "Input image side in pixels.", low=32, high=1024),
+        Param("num_classes", "int", 10, "Number of classes the head predicts.", low=1, high=10000),
+        Param("anchors", "int", 6, "Anchors per feature-map cell (detection head).", low=1, high=64),
+        Param(
+            "threads", "int", 1, "Torch threads during measurement (restored afterwards).", low=1, high=256
+        ),
+        Param("warmup", "int", 3, "Untimed passes before timing.", low=0, high=1000),
+        Param(
+            "repeats", "int", 10, "Timed passes; medians and percentiles are over these.", low=1, high=10000
+        ),
+        Param(
+            "time_limit",
+            "float",
+            120.0,
+            "Seconds allowed per architecture (build + measure); beyond it the evaluation fails.",
+            low=0.0,
+            high=86400.0,
+        ),
+        Param(
+            "accuracy",
+            "choice",
+            "naswot",
+            "Accuracy objective: NASWOT training-free score (Mellor et al., ICML 2021) or none.",
+            choices=ACCURACY_METHODS,
+        ),
+        Param(
+            "batch_size", "int", 16, "Images in the batch the NASWOT score is computed on.", low=2, high=1024
+        ),
+        Param("seed", "int", 0, "Seed of the weights and input images.", low=0, high=2**31 - 1),
+    )
+
+    def __init__(
+        self,
+        task: str = "detection",
+        resolution: int = 224,
+        num_classes: int = 10,
+        anchors: int = 6,
+        threads: int = 1,
+        warmup: int = 3,
+        repeats: int = 10,
+        time_limit: float = 120.0,
+        accuracy: str = "naswot",
+        batch_size: int = 16,
+        seed: int = 0,
+    ) -> None:
+        if task not in TASKS:
+            raise ConfigError(f"{FIELD}.task", f"{task!r} is not one of {', '.join(TASKS)}")
+        if accuracy not in ACCURACY_METHODS:
+            raise ConfigError(
+                f"{FIELD}.accuracy", f"{accuracy!r} is not one of {', '.join(ACCURACY_METHODS)}"
+            )
+        for name, value, low in (
+            ("resolution", resolution, 32),
+            ("threads", threads, 1),
+            ("repeats", repeats, 1),
+            ("batch_size", batch_size, 2),
+        ):
+            if int(value) < low:
+                raise ConfigError(f"{FIELD}.{name}", f"must be at least {low}, got {value}")
+        if not time_limit > 0.0:
+            raise ConfigError(f"{FIELD}.time_limit", f"must be positive, got {time_limit}")
+        self.task = task
+        self.resolution = int(resolution)
+        self.num_classes = int(num_classes)
+        self.anchors = int(anchors)
+        self.threads = int(threads)
+        self.warmup = max(int(warmup), 0)
+        self.repeats = int(repeats)
+        self.time_limit = float(time_limit)
+        self.accuracy = accuracy
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self._space = HyTNASSpace()
+        latency = Objective("latency", "min", "ms")
+        self._objectives = (
+            (Objective("accuracy_proxy", "max", "score"), latency) if accuracy != "none" else (latency,)
+        )
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return self._objectives
+
+    def default_space(self) -> HyTNASSpace:
+        """The HyT-NAS space: the only one whose architectures this evaluator can build."""
+        return self._space
+
+    def _evaluate_one(self, architecture: Architecture) -> EvaluationResult:
+        import torch
+
+        start = time.perf_counter()
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            return self._measure(architecture, start)
+        except _TimeLimitExceeded:
+            message = f"exceeded the time limit of {self.time_limit:g} s"
+        except MemoryError:
+            message = "ran out of memory"
+        except RuntimeError as exc:
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if "out of memory" in text.lower() or "not enough memory" in text.lower():
+                message = f"ran out of memory: {text}"
+            else:
+                message = f"PyTorch raised RuntimeError: {text}"
+        finally:
+            torch.set_num_threads(previous_threads)
+        return EvaluationResult.failure(message, time.perf_counter() - start)
+
+    def _measure(self, architecture: Architecture, start: float) -> EvaluationResult:
+        import torch
+
+        from search_engine.nn.hybrid import build_model
+
+        def check_time() -> None:
+            if time.perf_counter() - start > self.time_limit:
+                raise _TimeLimitExceeded
+
+        rss_before = _peak_rss_mb()
+        key = self._space.key(architecture)  # raises ValueError on a value outside the space
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            model = build_model(
+                dict(architecture),
+                task=self.task,
+                resolution=self.resolution,
+                num_classes=self.num_classes,
+                anchors=self.anchors,
+            )
+        check_time()
+        generator = torch.Generator().manual_seed(_input_seed(self.seed, key))
+        image = torch.randn(1, 3, self.resolution, self.resolution, generator=generator)  # (1, 3, R, R)
+        stages = [(name, getattr(model, name)) for name in PARTS if getattr(model, name, None) is not None]
+
+        model.eval()
+        with torch.no_grad():
+            for _ in range(self.warmup):
+                model(image)
+                check_time()
+            stage_ms, total_ms = _time_passes(model, stages, image, self.repeats, check_time)
+            macs = _stage_macs(stages, image)
+        metrics: dict[str, float] = {
+            "latency_ms": statistics.median(total_ms),
+            "latency_p10_ms": float(np.percentile(total_ms, 10)),
+            "latency_p90_ms": float(np.percentile(total_ms, 90)),
+            "params_total": float(sum(p.numel() for p in model.parameters())),
+            "macs_total": float(sum(macs.values())),
+        }
+        for name, module in stages:
+            metrics[f"params_{name}"] = float(sum(p.numel() for p in module.parameters()))
+            metrics[f"macs_{name}"] = macs[name]
+        if "classifier" in stage_ms:
+            metrics["latency_classifier_ms"] = statistics.median(stage_ms["classifier"])
+
+        objectives: tuple[float, ...] = (metrics["latency_ms"],)
+        if self.accuracy == "naswot":
+            check_time()
+            images = torch.randn(
+                self.batch_size, 3, self.resolution, self.resolution, generator=generator
+            )  # (batch, 3, R, R)
+            score = naswot_score(model, images)
+            if not np.isfinite(score):
+                message = "NASWOT kernel is singular: two input images share an activation code"
+                return EvaluationResult.failure(message, time.perf_counter() - start)
+            metrics["accuracy_proxy"] = score
+            objectives = (score, metrics["latency_ms"])
+        check_time()
+        peak = _peak_rss_mb()
+        metrics["peak_rss_mb"] = peak
+        metrics["peak_rss_increase_mb"] = max(peak - rss_before, 0.0)
+        return EvaluationResult(
+            objectives=objectives,
+            stage_latency={name: statistics.median(stage_ms[name]) for name in STAGES if name in stage_ms},
+            metrics=metrics,
+            seconds=time.perf_counter() - start,
+        )
+
+
+def _time_passes(
+    model: torch.nn.Module,
+    stages: list[tuple[str, torch.nn.Module]],
+    image: torch.Tensor,
+    repeats: int,
+    check_time: Callable[[], None],
+) -> tuple[dict[str, list[float]], list[float]]:
+    """Per-stage and end-to-end wall times in ms of ``repeats`` passes (stage-wise, then whole model)."""
+    stage_ms: dict[str, list[float]] = {name: [] for name, _ in stages}
+    total_ms: list[float] = []
+    for _ in range(repeats):
+        value: Any = image
+        for name, module in stages:
+            tick = time.perf_counter()
+            value = module(value)
+            stage_ms[name].append((time.perf_counter() - tick) * 1e3)
+        tick = time.perf_counter()
+        model(image)
+        total_ms.append((time.perf_counter() - tick) * 1e3)
+        check_time()
+    return stage_ms, total_ms
+
+
+def _stage_macs(stages: list[tuple[str, torch.nn.Module]], image: torch.Tensor) -> dict[str, float]:
+    """Multiply-adds of each stage on one image, counted by ``FlopCounterMode`` (MACs = FLOPs / 2)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    macs: dict[str, float] = {}
+    value: Any = image
+    for name, module in stages:
+        with FlopCounterMode(display=False) as counter:
+            value = module(value)
+        macs[name] = counter.get_total_flops() / 2.0
+    return macs
+
+
+def naswot_score(model: torch.nn.Module, images: torch.Tensor) -> float:
+    """NASWOT score ``log |K_H|`` of an untrained network on ``images`` (Mellor et al., ICML 2021).
+
+    Args:
+        model: the network; its mode is restored afterwards.
+        images: ``(batch, 3, H, W)`` inputs.
+
+    Returns:
+        The log-determinant of the ``(batch, batch)`` Hamming-similarity kernel of the inputs' binary
+        activation codes; ``-inf`` when the kernel is singular (two inputs with the same code).
+    """
+    import torch
+
+    batch = int(images.shape[0])
+    kernel = torch.zeros(batch, batch, dtype=torch.float64)  # (batch, batch)
+
+    def accumulate(_module: torch.nn.Module, _inputs: Any, output: torch.Tensor) -> None:
+        codes = (output.reshape(batch, -1) > 0).to(torch.float64)  # (batch, units of this layer)
+        # Agreements between inputs i and j: both on, plus both off (= units - Hamming distance).
+        kernel.add_(codes @ codes.T + (1.0 - codes) @ (1.0 - codes).T)
+
+    layers = [m for m in model.modules() if type(m).__name__ in _CODE_ACTIVATIONS]
+    if not layers:
+        raise RuntimeError("the network has no activation layers to compute the NASWOT score on")
+    was_training = model.training
+    handles = [layer.register_forward_hook(accumulate) for layer in layers]
+    try:
+        model.train()  # batch statistics in batch norm, as the reference implementation runs it
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout | torch.nn.Dropout2d):
+                module.eval()
+        with torch.no_grad():
+            model(images)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    sign, logdet = torch.linalg.slogdet(kernel)
+    return float(logdet) if float(sign) > 0 else float("-inf")
+
+
+def _input_seed(seed: int, key: str) -> int:
+    """A 63-bit seed for the input images from (evaluator seed, architecture key)."""
+    digest = hashlib.sha256(f"{seed}|{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def _peak_rss_mb() -> float:
+    """The process's peak resident set size in MB (``resource.getrusage`` ``ru_maxrss``); 0 if unknown.
+
+    It is a high-water mark of the whole process: ``peak_rss_mb`` includes the interpreter and torch
+    itself, and ``peak_rss_increase_mb`` (its growth during one evaluation) is exact only when this
+    architecture needed more memory than anything the process ran before (e.g. a worker's first
+    evaluation); otherwise it is 0.
+    """
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return 0.0
+    peak = float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux

@@ -1,0 +1,1 @@
+"""PyTorch networks built from search-space architectures (imports torch; the registry never imports it)."""
