@@ -141,10 +141,16 @@ else:
     EMBEDDED_REDIS = False
 
 ITERATION_QUEUE = "iterations"
+# One job per architecture for evaluators that take seconds or more (torch): any RQ worker that
+# reaches this Redis and the database may take them, on this machine or another.
+EVALUATION_QUEUE = "evaluations"
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
     ITERATION_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600},
+    EVALUATION_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 25 * 3600},
 }
+# The queues a worker started by runstack listens to, in priority order.
+WORKER_QUEUES = (ITERATION_QUEUE, EVALUATION_QUEUE, "default")
 # Workers started with plain `manage.py rqworker` reconcile the queue with the database first.
 RQ = {"WORKER_CLASS": "hytnas_web.studies.worker.ReconcilingWorker"}
 WORKERS = env_int("HYTNAS_WORKERS", 2, low=1)

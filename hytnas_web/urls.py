@@ -1,4 +1,4 @@
-"""URL routes: the studies app, sign-in, the admin site and the RQ dashboard."""
+"""URL routes: the studies app, the evaluation worker API, sign-in, the admin site and the RQ dashboard."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("hytnas_web.studies.urls")),
+    path("api/v1/", include("hytnas_web.studies.urls_api")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

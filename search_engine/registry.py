@@ -124,6 +124,11 @@ EVALUATORS.register(
     "PyTorch model on this machine (per-stage latency)",
     "search_engine.evaluators.torch_model.TorchEvaluator",
 )
+EVALUATORS.register(
+    "remote",
+    "PyTorch model on a remote device (evaluation workers over HTTP)",
+    "search_engine.evaluators.remote.RemoteEvaluator",
+)
 
 SAMPLERS.register(
     "uniform", "Uniform over the space's choices", "search_engine.sampling.uniform.UniformSampler"

@@ -1,4 +1,4 @@
-"""The study form and the save-as-preset form.
+"""The study form, the save-as-preset form and the worker-token form.
 
 The study form only parses what the browser sent (numbers, JSON, uploads); whether the values make
 a valid study is decided by ``services.config_from_form``. Its ConfigError names a dotted path such
@@ -440,11 +440,13 @@ class StudyForm(forms.Form):
         options = []
         for entry in self.catalogue[kind]:
             names = [param_field_name(kind, entry["key"], p["name"]) for p in entry["params"]]
+            flags = {flag: on for flag, on in entry["capabilities"].items() if isinstance(on, bool)}
             options.append(
                 {
                     "key": entry["key"],
                     "label": entry["label"],
-                    "capabilities": entry["capabilities"],
+                    "capabilities": flags,
+                    "runs": entry.get("runs", ""),
                     "fields": [self[n] for n in names if n in self.fields],
                     "selected": entry["key"] == selected,
                 }
@@ -555,3 +557,28 @@ class SavePresetForm(forms.Form):
     label = forms.CharField(max_length=120, label="Preset name")
     key = forms.SlugField(max_length=60, help_text="Short identifier: letters, digits, - and _.")
     description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class WorkerTokenForm(forms.Form):
+    """A new worker token: what the worker is called and which of the owner's studies it may serve.
+
+    The scope offers only the owner's studies; a posted id of anyone else's study is refused as an
+    invalid choice, so a token can never reach work its owner could not see.
+    """
+
+    name = forms.CharField(
+        max_length=120,
+        help_text="What the worker is, e.g. “Raspberry Pi 5, lab bench”: it tells your tokens apart.",
+    )
+    study = forms.ModelChoiceField(
+        queryset=Study.objects.none(),
+        required=False,
+        empty_label="any of my studies",
+        label="Scope",
+        help_text="A token for one study takes only that study's work; otherwise it serves all of yours.",
+        error_messages={"invalid_choice": "Choose one of your own studies, or any of them."},
+    )
+
+    def __init__(self, *args: Any, owner: AbstractBaseUser, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["study"].queryset = Study.objects.filter(owner=owner).order_by("-updated_at")

@@ -13,6 +13,12 @@ def run_iteration(study_id: int, index: int) -> str:
     return services.run_iteration(study_id, index, job_id=job.id if job is not None else "")
 
 
+def run_evaluation(evaluation_id: int) -> str:
+    """One architecture measured on this worker's machine (see ``services.run_evaluation``)."""
+    job = get_current_job()
+    return services.run_evaluation(evaluation_id, job_id=job.id if job is not None else "")
+
+
 def reconcile() -> list[str]:
     """Bring the queue in line with the database (see ``services.reconcile``)."""
     return services.reconcile()

@@ -7,6 +7,7 @@ make a re-run after a crash unable to duplicate an iteration or an evaluation.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -139,6 +140,7 @@ class Iteration(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         RUNNING = "running", "Running"
+        EVALUATING = "evaluating", "Waiting for evaluations"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
@@ -209,6 +211,15 @@ class Evaluation(models.Model):
     predicted_std = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     seconds = models.FloatField(null=True, blank=True)
+    device = models.JSONField(default=dict, blank=True, help_text="the machine that measured it")
+    # Who holds it while it is measured: an evaluation job (job_id) or a remote worker (lease); a
+    # pending evaluation whose lease ran out goes back to the pool.
+    lease = models.ForeignKey(
+        "Lease", null=True, blank=True, on_delete=models.SET_NULL, related_name="evaluations"
+    )
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    job_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="times a worker took it")
     version = models.PositiveBigIntegerField(default=0, help_text="the study's version at its last change")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -222,3 +233,53 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study} {self.key}"
+
+
+class WorkerToken(models.Model):
+    """The secret an evaluation worker on another machine presents to the JSON API.
+
+    A token belongs to one user and either to one study (``study`` set) or to the worker itself
+    (``study`` null: it may take work from any of its owner's studies). Only the SHA-256 digest is
+    stored: the secret is shown once, when the token is made. Revoking keeps the row, so the
+    devices it reported stay attributable.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="worker_tokens"
+    )
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.CASCADE, related_name="worker_tokens"
+    )
+    name = models.CharField(max_length=120, help_text="what the worker is, e.g. 'Raspberry Pi 5, lab bench'")
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=16, help_text="the secret's first characters, to tell tokens apart")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        """False once revoked."""
+        return self.revoked_at is None
+
+
+class Lease(models.Model):
+    """One claim of a batch of evaluations by a remote worker; it expires unless extended."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token = models.ForeignKey(WorkerToken, on_delete=models.CASCADE, related_name="leases")
+    device = models.JSONField(default=dict, blank=True, help_text="the worker's description of its machine")
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.id)

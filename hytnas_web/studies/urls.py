@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from hytnas_web.studies import views, views_browse, views_csv, views_dashboard
+from hytnas_web.studies import views, views_browse, views_csv, views_dashboard, views_tokens
 
 urlpatterns: list[URLPattern] = [
     path("", views.study_list, name="studies-list"),
@@ -34,4 +34,6 @@ urlpatterns: list[URLPattern] = [
         views_browse.study_architecture,
         name="studies-architecture",
     ),
+    path("workers/tokens/", views_tokens.token_list, name="studies-tokens"),
+    path("workers/tokens/<int:pk>/revoke/", views_tokens.token_revoke, name="studies-tokens-revoke"),
 ]

@@ -92,7 +92,7 @@ def _create_context(form: StudyForm, presets: list[Preset]) -> dict[str, Any]:
         "built_in_presets": built_in,
         "own_presets": [p for p in presets if p.owner_id is not None],
         "selected_preset": form["preset"].value(),
-        "table_objectives": services.default_objectives("table"),
+        "objective_defaults": services.objective_defaults(),
         "max_upload_bytes": settings.MAX_TABLE_UPLOAD_BYTES,
     }
 

@@ -60,10 +60,17 @@ def dashboard_context(study: Study, preset_form: SavePresetForm | None = None) -
         "failed_iteration": failed,
         "evaluations": _recent_evaluations(study),
         "n_evaluations": study.evaluations.count(),
+        "show_device": services.measures_on_device(study),
+        "workers": _workers(study),
         "components": sorted(study.components.all(), key=lambda c: order.index(c.kind)),
         "preset_form": preset_form or SavePresetForm(),
         "links": _links(study),
     }
+
+
+def _workers(study: Study) -> services.WorkersPanel | None:
+    """The remote-evaluation panel: for studies measured by evaluation workers only."""
+    return services.workers_panel(study) if services.study_dispatch(study) == "remote" else None
 
 
 def _recent_evaluations(study: Study) -> list[Any]:
@@ -88,6 +95,8 @@ def _links(study: Study) -> dict[str, str | None]:
     links["architecture_prefix"] = architecture[: -len("0/")] if architecture else None
     compare = _url("studies-compare")
     links["compare"] = f"{compare}?ids={study.pk}" if compare else None
+    tokens = _url("studies-tokens")
+    links["tokens"] = f"{tokens}?study={study.pk}" if tokens else None
     return links
 
 
@@ -121,7 +130,7 @@ def study_dashboard_data(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _tables_html(study: Study, iterations: bool, evaluations: bool) -> dict[str, str]:
-    """The iterations table and the recent evaluations, rendered (escaped) like on the page, if changed."""
+    """Changed tables (iterations, recent evaluations) and the workers panel, rendered like on the page."""
     html = {}
     if iterations:
         context = {"study": study, "iterations": study.iterations.order_by("index")}
@@ -131,7 +140,12 @@ def _tables_html(study: Study, iterations: bool, evaluations: bool) -> dict[str,
             "study": study,
             "evaluations": _recent_evaluations(study),
             "n_evaluations": study.evaluations.count(),
+            "show_device": services.measures_on_device(study),
             "links": _links(study),
         }
         html["evaluations"] = render_to_string("studies/recent_evaluations.html", context)
+    workers = _workers(study)
+    if workers is not None:  # small, and leases change without a new evaluation: always fresh
+        context = {"study": study, "workers": workers, "links": _links(study)}
+        html["workers"] = render_to_string("studies/workers_panel.html", context)
     return html

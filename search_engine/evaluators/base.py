@@ -10,16 +10,29 @@ import time
 import traceback
 from abc import abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from search_engine.component import Component
 from search_engine.objectives import Objective
 from search_engine.spaces.base import SearchSpace
 from search_engine.types import Architecture, EvaluationResult
 
+#: Where a study's evaluations run. ``inline``: inside the iteration job, for evaluators that take
+#: milliseconds (a formula, a fitted predictor). ``queue``: one job per architecture on the
+#: evaluations queue, taken by any RQ worker that reaches the same Redis and database. ``remote``:
+#: held in the database until a worker claims them over the JSON API (``python -m search_engine.worker``).
+DISPATCHES = ("inline", "queue", "remote")
+
 
 class Evaluator(Component):
     """Base class. Subclasses implement ``_evaluate_one`` (or ``_evaluate_batch`` when vectorised)."""
+
+    DISPATCH: ClassVar[str] = "inline"
+
+    @classmethod
+    def capabilities(cls) -> dict[str, Any]:
+        """``dispatch``: where the web app runs this evaluator's work (one of ``DISPATCHES``)."""
+        return {"dispatch": cls.DISPATCH}
 
     @property
     @abstractmethod

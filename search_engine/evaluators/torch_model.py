@@ -75,6 +75,8 @@ class TorchEvaluator(Evaluator):
     ``peak_rss_increase_mb`` (see ``_peak_rss_mb``) and ``accuracy_proxy`` when computed.
     """
 
+    DISPATCH: ClassVar[str] = "queue"  # seconds per architecture: one job each, on any worker
+
     PARAMS: ClassVar[tuple[Param, ...]] = (
         Param(
             "task",

@@ -35,27 +35,48 @@
     });
   }
 
-  // A benchmark problem is searched in its own space; the other evaluators need a different one.
+  // A benchmark problem is searched in its own space; the PyTorch evaluators build HyT-NAS networks,
+  // so they search the HyT-NAS space; the table evaluator takes the HyT-NAS or a custom space.
   function matchSpaceToEvaluator() {
-    if (chosen("evaluator") === "benchmark") {
+    const evaluator = chosen("evaluator");
+    if (evaluator === "benchmark") {
       setChoice("space", "benchmark");
-    } else if (chosen("space") === "benchmark") {
+    } else if (evaluator !== "table" || chosen("space") === "benchmark") {
       setChoice("space", "hytnas");
     }
   }
 
   const rows = Array.from(form.querySelectorAll("[data-objective-row]"));
-  const tableObjectives = JSON.parse(document.getElementById("table-objectives").textContent);
+  // Per evaluator (but the benchmark): the parameter that changes its objectives, if any, and the
+  // objectives per value of it (see services.objective_defaults).
+  const evaluatorObjectives = JSON.parse(document.getElementById("objective-defaults").textContent);
   let objectivesEdited = false;
 
+  // The input whose value decides the chosen evaluator's objectives, or "" when none does.
+  function objectiveInput() {
+    const evaluator = chosen("evaluator");
+    if (evaluator === "benchmark") {
+      return "evaluator__benchmark__n_obj";
+    }
+    const defaults = evaluatorObjectives[evaluator];
+    return defaults && defaults.param ? "evaluator__" + evaluator + "__" + defaults.param : "";
+  }
+
   function defaultObjectives() {
-    if (chosen("evaluator") === "benchmark") {
+    const evaluator = chosen("evaluator");
+    if (evaluator === "benchmark") {
       const count = parseInt(chosen("evaluator__benchmark__n_obj"), 10) || 2;
       return Array.from({ length: count }, function (_, i) {
         return { name: "f" + (i + 1), direction: "min", unit: "" };
       });
     }
-    return tableObjectives;
+    const defaults = evaluatorObjectives[evaluator];
+    if (!defaults) {
+      return [];
+    }
+    const input = objectiveInput();
+    const byValue = defaults.objectives;
+    return byValue[input ? chosen(input) : ""] || byValue[Object.keys(byValue)[0]] || [];
   }
 
   function fillObjectives() {
@@ -92,13 +113,13 @@
     if (name === "evaluator") {
       matchSpaceToEvaluator();
       fillObjectives();
-    } else if (name === "evaluator__benchmark__n_obj") {
+    } else if (name === objectiveInput()) {
       fillObjectives();
     }
     toggleBlocks();
   });
   form.addEventListener("input", function (event) {
-    if (event.target.name === "evaluator__benchmark__n_obj") {
+    if (event.target.name === objectiveInput()) {
       fillObjectives();
     }
   });

@@ -113,7 +113,7 @@ def start_worker(rq_queues: str) -> Iterator[Callable[..., subprocess.Popen[byte
 
     def start(
         burst: bool = False,
-        queues: tuple[str, ...] = ("iterations", "default"),
+        queues: tuple[str, ...] = ("iterations", "evaluations", "default"),
         env: dict[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
         child_env = {

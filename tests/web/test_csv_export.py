@@ -36,6 +36,8 @@ ZDT1_COLUMNS = [
     "predicted_f2",
     "predicted_std_f1",
     "predicted_std_f2",
+    "device",
+    "device_json",
     "error",
 ]
 
@@ -133,9 +135,11 @@ def test_objective_columns_carry_their_unit_and_stage_latency_has_its_own_column
         "predicted_latency",
         "predicted_std_accuracy",
         "predicted_std_latency",
+        "device",
+        "device_json",
         "error",
     ]
-    assert row[8:] == ["-75.2", "12.5", "7.5", "3.0", "2.0", "70.0", "11.0", "1.5", "0.25", ""]
+    assert row[8:] == ["-75.2", "12.5", "7.5", "3.0", "2.0", "70.0", "11.0", "1.5", "0.25", "", "", ""]
 
 
 def test_text_that_a_spreadsheet_would_run_is_neutralised_and_numbers_stay_numbers(

@@ -39,6 +39,12 @@ from hytnas_web.studies.services.csv_import import (
     import_evaluations,
 )
 from hytnas_web.studies.services.dashboard import Version, dashboard, dashboard_changes, dashboard_version
+from hytnas_web.studies.services.devices import (
+    device_details,
+    device_label,
+    measures_on_device,
+)
+from hytnas_web.studies.services.evaluations import run_evaluation, study_dispatch
 from hytnas_web.studies.services.form_support import (
     ConfigError,
     DataError,
@@ -46,6 +52,7 @@ from hytnas_web.studies.services.form_support import (
     component_catalogue,
     config_from_form,
     default_objectives,
+    objective_defaults,
     study_tables,
 )
 from hytnas_web.studies.services.iterations import run_iteration
@@ -61,7 +68,16 @@ from hytnas_web.studies.services.lifecycle import (
 from hytnas_web.studies.services.progress import study_progress
 from hytnas_web.studies.services.reconcile import reconcile
 from hytnas_web.studies.services.scheduling import enqueue_iteration
+from hytnas_web.studies.services.tokens import (
+    IssuedToken,
+    authenticate_token,
+    issue_token,
+    revoke_token,
+    token_studies,
+    visible_tokens,
+)
 from hytnas_web.studies.services.versions import bump_version
+from hytnas_web.studies.services.workers_panel import WorkersPanel, workers_panel
 
 __all__ = [
     "ActionNotAllowed",
@@ -70,10 +86,13 @@ __all__ = [
     "DataError",
     "EvaluationBrowse",
     "ImportResult",
+    "IssuedToken",
     "RowProblem",
     "Version",
+    "WorkersPanel",
     "allowed_actions",
     "architecture_detail",
+    "authenticate_token",
     "available_presets",
     "browse_evaluations",
     "bump_version",
@@ -86,6 +105,8 @@ __all__ = [
     "dashboard_changes",
     "dashboard_version",
     "default_objectives",
+    "device_details",
+    "device_label",
     "enqueue_iteration",
     "evaluation_columns",
     "export_evaluations_csv",
@@ -94,18 +115,27 @@ __all__ = [
     "history_columns",
     "import_columns",
     "import_evaluations",
+    "issue_token",
+    "measures_on_device",
+    "objective_defaults",
     "pareto_evaluation_ids",
     "pause_study",
     "preset_components",
     "reconcile",
     "resume_study",
     "retry_study",
+    "revoke_token",
+    "run_evaluation",
     "run_iteration",
     "save_preset",
     "save_study",
     "start_study",
     "study_config",
+    "study_dispatch",
     "study_progress",
     "study_tables",
     "sync_builtin_presets",
+    "token_studies",
+    "visible_tokens",
+    "workers_panel",
 ]

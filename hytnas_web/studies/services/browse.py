@@ -21,12 +21,27 @@ from django.db.models.functions import Cast
 
 from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services.configs import study_config
+from hytnas_web.studies.services.devices import device_details, device_label, measures_on_device
 from search_engine.errors import ConfigError
 from search_engine.metrics.pareto import pareto_mask
 from search_engine.objectives import Objective, to_minimisation
 
 STAGES = ("backbone", "neck", "head")
 """The usual order of per-stage latencies."""
+
+PARTS = (*STAGES, "classifier", "total")
+"""Parts of a network whose size the torch evaluator counts (``params_<part>``, ``macs_<part>``)."""
+
+MEASUREMENTS = (
+    ("latency_ms", "End-to-end latency, median (ms)"),
+    ("latency_p10_ms", "End-to-end latency, 10th percentile (ms)"),
+    ("latency_p90_ms", "End-to-end latency, 90th percentile (ms)"),
+    ("latency_classifier_ms", "Classifier latency, median (ms)"),
+    ("peak_rss_mb", "Peak memory of the measuring process (MB)"),
+    ("peak_rss_increase_mb", "Peak memory added by this architecture (MB)"),
+    ("accuracy_proxy", "Accuracy proxy (score)"),
+)
+"""Metrics of a measurement the architecture page names in words, in this order."""
 
 PAGE_SIZE = 50
 """Rows per page of the architectures table."""
@@ -98,6 +113,7 @@ class EvaluationBrowse:
     source: str
     n_total: int = 0
     last_iteration: int | None = None
+    show_device: bool = False
 
     @property
     def filtered(self) -> bool:
@@ -146,6 +162,7 @@ def browse_evaluations(
         source=source,
         n_total=study.evaluations.count(),
         last_iteration=study.iterations.aggregate(last=Max("index"))["last"],
+        show_device=measures_on_device(study),
     )
 
 
@@ -172,8 +189,13 @@ def architecture_detail(study: Study, evaluation: Evaluation) -> dict[str, Any]:
     Returns a dict with ``variables`` (decoded configuration as (name, value) pairs), ``derived``
     (absolute channels per stage and FFN widths, HyT-NAS space only), ``objectives`` (per
     objective: label, measured, predicted mean / std, error and its size in std units), ``stages``
-    (per-stage latency with shares of the total), ``on_front`` and ``predictions_are_scores``
-    (a ranking surrogate predicted scores, not values).
+    (per-stage latency with shares of the total), ``on_front``, ``predictions_are_scores``
+    (a ranking surrogate predicted scores, not values), ``device`` (every reported fact about the
+    machine that measured it, as (label, text) pairs) with its one-line ``device_label``,
+    ``show_device`` (the evaluator measures on a machine, so a missing device is worth saying), and from
+    the evaluator's metrics: ``parts`` (parameters and multiply-adds per part of the network),
+    ``measurements`` (latency spread, memory, accuracy proxy, as (label, value)) and
+    ``other_metrics`` (anything else reported, by name).
     """
     objectives = study_objectives(study)
     measured = evaluation.objectives if isinstance(evaluation.objectives, list) else None
@@ -211,6 +233,10 @@ def architecture_detail(study: Study, evaluation: Evaluation) -> dict[str, Any]:
         if evaluation.status == Evaluation.Status.DONE
         else False,
         "predictions_are_scores": scores and mean is not None,
+        "device": device_details(evaluation.device),
+        "show_device": measures_on_device(study),
+        "device_label": device_label(evaluation.device),
+        **_metrics(evaluation.metrics),
     }
 
 
@@ -262,3 +288,31 @@ def _stages(stage_latency: Any) -> list[dict[str, Any]]:
         {"stage": name, "ms": v if math.isfinite(v) else None, "share": v / total if total > 0 else None}
         for name, v in values.items()
     ]
+
+
+def _metrics(metrics: Any) -> dict[str, Any]:
+    """The evaluator's extra metrics, grouped for reading: sizes per part, measurements, the rest.
+
+    The torch evaluator reports ``params_<part>`` and ``macs_<part>`` for backbone, neck, head (or
+    classifier) and total; a part with neither is left out, so classification shows no neck/head.
+    """
+    if not isinstance(metrics, dict):
+        return {"parts": [], "measurements": [], "other_metrics": []}
+    used: set[str] = set()
+    parts = []
+    for part in PARTS:
+        params, macs = metrics.get(f"params_{part}"), metrics.get(f"macs_{part}")
+        if params is None and macs is None:
+            continue
+        used.update((f"params_{part}", f"macs_{part}"))
+        parts.append({"part": part, "params": _count(params), "macs": _count(macs)})
+    measurements = [(label, metrics[key]) for key, label in MEASUREMENTS if key in metrics]
+    used.update(key for key, _ in MEASUREMENTS)
+    others = [(key, metrics[key]) for key in sorted(metrics) if key not in used]
+    return {"parts": parts, "measurements": measurements, "other_metrics": others}
+
+
+def _count(value: Any) -> Any:
+    """A count stored as a float (``123456.0``, or half a multiply-add) as a whole number; else as is."""
+    number = _float(value)
+    return round(number) if math.isfinite(number) else value

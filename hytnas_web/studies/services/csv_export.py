@@ -4,7 +4,9 @@ Each export is a generator of CSV lines that reads rows with ``values_list(...).
 chunks, so a study of 100,000 evaluations leaves the server in bounded memory (a
 ``StreamingHttpResponse`` sends the lines as they come). Columns are stable and documented in
 README.md ("CSV export"); ``evaluation_columns`` is the one place that names them, and
-``csv_import`` reads the same names back.
+``csv_import`` reads the same names back. A measured row says which machine measured it: ``device``
+on one line (``search_engine.devices.device_label``) and ``device_json``, everything the machine
+reported about itself (empty for rows no device measured).
 
 Spreadsheet formula injection: a text cell that starts with ``= + - @``, a tab or a carriage
 return is prefixed with a single quote, so a study, objective or error text such as
@@ -15,6 +17,7 @@ they are never text, and a spreadsheet never reads a plain number as a formula.
 from __future__ import annotations
 
 import csv
+import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -23,6 +26,7 @@ import numpy as np
 
 from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.configs import study_config
+from hytnas_web.studies.services.devices import device_label
 from search_engine.metrics.pareto import pareto_mask
 from search_engine.objectives import Objective, to_minimisation
 
@@ -48,6 +52,7 @@ _EVALUATION_FIELDS = (
     "stage_latency",
     "predicted_mean",
     "predicted_std",
+    "device",
     "error",
 )
 
@@ -126,15 +131,18 @@ def _evaluation_columns(variables: list[str], objectives: list[Objective]) -> li
         *(f"latency_{stage}_ms" for stage in STAGES),
         *(f"predicted_{name}" for name in names),
         *(f"predicted_std_{name}" for name in names),
+        "device",
+        "device_json",
         "error",
     ]
 
 
 def _evaluation_row(values: tuple[Any, ...], variables: list[str], n_objectives: int) -> list[Any]:
     """One evaluation (a ``_EVALUATION_FIELDS`` tuple) as the export's cells."""
-    pk, index, source, status, architecture, objectives, stages, mean, std, error = values
+    pk, index, source, status, architecture, objectives, stages, mean, std, device, error = values
     architecture = architecture or {}
     stages = stages or {}
+    device = device if isinstance(device, dict) else {}
     return [
         pk,
         index,
@@ -145,6 +153,8 @@ def _evaluation_row(values: tuple[Any, ...], variables: list[str], n_objectives:
         *(stages.get(stage) for stage in STAGES),
         *_padded(mean, n_objectives),
         *_padded(std, n_objectives),
+        device_label(device),
+        json.dumps(device, sort_keys=True, ensure_ascii=False, separators=(",", ":")) if device else None,
         error,
     ]
 

@@ -37,7 +37,9 @@ from search_engine.spaces.base import SearchSpace
 ENCODE_CHUNK = 500
 """Rows encoded per call; a chunk with a bad value is re-encoded row by row to find it."""
 
-IGNORED_COLUMNS = frozenset({"id", "iteration", "source", "error", "index", "origin"})
+IGNORED_COLUMNS = frozenset(
+    {"id", "iteration", "source", "error", "index", "origin", "device", "device_json"}
+)
 """Columns of the exports (ours and the command line's) that say nothing about a measurement."""
 
 

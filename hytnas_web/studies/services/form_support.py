@@ -23,24 +23,82 @@ SPACE_KINDS = ("hytnas", "benchmark", "custom")
 """How the study form picks a space: the HyT-NAS space, the benchmark problem's own, or a JSON spec."""
 
 
+DISPATCH_TEXT = {
+    "inline": "Evaluations run inside the iteration job (a formula or a fitted predictor: milliseconds).",
+    "queue": "Evaluations run on the evaluations queue (any RQ worker reaching this server's Redis).",
+    "remote": (
+        "Evaluations wait for evaluation workers holding a token "
+        "(python -m search_engine.worker on the device that matters)."
+    ),
+}
+"""Where an evaluator's work runs, by its ``dispatch`` capability, as the study form explains it."""
+
+
 def component_catalogue() -> dict[str, list[dict[str, Any]]]:
-    """Every registry's entries (key, label, parameter schema, capabilities) for drawing the study form."""
+    """Every registry's entries (key, label, parameter schema, capabilities) for drawing the study form.
+
+    Evaluator entries also carry ``runs``: where their evaluations run, in words (``DISPATCH_TEXT``).
+    """
     from search_engine.registry import describe
 
-    return describe()
+    catalogue = describe()
+    catalogue["evaluator"] = [
+        {**entry, "runs": DISPATCH_TEXT.get(str(entry["capabilities"].get("dispatch")), "")}
+        for entry in catalogue["evaluator"]
+    ]
+    return catalogue
 
 
-def default_objectives(evaluator: str, n_obj: int = 2) -> list[dict[str, str]]:
+def default_objectives(
+    evaluator: str, n_obj: int = 2, params: dict[str, Any] | None = None
+) -> list[dict[str, str]]:
     """The objectives an evaluator reports unless the user names others.
 
     A benchmark scores ``f1 .. fm`` (all minimised, no unit); a table evaluator defaults to the
-    HyT-NAS pair, accuracy (max, %) and latency (min, ms).
+    HyT-NAS pair, accuracy (max, %) and latency (min, ms), and measures whatever its tables hold.
+    Any other evaluator (``torch``, ``remote``) states its own, which depend on its ``params``:
+    ``accuracy_proxy`` (max, score) and ``latency`` (min, ms), or latency alone without a proxy.
     """
     from search_engine.evaluators.table import HYTNAS_OBJECTIVES
+    from search_engine.registry import EVALUATORS
 
     if evaluator == "benchmark":
         return [{"name": f"f{i + 1}", "direction": "min", "unit": ""} for i in range(n_obj)]
-    return [dict(o) for o in HYTNAS_OBJECTIVES]
+    if evaluator == "table":
+        return [dict(o) for o in HYTNAS_OBJECTIVES]
+    built = EVALUATORS.build(evaluator, params or {}, "evaluator")
+    return [o.to_dict() for o in built.objectives]
+
+
+def objective_defaults() -> dict[str, dict[str, Any]]:
+    """What the study form pre-fills as objectives for each evaluator but the benchmark.
+
+    Per evaluator key: ``param``, the one choice parameter that changes its objectives (None when
+    none does), and ``objectives``, the defaults per value of that parameter (key "" without one).
+    The benchmark's defaults follow its ``n_obj`` input and are drawn by the page's script.
+    """
+    from search_engine.registry import EVALUATORS
+
+    defaults: dict[str, dict[str, Any]] = {}
+    for entry in EVALUATORS.describe():
+        key = entry["key"]
+        if key == "benchmark":
+            continue
+        base = default_objectives(key)
+        defaults[key] = {"param": None, "objectives": {"": base}}
+        if key == "table":
+            continue  # its objectives are the user's: whatever the uploaded tables measure
+        for param in entry["params"]:
+            if param["kind"] != "choice":
+                continue
+            by_value = {
+                str(choice): default_objectives(key, params={param["name"]: choice})
+                for choice in param["choices"]
+            }
+            if any(objectives != base for objectives in by_value.values()):
+                defaults[key] = {"param": param["name"], "objectives": by_value}
+                break
+    return defaults
 
 
 def available_presets(owner: AbstractBaseUser) -> list[Preset]:
@@ -74,7 +132,9 @@ def config_from_form(data: dict[str, Any], tables: list[dict[str, Any]] | None =
     Raises:
         ConfigError: naming the bad value as a dotted path (``surrogate.params.max_depth``,
             ``evaluator.params.tables[1]`` for a table's CSV error, with its line number in the
-            message), so the form can show the message next to the right input.
+            message), so the form can show the message next to the right input. Only the table
+            evaluator takes tables; ``torch`` and ``remote`` search the HyT-NAS space with the
+            objectives they state themselves.
     """
     try:
         return _config_from_form(data, tables or [])
@@ -104,8 +164,8 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
         if data["space"] != "benchmark":
             raise ConfigError("space", "a benchmark problem is searched in its own space; choose that space")
         space = benchmark.default_space().to_spec()
-    else:
-        objectives = objectives or default_objectives(evaluator_name)
+    elif evaluator_name == "table":
+        objectives = objectives or default_objectives("table")
         space = _form_space(data["space"], data.get("space_spec"))
         evaluator_params = {
             **evaluator_params,
@@ -113,6 +173,8 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
             "objectives": objectives,
             "space": space,
         }
+    else:
+        space, objectives = _own_problem(evaluator_name, evaluator_params, data["space"], objectives)
     config = StudyConfig.from_dict(
         {
             "space": space,
@@ -130,6 +192,66 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
             f"give one surrogate per objective: {config.n_objectives}, not {len(members)}",
         )
     return config
+
+
+def _own_problem(
+    name: str, params: dict[str, Any], space_kind: str, objectives: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Space and objectives of an evaluator that builds its own networks (``torch``, ``remote``).
+
+    Such an evaluator builds HyT-NAS networks, so it searches the HyT-NAS space only, and it
+    reports the objectives it states itself (they depend on its parameters): the user may leave
+    them blank or name the same ones, in the same order.
+    """
+    from search_engine.registry import EVALUATORS
+
+    evaluator = EVALUATORS.build(name, params, "evaluator")
+    reported = [o.to_dict() for o in evaluator.objectives]
+    own_space = evaluator.default_space()
+    if own_space is None:
+        raise ConfigError("evaluator.name", f"the {name} evaluator cannot be chosen in this form")
+    space = own_space.to_spec()
+    if space_kind != space["name"]:
+        raise ConfigError(
+            "space",
+            f"the {name} evaluator builds HyT-NAS networks, so it searches the HyT-NAS space only; "
+            "choose that space",
+        )
+    return space, _matching_objectives(name, objectives, reported)
+
+
+def _matching_objectives(
+    evaluator: str, given: list[dict[str, Any]], reported: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """``reported`` when ``given`` is empty or names the same objectives; else a ConfigError on them.
+
+    An empty unit is the evaluator's; any other difference would mislabel what it measures.
+    """
+    if not given:
+        return reported
+    if len(given) != len(reported):
+        names = ", ".join(o["name"] for o in reported)
+        raise ConfigError(
+            "objectives",
+            f"the {evaluator} evaluator reports {len(reported)} objective(s), {names}; "
+            f"{len(given)} are named (leave the rows blank to use its own)",
+        )
+    for i, (mine, theirs) in enumerate(zip(given, reported, strict=True)):
+        if mine.get("name") != theirs["name"]:
+            raise ConfigError(
+                f"objectives[{i}]",
+                f"the {evaluator} evaluator reports {theirs['name']!r} here, not {mine.get('name')!r}",
+            )
+        if mine.get("direction", "min") != theirs["direction"]:
+            better = "larger" if theirs["direction"] == "max" else "smaller"
+            raise ConfigError(
+                f"objectives[{i}].direction",
+                f"{theirs['name']} is better {better}: choose {theirs['direction']}",
+            )
+        if mine.get("unit") and mine["unit"] != theirs["unit"]:
+            reported_in = f"the {evaluator} evaluator reports {theirs['name']} in {theirs['unit']}"
+            raise ConfigError(f"objectives[{i}].unit", reported_in)
+    return reported
 
 
 def _form_space(kind: str, spec: Any) -> dict[str, Any]:
@@ -168,7 +290,8 @@ def _checked_tables(
     parsed_objectives = [Objective.from_dict(o, f"objectives[{i}]") for i, o in enumerate(objectives)]
     names = [o.name for o in parsed_objectives]
     built_space = SPACES.build(space["name"], space.get("params") or {}, "space")
-    entries, covered = [], set()
+    entries: list[dict[str, Any]] = []
+    covered: set[str] = set()
     for i, table in enumerate(tables):
         field = f"evaluator.params.tables[{i}]"
         wanted = table.get("objectives") or None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -16,9 +14,17 @@ from django.utils import timezone
 
 from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.configs import study_config
+from hytnas_web.studies.services.evaluations import (
+    evaluator_dispatch,
+    hand_out_pending,
+    jsonable,
+    record_result,
+)
+from hytnas_web.studies.services.heartbeat import Pulse
 from hytnas_web.studies.services.scheduling import enqueue_iteration, finish_if_budget_spent
 from hytnas_web.studies.services.versions import bump_version
 from search_engine.config import StudyConfig
+from search_engine.devices import describe_device
 from search_engine.metrics.fidelity import surrogate_fidelity
 from search_engine.objectives import (
     ReferencePoint,
@@ -28,7 +34,6 @@ from search_engine.objectives import (
 )
 from search_engine.optimizer import initial_design, iteration_seed, propose
 from search_engine.runner import current_hypervolume
-from search_engine.types import EvaluationResult
 
 logger = logging.getLogger(__name__)
 
@@ -45,22 +50,31 @@ def run_iteration(study_id: int, index: int, job_id: str = "") -> str:
         return claim
     iteration = Iteration.objects.select_related("study").get(study_id=study_id, index=index)
     study = iteration.study
-    heartbeat = _Heartbeat(iteration.pk)
-    heartbeat.start()
+
+    def beat() -> None:
+        Iteration.objects.filter(pk=iteration.pk, status=Iteration.Status.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+
     try:
-        config = study_config(study)
-        if not iteration.evaluations.exists() and not _propose(study, iteration, config):
-            return _finish(study, iteration, config, exhausted=True)
-        evaluator = config.build_evaluator()
-        stopped = _evaluate_pending(study, iteration, evaluator, config)
-        if stopped:
-            return stopped
-        return _finish(study, iteration, config)
+        with Pulse(beat):
+            config = study_config(study)
+            if not iteration.evaluations.exists() and not _propose(study, iteration, config):
+                return _finish(study, iteration, config, exhausted=True)
+            dispatch = evaluator_dispatch(config)
+            if dispatch == "inline":
+                stopped = _evaluate_pending(study, iteration, config.build_evaluator(), config)
+                if stopped:
+                    return stopped
+                return _finish(study, iteration, config)
+            waiting = hand_out_pending(iteration, dispatch)
+            if waiting:
+                where = "the evaluations queue" if dispatch == "queue" else "evaluation workers"
+                return f"waiting for {waiting} evaluation(s) on {where}"
+            return _finish(study, iteration, config)
     except Exception as exc:  # a failed iteration is recorded in words, never left "running"
         _fail(study_id, index, exc)
         return f"failed: {exc}"
-    finally:
-        heartbeat.stop()
 
 
 def _claim(study_id: int, index: int, job_id: str) -> str | None:
@@ -89,35 +103,6 @@ def _claim(study_id: int, index: int, job_id: str) -> str | None:
             update_fields=["status", "job_id", "heartbeat_at", "attempts", "started_at", "version"]
         )
     return None
-
-
-class _Heartbeat:
-    """Refreshes ``Iteration.heartbeat_at`` from a thread while the job works, so a live job is
-    never mistaken for a dead one during a long evaluation."""
-
-    def __init__(self, iteration_pk: int) -> None:
-        self.iteration_pk = iteration_pk
-        self.interval = max(1.0, settings.HEARTBEAT_STALE_SECONDS / 4)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        from django.db import connection
-
-        try:
-            while not self._stop.wait(self.interval):
-                Iteration.objects.filter(pk=self.iteration_pk, status=Iteration.Status.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
-        finally:
-            connection.close()
 
 
 def _measured(study: Study, config: StudyConfig) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -166,7 +151,7 @@ def _propose(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
                     position=i,
                     key=new_keys[i],
                     x=points[i].tolist(),
-                    architecture=_jsonable(architectures[i]),
+                    architecture=jsonable(architectures[i]),
                     source=source,
                     origin="" if origins[i] == "initial" else origins[i],
                     predicted_mean=None if proposal_mean is None else proposal_mean[i].tolist(),
@@ -178,7 +163,7 @@ def _propose(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
             ignore_conflicts=True,  # a re-run after a crash proposes the same keys: never twice
         )
         Iteration.objects.filter(pk=iteration.pk).update(
-            timings=timings, diagnostics=_jsonable(diagnostics), version=version
+            timings=timings, diagnostics=jsonable(diagnostics), version=version
         )
     return True
 
@@ -188,6 +173,7 @@ def _evaluate_pending(study: Study, iteration: Iteration, evaluator: Any, config
 
     Returns a reason when the study stopped being runnable (paused, cancelled) before the end.
     """
+    device = describe_device()
     for evaluation in iteration.evaluations.filter(status=Evaluation.Status.PENDING).order_by("position"):
         status = Study.objects.values_list("status", flat=True).get(pk=study.pk)
         if status != Study.Status.RUNNING:
@@ -196,23 +182,8 @@ def _evaluate_pending(study: Study, iteration: Iteration, evaluator: Any, config
             )
             return f"stopped: study is {status}"
         [result] = evaluator.evaluate([evaluation.architecture])
-        _save_result(evaluation, result)
+        record_result(evaluation, result, device)
     return None
-
-
-def _save_result(evaluation: Evaluation, result: EvaluationResult) -> None:
-    """Write one measurement (or failure) for a still-pending evaluation."""
-    with transaction.atomic():
-        Evaluation.objects.filter(pk=evaluation.pk, status=Evaluation.Status.PENDING).update(
-            status=Evaluation.Status.DONE if result.ok else Evaluation.Status.FAILED,
-            objectives=list(result.objectives) if result.ok and result.objectives is not None else None,
-            stage_latency=dict(result.stage_latency) if result.stage_latency is not None else None,
-            metrics=_jsonable(dict(result.metrics)),
-            error=result.error or "",
-            seconds=result.seconds,
-            finished_at=timezone.now(),
-            version=bump_version(evaluation.study_id),
-        )
 
 
 def _reference_point(study: Study, config: StudyConfig, Y: np.ndarray) -> ReferencePoint | None:
@@ -316,8 +287,3 @@ def _fail(study_id: int, index: int, exc: Exception) -> None:
         Study.objects.filter(pk=study_id).update(
             status=Study.Status.FAILED, error=f"iteration {index} failed: {reason}", updated_at=timezone.now()
         )
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types for numpy scalars and arrays nested in dicts and lists."""
-    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))

@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from hytnas_web.studies.models import Iteration, Study
-from hytnas_web.studies.services.scheduling import schedule_current
+from hytnas_web.studies.services.evaluations import iteration_stalled, study_dispatch
+from hytnas_web.studies.services.scheduling import job_is_alive, job_is_waiting, schedule_current
 
 
 def reconcile() -> list[str]:
@@ -17,13 +18,16 @@ def reconcile() -> list[str]:
 
     Runs periodically and when a worker starts, so a lost job, a killed worker or an emptied Redis
     never stalls a study: the database says what should be running, the queue is made to agree.
+    An iteration waiting for its evaluations is re-enqueued when they are all measured (its finish
+    was lost) or, on the evaluations queue, when one is neither held by a live worker nor queued;
+    the iteration job then hands the evaluation out again.
     """
     actions = []
     for study in Study.objects.filter(status=Study.Status.RUNNING):
         current = study.iterations.order_by("-index").first()
         if current is not None and current.status == Iteration.Status.FAILED:
             continue
-        if current is None or current.status == Iteration.Status.DONE or not _has_live_job(current):
+        if current is None or current.status == Iteration.Status.DONE or _stalled(current, study):
             with transaction.atomic():
                 locked = Study.objects.select_for_update().get(pk=study.pk)
                 if locked.status == Study.Status.RUNNING:
@@ -32,20 +36,14 @@ def reconcile() -> list[str]:
     return actions
 
 
-def _has_live_job(iteration: Iteration) -> bool:
-    """True when a queued job exists for the iteration, or a running one keeps its heartbeat fresh."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job, JobStatus
-
-    stale = timezone.now() - timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS)
+def _stalled(iteration: Iteration, study: Study) -> bool:
+    """True when nothing alive is working on the iteration."""
+    if iteration.status == Iteration.Status.EVALUATING:
+        # Its job, if any, has handed the work out already: only one still waiting to start counts.
+        return iteration_stalled(iteration, study_dispatch(study)) and not job_is_waiting(
+            iteration.job_id, settings.ITERATION_QUEUE
+        )
     if iteration.status == Iteration.Status.RUNNING:
-        return iteration.heartbeat_at is not None and iteration.heartbeat_at > stale
-    if not iteration.job_id:
-        return False
-    import django_rq
-
-    try:
-        job = Job.fetch(iteration.job_id, connection=django_rq.get_connection(settings.ITERATION_QUEUE))
-    except NoSuchJobError:
-        return False
-    return job.get_status() in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+        stale = timezone.now() - timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS)
+        return iteration.heartbeat_at is None or iteration.heartbeat_at <= stale
+    return not job_is_alive(iteration.job_id, settings.ITERATION_QUEUE)

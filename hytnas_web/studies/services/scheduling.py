@@ -55,3 +55,32 @@ def finish_if_budget_spent(study: Study) -> bool:
     )
     study.status = Study.Status.COMPLETED
     return True
+
+
+def job_is_alive(job_id: str, queue_name: str) -> bool:
+    """True when an RQ job with this id is queued, scheduled, deferred or running."""
+    return _job_status(job_id, queue_name) in ("queued", "started", "scheduled", "deferred")
+
+
+def job_is_waiting(job_id: str, queue_name: str) -> bool:
+    """True when an RQ job with this id waits to start (queued, scheduled or deferred).
+
+    For work held under a lease: a started job keeps its lease fresh, so once the lease has run out
+    a job that RQ still calls "started" belongs to a worker that died.
+    """
+    return _job_status(job_id, queue_name) in ("queued", "scheduled", "deferred")
+
+
+def _job_status(job_id: str, queue_name: str) -> str | None:
+    if not job_id:
+        return None
+    import django_rq
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        job = Job.fetch(job_id, connection=django_rq.get_connection(queue_name))
+    except NoSuchJobError:
+        return None
+    status = job.get_status()
+    return None if status is None else str(status.value if hasattr(status, "value") else status)

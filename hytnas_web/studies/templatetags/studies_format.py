@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 
+from hytnas_web.studies import services
+
 register = template.Library()
 
 DASH = "—"
@@ -116,6 +118,12 @@ def evaluator_summary(evaluator: Any) -> str:
         )
         return f"predictor fitted on {len(tables)} measured table(s): {described}; {params(params_)}"
     return f"{evaluator.get('name')}: {params(params_)}"
+
+
+@register.filter
+def device_label(device: Any) -> str:
+    """The device that measured an evaluation, on one line ("" when none was recorded)."""
+    return services.device_label(device)
 
 
 @register.filter

@@ -105,7 +105,7 @@ class Command(BaseCommand):
         # Started before the workers so that it stops after them (reverse order).
         supervisor.start("reconciler", manage("reconcile", "--loop"))
         # No --with-scheduler: nothing is enqueued for later; the reconciler does the periodic work.
-        command = manage("rqworker", settings.ITERATION_QUEUE, "default", "--worker-class", WORKER_CLASS)
+        command = manage("rqworker", *settings.WORKER_QUEUES, "--worker-class", WORKER_CLASS)
         for number in range(1, workers + 1):
             # SIGTERM twice: finish the current job if it is quick, else abort it (it is idempotent).
             supervisor.start(f"worker-{number}", command, stop_signals=(signal.SIGTERM, signal.SIGTERM))

@@ -1,0 +1,201 @@
+"""Measuring architectures outside the iteration job: on the evaluations queue, or on remote workers.
+
+An iteration proposes a batch, then hands its pending evaluations out according to the evaluator's
+``DISPATCH``: ``inline`` evaluators are measured by the iteration job itself, ``queue`` evaluators get
+one RQ job per architecture on the evaluations queue (any worker that reaches the same Redis and
+database may take it), ``remote`` evaluators wait in the database for a worker that claims them over
+the JSON API. Whoever measures an architecture records it here; the last result of an iteration
+puts the iteration back on its queue, where ``run_iteration`` finishes it.
+
+A worker holds an evaluation under a lease (``lease_expires_at``): an evaluation job refreshes it
+while it measures, a remote worker extends it over the API. An evaluation whose lease ran out is
+free again, so a killed worker costs a re-measurement, never a lost iteration.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from hytnas_web.studies.models import Evaluation, Iteration, Lease, Study
+from hytnas_web.studies.services.configs import study_config
+from hytnas_web.studies.services.heartbeat import Pulse
+from hytnas_web.studies.services.scheduling import enqueue_iteration, job_is_waiting
+from hytnas_web.studies.services.versions import bump_version
+from search_engine.config import StudyConfig
+from search_engine.devices import describe_device
+from search_engine.registry import EVALUATORS
+from search_engine.types import EvaluationResult
+
+logger = logging.getLogger(__name__)
+
+
+def evaluator_dispatch(config: StudyConfig) -> str:
+    """Where the study's evaluator runs: ``inline``, ``queue`` or ``remote`` (see the evaluator base)."""
+    return str(EVALUATORS.load(config.evaluator.name, "evaluator.name").DISPATCH)
+
+
+def study_dispatch(study: Study) -> str:
+    """``evaluator_dispatch`` of a stored study (``inline`` for an evaluator no longer registered)."""
+    name = study.evaluator.get("name") if isinstance(study.evaluator, dict) else None
+    if not isinstance(name, str) or name not in EVALUATORS:
+        return "inline"
+    return str(EVALUATORS.load(name).DISPATCH)
+
+
+def free_pending(iteration: Iteration) -> list[Evaluation]:
+    """The iteration's pending evaluations that nobody holds (no lease, or an expired one)."""
+    now = timezone.now()
+    return list(
+        iteration.evaluations.filter(status=Evaluation.Status.PENDING)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        .order_by("position")
+    )
+
+
+def hand_out_pending(iteration: Iteration, dispatch: str) -> int:
+    """Mark the iteration as waiting for its evaluations and hand them out; returns how many are pending.
+
+    ``queue``: every free pending evaluation without a waiting job gets an evaluation job, enqueued once
+    the transaction commits. ``remote``: nothing to do, workers come and claim them.
+    """
+    with transaction.atomic():
+        pending = iteration.evaluations.filter(status=Evaluation.Status.PENDING).count()
+        if pending == 0:
+            return 0
+        Iteration.objects.filter(pk=iteration.pk).update(
+            status=Iteration.Status.EVALUATING, heartbeat_at=None, version=bump_version(iteration.study_id)
+        )
+        if dispatch == "queue":
+            for evaluation in free_pending(iteration):
+                if not job_is_waiting(evaluation.job_id, settings.EVALUATION_QUEUE):
+                    enqueue_evaluation(evaluation)
+    return pending
+
+
+def enqueue_evaluation(evaluation: Evaluation) -> None:
+    """Put ``run_evaluation`` for this evaluation on the evaluations queue once the transaction commits."""
+    evaluation_id = evaluation.pk
+
+    def enqueue() -> None:
+        import django_rq
+
+        queue = django_rq.get_queue(settings.EVALUATION_QUEUE)
+        job = queue.enqueue(
+            "hytnas_web.studies.jobs.run_evaluation",
+            evaluation_id,
+            job_timeout=settings.RQ_QUEUES[settings.EVALUATION_QUEUE]["DEFAULT_TIMEOUT"],
+            description=f"evaluation {evaluation_id} of study {evaluation.study_id}",
+        )
+        Evaluation.objects.filter(pk=evaluation_id, status=Evaluation.Status.PENDING).update(job_id=job.id)
+
+    transaction.on_commit(enqueue)
+
+
+def run_evaluation(evaluation_id: int, job_id: str = "") -> str:
+    """Measure one pending evaluation on this machine and record it (the evaluations queue's job).
+
+    Idempotent: an evaluation already measured, one held by another live worker or one of a study
+    that is no longer running is left alone. Returns what happened, in words.
+    """
+    claimed = _claim_for_job(evaluation_id, job_id)
+    if isinstance(claimed, str):
+        return claimed
+    evaluation = claimed
+
+    def beat() -> None:
+        Evaluation.objects.filter(pk=evaluation.pk, status=Evaluation.Status.PENDING, job_id=job_id).update(
+            lease_expires_at=timezone.now() + timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS)
+        )
+
+    with Pulse(beat):
+        try:
+            evaluator = study_config(evaluation.study).build_evaluator()
+            [result] = evaluator.evaluate([evaluation.architecture])
+        except Exception as exc:  # a broken configuration fails this evaluation, in words
+            logger.exception("evaluation %s could not be measured", evaluation_id)
+            result = EvaluationResult.failure(f"could not be measured: {type(exc).__name__}: {exc}")
+    recorded = record_result(evaluation, result, describe_device())
+    outcome = "measured" if result.ok else f"failed ({result.error})"
+    return outcome if recorded else f"{outcome}, but another worker had recorded it first"
+
+
+def _claim_for_job(evaluation_id: int, job_id: str) -> Evaluation | str:
+    """Hold the evaluation for this job, or say why not."""
+    with transaction.atomic():
+        evaluation = (
+            Evaluation.objects.select_for_update().select_related("study").filter(pk=evaluation_id).first()
+        )
+        if evaluation is None:
+            return "no such evaluation"
+        if evaluation.status != Evaluation.Status.PENDING:
+            return f"evaluation already {evaluation.status}"
+        if evaluation.study.status != Study.Status.RUNNING:
+            return f"study is {evaluation.study.status}"
+        now = timezone.now()
+        held = evaluation.lease_expires_at is not None and evaluation.lease_expires_at > now
+        if held and (evaluation.lease_id is not None or evaluation.job_id != job_id):
+            return "another worker is measuring it"
+        evaluation.lease = None
+        evaluation.job_id = job_id
+        evaluation.lease_expires_at = now + timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS)
+        evaluation.attempts += 1
+        evaluation.save(update_fields=["lease", "job_id", "lease_expires_at", "attempts"])
+    return evaluation
+
+
+def record_result(
+    evaluation: Evaluation, result: EvaluationResult, device: dict[str, Any], lease: Lease | None = None
+) -> bool:
+    """Write one measurement (or failure) of a still-pending evaluation; False when it was no longer pending.
+
+    When it was the iteration's last pending evaluation and the iteration waits for its evaluations,
+    the iteration goes back on its queue to be finished.
+    """
+    with transaction.atomic():
+        written = Evaluation.objects.filter(pk=evaluation.pk, status=Evaluation.Status.PENDING).update(
+            status=Evaluation.Status.DONE if result.ok else Evaluation.Status.FAILED,
+            objectives=list(result.objectives) if result.ok and result.objectives is not None else None,
+            stage_latency=jsonable(dict(result.stage_latency)) if result.stage_latency is not None else None,
+            metrics=jsonable(dict(result.metrics)),
+            error=result.error or "",
+            seconds=result.seconds,
+            device=jsonable(device),
+            lease=lease,
+            lease_expires_at=None,
+            finished_at=timezone.now(),
+            version=bump_version(evaluation.study_id),
+        )
+        if written and evaluation.iteration_id is not None:
+            _finish_when_measured(evaluation.iteration_id)
+    return bool(written)
+
+
+def _finish_when_measured(iteration_id: int) -> None:
+    """Enqueue the iteration's finish once none of its evaluations is pending."""
+    iteration = Iteration.objects.filter(pk=iteration_id).first()
+    if iteration is None or iteration.status != Iteration.Status.EVALUATING:
+        return  # measured by the iteration job itself, which finishes it
+    if not iteration.evaluations.filter(status=Evaluation.Status.PENDING).exists():
+        enqueue_iteration(iteration)
+
+
+def iteration_stalled(iteration: Iteration, dispatch: str) -> bool:
+    """True when a waiting iteration needs its job again: all measured, or (queue) work nobody holds."""
+    if not iteration.evaluations.filter(status=Evaluation.Status.PENDING).exists():
+        return True
+    if dispatch != "queue":
+        return False  # remote work waits for workers as long as it takes
+    return any(not job_is_waiting(e.job_id, settings.EVALUATION_QUEUE) for e in free_pending(iteration))
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types for numpy scalars and arrays nested in dicts and lists."""
+    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))

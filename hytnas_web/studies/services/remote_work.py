@@ -1,0 +1,179 @@
+"""Work for evaluation workers that reach only the web app: claim with a lease, extend it, report.
+
+Pending evaluations of running ``remote`` studies wait in the database. A worker claims a batch
+under a lease, which it extends while it measures; when the lease runs out the evaluations are
+free again, for it or for another worker. A report is recorded once: the same report again (same
+lease) is acknowledged without writing, a report for an evaluation another lease already reported
+is refused as late. A report under an expired lease is still taken while the evaluation is pending,
+since a measurement made is worth keeping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from hytnas_web.studies.models import Evaluation, Lease, Study, WorkerToken
+from hytnas_web.studies.services.api_payloads import ClaimRequest, Report, parse_report
+from hytnas_web.studies.services.configs import study_config
+from hytnas_web.studies.services.evaluations import record_result
+from hytnas_web.studies.services.tokens import token_studies
+from hytnas_web.studies.services.versions import bump_version
+from search_engine.types import EvaluationResult
+
+#: How long a worker that found nothing should wait before asking again.
+RETRY_AFTER_SECONDS = 10
+
+
+class Refused(Exception):
+    """A request the API turns down: ``status`` is the HTTP status, the message says why."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A lease and the evaluations it holds (none when there was nothing to do)."""
+
+    lease: Lease | None
+    evaluations: list[dict[str, Any]]
+
+
+def remote_studies(token: WorkerToken) -> Any:
+    """Running ``remote`` studies whose work the token may take."""
+    return token_studies(token).filter(status=Study.Status.RUNNING, evaluator__name="remote")
+
+
+def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
+    """Hold up to ``request.max_evaluations`` free pending evaluations for ``request.lease_seconds``."""
+    studies = remote_studies(token)
+    if request.study is not None:
+        if not token_studies(token).filter(pk=request.study).exists():
+            raise Refused(403, f"this token does not give access to study {request.study}", "study")
+        studies = studies.filter(pk=request.study)
+    now = timezone.now()
+    with transaction.atomic():
+        free = (
+            Evaluation.objects.select_for_update(skip_locked=True)
+            .filter(study__in=studies, status=Evaluation.Status.PENDING)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+            .order_by("id")[: request.max_evaluations]
+        )
+        chosen = list(free)
+        if not chosen:
+            return Claim(None, [])
+        expires = now + timedelta(seconds=request.lease_seconds)
+        lease = Lease.objects.create(token=token, device=request.device, expires_at=expires)
+        for study_id in {e.study_id for e in chosen}:
+            version = bump_version(study_id)
+            for evaluation in chosen:
+                if evaluation.study_id == study_id:
+                    evaluation.lease = lease
+                    evaluation.lease_expires_at = expires
+                    evaluation.job_id = ""
+                    evaluation.attempts += 1
+                    evaluation.version = version
+        Evaluation.objects.bulk_update(chosen, ["lease", "lease_expires_at", "job_id", "attempts", "version"])
+    return Claim(lease, [_work_item(e) for e in chosen])
+
+
+def _work_item(evaluation: Evaluation) -> dict[str, Any]:
+    """What a worker needs to measure one evaluation: the architecture and how to measure it."""
+    study = Study.objects.get(pk=evaluation.study_id)
+    evaluator = study_config(study).build_evaluator()
+    return {
+        "id": evaluation.pk,
+        "study": {"id": study.pk, "name": study.name},
+        "key": evaluation.key,
+        "architecture": evaluation.architecture,
+        "evaluator": evaluator.worker_spec(),
+        "objectives": [
+            {"name": o.get("name"), "direction": o.get("direction"), "unit": o.get("unit", "")}
+            for o in study.objectives
+        ],
+    }
+
+
+def extend_lease(token: WorkerToken, lease_id: Any, lease_seconds: int) -> tuple[Lease, list[int]]:
+    """Push the lease's end to ``lease_seconds`` from now; returns it and the evaluations it still holds."""
+    with transaction.atomic():
+        lease = _own_lease(token, lease_id)
+        held = lease.evaluations.filter(status=Evaluation.Status.PENDING)
+        ids = sorted(held.values_list("pk", flat=True))
+        if not ids:
+            raise Refused(
+                409,
+                "this lease holds no pending evaluation any more: it expired and its work was "
+                "given to another worker, or everything it held has been reported",
+            )
+        lease.expires_at = timezone.now() + timedelta(seconds=lease_seconds)
+        lease.save(update_fields=["expires_at"])
+        held.update(lease_expires_at=lease.expires_at)
+    return lease, ids
+
+
+def report_evaluation(token: WorkerToken, evaluation_id: int, data: dict[str, Any]) -> tuple[int, str]:
+    """Record a worker's report; returns (HTTP status, ``recorded`` or ``already_recorded``).
+
+    Raises Refused for another study's evaluation (403), an unknown one (404), a late report (409);
+    PayloadError for a malformed one. Nothing is written unless the report is recorded.
+    """
+    evaluation = Evaluation.objects.filter(pk=evaluation_id).first()
+    if evaluation is None:
+        raise Refused(404, f"there is no evaluation {evaluation_id}")
+    if not token_studies(token).filter(pk=evaluation.study_id).exists():
+        raise Refused(403, f"this token does not give access to the study of evaluation {evaluation_id}")
+    n_objectives = len(Study.objects.values_list("objectives", flat=True).get(pk=evaluation.study_id))
+    report = parse_report(data, n_objectives)
+    with transaction.atomic():
+        lease = _own_lease(token, report.lease, field="lease")
+        evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id)
+        if evaluation.status != Evaluation.Status.PENDING:
+            if evaluation.lease_id == lease.pk:
+                return 200, "already_recorded"
+            raise Refused(
+                409,
+                f"evaluation {evaluation_id} was already {evaluation.status} "
+                f"(reported under another lease at {_when(evaluation.finished_at)}); this report is late",
+            )
+        record_result(evaluation, _result(report), report.device or lease.device, lease)
+    return 201, "recorded"
+
+
+def _result(report: Report) -> EvaluationResult:
+    if report.status == "done":
+        return EvaluationResult(
+            objectives=report.objectives,
+            stage_latency=report.stage_latency,
+            metrics=report.metrics,
+            seconds=report.seconds or 0.0,
+        )
+    return EvaluationResult(
+        objectives=None,
+        stage_latency=report.stage_latency,
+        metrics=report.metrics,
+        error=report.error,
+        seconds=report.seconds or 0.0,
+    )
+
+
+def _own_lease(token: WorkerToken, lease_id: Any, field: str | None = None) -> Lease:
+    lease = Lease.objects.select_for_update().filter(pk=lease_id).first()
+    if lease is None:
+        raise Refused(404 if field is None else 400, f"there is no lease {lease_id}", field)
+    if lease.token_id != token.pk:
+        raise Refused(403, "this lease was given to another token", field)
+    return lease
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment is not None else "an earlier time"

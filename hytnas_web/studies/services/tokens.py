@@ -1,0 +1,84 @@
+"""Worker tokens: made in the UI, shown once, stored as a digest, revoked without being deleted."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from hytnas_web.studies.models import Evaluation, Study, WorkerToken
+
+#: Tokens start with this, so a leaked one is recognisable in logs and secret scanners.
+TOKEN_PREFIX = "hyt_"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token and its secret, which is shown to the user once and never stored."""
+
+    token: WorkerToken
+    secret: str
+
+
+def token_digest(secret: str) -> str:
+    """The SHA-256 hex digest a secret is stored and looked up as."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def issue_token(owner: AbstractBaseUser, name: str, study: Study | None = None) -> IssuedToken:
+    """A new token for ``owner``: for one study, or (``study`` None) for any of the owner's studies."""
+    if study is not None and study.owner_id != owner.pk:
+        raise PermissionError("a token can only be made for one's own study")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = WorkerToken.objects.create(
+        owner=owner,
+        study=study,
+        name=name.strip() or "evaluation worker",
+        digest=token_digest(secret),
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+    )
+    return IssuedToken(token, secret)
+
+
+def revoke_token(token: WorkerToken) -> None:
+    """Refuse the token from now on; its leases lapse and their evaluations return to the pool."""
+    with transaction.atomic():
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+        Evaluation.objects.filter(lease__token=token, status=Evaluation.Status.PENDING).update(
+            lease_expires_at=None
+        )
+
+
+def authenticate_token(secret: str) -> WorkerToken | None:
+    """The active token with this secret, or None (unknown or revoked); records its last use."""
+    if not secret:
+        return None
+    token = WorkerToken.objects.select_related("owner").filter(digest=token_digest(secret)).first()
+    if token is None or not token.is_active:
+        return None
+    now = timezone.now()
+    WorkerToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+    return token
+
+
+def token_studies(token: WorkerToken) -> QuerySet[Study]:
+    """The studies whose work the token may take: its study, or all of its owner's."""
+    if token.study_id is not None:
+        return Study.objects.filter(pk=token.study_id, owner_id=token.owner_id)
+    return Study.objects.filter(owner_id=token.owner_id)
+
+
+def visible_tokens(owner: AbstractBaseUser, study: Study | None = None) -> QuerySet[WorkerToken]:
+    """The owner's tokens (for one study: that study's and the owner's worker-wide ones)."""
+    tokens = WorkerToken.objects.filter(owner=owner).select_related("study")
+    if study is not None:
+        tokens = tokens.filter(Q(study=study) | Q(study__isnull=True))
+    return tokens.order_by("-created_at")
