@@ -135,7 +135,7 @@ def test_an_architecture_page_describes_its_device_and_the_measured_sizes(
     assert ("Peak memory of the measuring process (MB)", 312.5) in detail["measurements"]
     assert detail["other_metrics"] == [("board_temperature_c", 61.0)]
     content = response.content.decode()
-    for shown in ("Cortex-A76", "aarch64", "6.6.31+rpt-rpi-2712", "8063", "123456", "9876544", "24.75"):
+    for shown in ("Cortex-A76", "aarch64", "6.6.31+rpt-rpi-2712", "8063", "123,456", "9,876,544", "24.75"):
         assert shown in content, shown
     assert "board_temperature_c" in content
 

@@ -123,6 +123,8 @@ def test_a_report_records_objectives_stage_latency_metrics_and_device(study: Stu
     assert evaluation.stage_latency == {"backbone": 2.5, "neck": 0.5, "head": 0.25}
     assert evaluation.metrics["params_total"] == 123456 and evaluation.metrics["note"] == "fan on"
     assert evaluation.device == DEVICE  # the claim's description, since the report had none
+    # Counts stay whole numbers ("4 cores", not "4.0").
+    assert type(evaluation.device["cpu_count"]) is int and type(evaluation.metrics["params_total"]) is int
     assert evaluation.seconds == 1.5
 
 

@@ -164,7 +164,7 @@ def _metrics(value: Any) -> dict[str, Any]:
         elif isinstance(item, str):
             checked[name] = _text(item, f"metrics.{name}", MAX_NAME)
         else:
-            checked[name] = _number(item, f"metrics.{name}")
+            checked[name] = _exact(item, f"metrics.{name}")
     return checked
 
 
@@ -184,7 +184,7 @@ def _device(value: Any, name: str) -> dict[str, Any] | None:
         elif isinstance(item, str):
             checked[label] = _text(item, f"{name}.{label}", MAX_NAME)
         elif isinstance(item, int | float):
-            checked[label] = _number(item, f"{name}.{label}")
+            checked[label] = _exact(item, f"{name}.{label}")
         else:
             raise PayloadError(f"{name}.{label}", "must be a string, a number or a boolean")
     return checked
@@ -197,6 +197,13 @@ def _integer(data: dict[str, Any], name: str, default: int, low: int, high: int)
     if not low <= value <= high:
         raise PayloadError(name, f"must be from {low} to {high}, got {value}")
     return value
+
+
+def _exact(value: Any, name: str) -> int | float:
+    """A finite number kept as sent: counts (cores, parameters) stay whole numbers."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
+        return value
+    return _number(value, name)
 
 
 def _number(value: Any, name: str, low: float | None = None) -> float:

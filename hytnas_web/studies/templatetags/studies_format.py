@@ -31,6 +31,17 @@ def number(value: Any, digits: int = 4) -> str:
 
 
 @register.filter
+def count(value: Any) -> str:
+    """A whole number with thousands grouped ("2,304,320"), for parameters and multiply-adds."""
+    if value is None or isinstance(value, bool):
+        return DASH
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError, OverflowError):
+        return str(value)
+
+
+@register.filter
 def seconds(value: Any) -> str:
     """Seconds as ``1.23 s``; a dash when the phase did not run."""
     if value is None:
