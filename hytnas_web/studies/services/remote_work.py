@@ -83,24 +83,27 @@ def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
                     evaluation.attempts += 1
                     evaluation.version = version
         Evaluation.objects.bulk_update(chosen, ["lease", "lease_expires_at", "job_id", "attempts", "version"])
-    return Claim(lease, [_work_item(e) for e in chosen])
+    return Claim(lease, _work_items(chosen))
 
 
-def _work_item(evaluation: Evaluation) -> dict[str, Any]:
-    """What a worker needs to measure one evaluation: the architecture and how to measure it."""
-    study = Study.objects.get(pk=evaluation.study_id)
-    evaluator = study_config(study).build_evaluator()
-    return {
-        "id": evaluation.pk,
-        "study": {"id": study.pk, "name": study.name},
-        "key": evaluation.key,
-        "architecture": evaluation.architecture,
-        "evaluator": evaluator.worker_spec(),
-        "objectives": [
-            {"name": o.get("name"), "direction": o.get("direction"), "unit": o.get("unit", "")}
-            for o in study.objectives
-        ],
-    }
+def _work_items(evaluations: list[Evaluation]) -> list[dict[str, Any]]:
+    """What a worker needs to measure each evaluation: the architecture and how to measure it."""
+    studies = {study.pk: study for study in Study.objects.filter(pk__in={e.study_id for e in evaluations})}
+    specs = {pk: study_config(study).build_evaluator().worker_spec() for pk, study in studies.items()}
+    return [
+        {
+            "id": evaluation.pk,
+            "study": {"id": evaluation.study_id, "name": studies[evaluation.study_id].name},
+            "key": evaluation.key,
+            "architecture": evaluation.architecture,
+            "evaluator": specs[evaluation.study_id],
+            "objectives": [
+                {"name": o.get("name"), "direction": o.get("direction"), "unit": o.get("unit", "")}
+                for o in studies[evaluation.study_id].objectives
+            ],
+        }
+        for evaluation in evaluations
+    ]
 
 
 def extend_lease(token: WorkerToken, lease_id: Any, lease_seconds: int) -> tuple[Lease, list[int]]:
