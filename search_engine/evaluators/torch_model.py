@@ -8,20 +8,24 @@ on its own with ``time.perf_counter``, followed by one end-to-end pass of the wh
 the two keeps slow drift (frequency scaling, another process) from favouring either. Medians are
 reported, with the 10th and 90th percentiles of the end-to-end time as the spread.
 
-Accuracy objective ``naswot``: the training-free score of Mellor et al., "Neural Architecture Search
-without Training", ICML 2021. A batch of random images goes through the untrained network; each image's
-binary code is whether each activation unit (ReLU-family and SiLU-family layers) is positive. With
-``N_A`` units, the kernel ``K[i, j] = N_A - hamming(c_i, c_j)`` is accumulated layer by layer as
-``c c^T + (1 - c)(1 - c)^T`` and the score is ``log |K|``: networks whose activation patterns separate
-inputs well (a well-conditioned K) tend to train to higher accuracy. As in the reference code, batch
-norm uses the batch's statistics (train mode), with dropout off so the score is deterministic.
+Accuracy objective, one of:
+
+- ``naswot``: the training-free score of Mellor et al., ICML 2021 (:mod:`.naswot`), objective
+  ``accuracy_proxy`` (a unitless score); milliseconds per architecture.
+- ``trained``: validation accuracy in percent of the architecture's classification network after a
+  short training run on a synthetic task generated from the seed (:mod:`.short_training`), objective
+  ``accuracy``; seconds to minutes per architecture, all inside ``time_limit``. It is a proxy too: it
+  ranks architectures by how fast they learn at small scale, not by their ImageNet accuracy.
+- ``none``: latency is the only objective.
 
 Reproducibility: weights are initialised under ``seed`` and the images drawn from a ``torch.Generator``
 seeded from (``seed``, the architecture's key), both without touching torch's global random state, so
-the same architecture gets the same weights, inputs and score in any process.
+the same architecture gets the same weights, inputs and score in any process. The trained accuracy's
+data set, initial weights and batch order come from ``seed`` alone: every architecture of a study is
+trained on the same images in the same order.
 
-The time limit is cooperative: it is checked after building and between passes, so one pass in flight
-finishes before the evaluation is declared over the limit.
+The time limit is cooperative: it is checked after building, between passes and between training
+steps, so one pass or step in flight finishes before the evaluation is declared over the limit.
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ import numpy as np
 
 from search_engine.errors import ConfigError
 from search_engine.evaluators.base import Evaluator
+from search_engine.evaluators.naswot import naswot_score
+from search_engine.evaluators.short_training import VAL_IMAGES, TrainingDiverged, train_and_validate
+from search_engine.nn.synthetic_data import MAX_CLASSES
 from search_engine.objectives import Objective
 from search_engine.params import Param
 from search_engine.spaces.hytnas import HyTNASSpace
@@ -45,34 +52,39 @@ from search_engine.types import Architecture, EvaluationResult
 if TYPE_CHECKING:
     import torch
 
+    from search_engine.nn.synthetic_data import SyntheticImages
+
 FIELD = "evaluator.params"
 TASKS = ("detection", "classification")
-ACCURACY_METHODS = ("naswot", "none")
+ACCURACY_METHODS = ("naswot", "trained", "none")
 STAGES = ("backbone", "neck", "head")
 PARTS = (
     *STAGES,
     "classifier",
 )  # execution order; a model has backbone + neck + head or backbone + classifier
-
-# Activation layers whose outputs form the NASWOT binary codes (matched by class name so the
-# set needs no torch import): unit "on" = output > 0.
-_CODE_ACTIVATIONS = frozenset({"ReLU", "ReLU6", "LeakyReLU", "SiLU", "Hardswish", "GELU"})
+# The stage each part's latency is reported as: a classification network's classifier is its head.
+STAGE_OF_PART = {"backbone": "backbone", "neck": "neck", "head": "head", "classifier": "head"}
 
 
 class _TimeLimitExceeded(Exception):
-    """Raised between passes once an evaluation has run longer than its time limit."""
+    """Raised between passes or training steps once an evaluation has run longer than its time limit."""
 
 
 class TorchEvaluator(Evaluator):
-    """Real PyTorch model per architecture; objectives ``accuracy_proxy`` (max) and ``latency`` (min, ms).
+    """Real PyTorch model per architecture; objectives an accuracy (max) and ``latency`` (min, ms).
 
-    ``stage_latency`` holds the median ms of ``backbone``, ``neck`` and ``head`` (backbone only for
-    classification, whose pooling + linear classifier is timed as ``latency_classifier_ms``).
+    The accuracy is ``accuracy_proxy`` (NASWOT score) or ``accuracy`` (%, after short training), or
+    absent with ``accuracy="none"``. ``stage_latency`` holds the median ms of ``backbone``, ``neck``
+    and ``head`` for detection, and of ``backbone`` and ``head`` for classification, whose head is the
+    pooling + linear classifier (also reported as ``latency_classifier_ms``).
+
     ``metrics`` holds ``latency_ms`` (end-to-end median), ``latency_p10_ms``, ``latency_p90_ms``,
     ``params_<part>`` and ``params_total`` (parameter counts), ``macs_<part>`` and ``macs_total``
     (multiply-adds of one image, from ``torch.utils.flop_counter.FlopCounterMode``: convolutions,
-    matrix products and attention kernels, MACs = FLOPs / 2), ``peak_rss_mb`` and
-    ``peak_rss_increase_mb`` (see ``_peak_rss_mb``) and ``accuracy_proxy`` when computed.
+    matrix products and attention kernels, MACs = FLOPs / 2), where a part is ``backbone``, ``neck``,
+    ``head`` or ``classifier``; ``peak_rss_mb`` and ``peak_rss_increase_mb`` (see ``_peak_rss_mb``);
+    ``accuracy_proxy`` when computed; and after training ``val_accuracy`` (%), ``train_final_loss``
+    and ``train_seconds``.
     """
 
     DISPATCH: ClassVar[str] = "queue"  # seconds per architecture: one job each, on any worker
@@ -99,7 +111,7 @@ class TorchEvaluator(Evaluator):
             "time_limit",
             "float",
             120.0,
-            "Seconds allowed per architecture (build + measure); beyond it the evaluation fails.",
+            "Seconds allowed per architecture (build, measure, train); beyond it the evaluation fails.",
             low=0.0,
             high=86400.0,
         ),
@@ -107,13 +119,43 @@ class TorchEvaluator(Evaluator):
             "accuracy",
             "choice",
             "naswot",
-            "Accuracy objective: NASWOT training-free score (Mellor et al., ICML 2021) or none.",
+            "Accuracy objective: NASWOT training-free score (Mellor et al., ICML 2021), accuracy (%) "
+            "after a short training run on a synthetic task (seconds to minutes each: raise the time "
+            "limit), or none.",
             choices=ACCURACY_METHODS,
         ),
         Param(
             "batch_size", "int", 16, "Images in the batch the NASWOT score is computed on.", low=2, high=1024
         ),
-        Param("seed", "int", 0, "Seed of the weights and input images.", low=0, high=2**31 - 1),
+        Param(
+            "train_resolution",
+            "int",
+            32,
+            "Image side for short training (trained accuracy).",
+            low=16,
+            high=512,
+        ),
+        Param("train_steps", "int", 200, "Optimiser steps of short training.", low=1, high=100000),
+        Param("train_batch", "int", 32, "Images per short-training step.", low=2, high=4096),
+        Param(
+            "train_images",
+            "int",
+            2048,
+            f"Synthetic training images (validation: {VAL_IMAGES}).",
+            low=16,
+            high=200000,
+        ),
+        Param(
+            "train_lr",
+            "float",
+            2e-3,
+            "Peak AdamW learning rate of short training (cosine decay).",
+            low=1e-6,
+            high=1.0,
+        ),
+        Param(
+            "seed", "int", 0, "Seed of the weights, input images and training data.", low=0, high=2**31 - 1
+        ),
     )
 
     def __init__(
@@ -128,6 +170,11 @@ class TorchEvaluator(Evaluator):
         time_limit: float = 120.0,
         accuracy: str = "naswot",
         batch_size: int = 16,
+        train_resolution: int = 32,
+        train_steps: int = 200,
+        train_batch: int = 32,
+        train_images: int = 2048,
+        train_lr: float = 2e-3,
         seed: int = 0,
     ) -> None:
         if task not in TASKS:
@@ -141,11 +188,21 @@ class TorchEvaluator(Evaluator):
             ("threads", threads, 1),
             ("repeats", repeats, 1),
             ("batch_size", batch_size, 2),
+            ("train_resolution", train_resolution, 16),
+            ("train_steps", train_steps, 1),
+            ("train_batch", train_batch, 2),
+            ("train_images", train_images, 16),
         ):
             if int(value) < low:
                 raise ConfigError(f"{FIELD}.{name}", f"must be at least {low}, got {value}")
-        if not time_limit > 0.0:
-            raise ConfigError(f"{FIELD}.time_limit", f"must be positive, got {time_limit}")
+        for name, number in (("time_limit", time_limit), ("train_lr", train_lr)):
+            if not number > 0.0:
+                raise ConfigError(f"{FIELD}.{name}", f"must be positive, got {number}")
+        if accuracy == "trained" and not 2 <= int(num_classes) <= MAX_CLASSES:
+            raise ConfigError(
+                f"{FIELD}.num_classes",
+                f"the synthetic training task has 2 to {MAX_CLASSES} classes, got {num_classes}",
+            )
         self.task = task
         self.resolution = int(resolution)
         self.num_classes = int(num_classes)
@@ -156,12 +213,20 @@ class TorchEvaluator(Evaluator):
         self.time_limit = float(time_limit)
         self.accuracy = accuracy
         self.batch_size = int(batch_size)
+        self.train_resolution = int(train_resolution)
+        self.train_steps = int(train_steps)
+        self.train_batch = int(train_batch)
+        self.train_images = int(train_images)
+        self.train_lr = float(train_lr)
         self.seed = int(seed)
         self._space = HyTNASSpace()
+        self._training_data: SyntheticImages | None = None  # generated on first use, then shared
         latency = Objective("latency", "min", "ms")
-        self._objectives = (
-            (Objective("accuracy_proxy", "max", "score"), latency) if accuracy != "none" else (latency,)
-        )
+        accuracy_objective = {
+            "naswot": Objective("accuracy_proxy", "max", "score"),
+            "trained": Objective("accuracy", "max", "%"),
+        }.get(accuracy)
+        self._objectives = (accuracy_objective, latency) if accuracy_objective else (latency,)
 
     @property
     def objectives(self) -> tuple[Objective, ...]:
@@ -179,8 +244,12 @@ class TorchEvaluator(Evaluator):
         torch.set_num_threads(self.threads)
         try:
             return self._measure(architecture, start)
-        except _TimeLimitExceeded:
+        except _TimeLimitExceeded as exc:
             message = f"exceeded the time limit of {self.time_limit:g} s"
+            if exc.args and exc.args[0]:
+                message += f" ({exc.args[0]})"  # what was running: generating images, training
+        except TrainingDiverged as exc:
+            message = str(exc)
         except MemoryError:
             message = "ran out of memory"
         except RuntimeError as exc:
@@ -198,9 +267,9 @@ class TorchEvaluator(Evaluator):
 
         from search_engine.nn.hybrid import build_model
 
-        def check_time() -> None:
+        def check_time(during: str = "") -> None:
             if time.perf_counter() - start > self.time_limit:
-                raise _TimeLimitExceeded
+                raise _TimeLimitExceeded(during)
 
         rss_before = _peak_rss_mb()
         key = self._space.key(architecture)  # raises ValueError on a value outside the space
@@ -250,16 +319,48 @@ class TorchEvaluator(Evaluator):
                 return EvaluationResult.failure(message, time.perf_counter() - start)
             metrics["accuracy_proxy"] = score
             objectives = (score, metrics["latency_ms"])
+        elif self.accuracy == "trained":
+            metrics.update(self._train(architecture, check_time))
+            objectives = (metrics["val_accuracy"], metrics["latency_ms"])
         check_time()
         peak = _peak_rss_mb()
         metrics["peak_rss_mb"] = peak
         metrics["peak_rss_increase_mb"] = max(peak - rss_before, 0.0)
         return EvaluationResult(
             objectives=objectives,
-            stage_latency={name: statistics.median(stage_ms[name]) for name in STAGES if name in stage_ms},
+            stage_latency={STAGE_OF_PART[name]: statistics.median(stage_ms[name]) for name, _ in stages},
             metrics=metrics,
             seconds=time.perf_counter() - start,
         )
+
+    def _train(self, architecture: Architecture, check_time: Callable[[str], None]) -> dict[str, float]:
+        """``val_accuracy`` (%), ``train_final_loss`` and ``train_seconds`` of a short training run."""
+        from search_engine.nn.synthetic_data import make_dataset
+
+        if self._training_data is None:
+            self._training_data = make_dataset(
+                self.train_images, VAL_IMAGES, self.train_resolution, self.num_classes, self.seed
+            )
+        check_time("while generating the training images")
+
+        def check_step(done: int) -> None:
+            check_time(f"while training, after {done} of {self.train_steps} steps")
+
+        outcome = train_and_validate(
+            architecture,
+            self._training_data,
+            num_classes=self.num_classes,
+            steps=self.train_steps,
+            batch_size=self.train_batch,
+            lr=self.train_lr,
+            seed=self.seed,
+            check=check_step,
+        )
+        return {
+            "val_accuracy": outcome.val_accuracy,
+            "train_final_loss": outcome.final_loss,
+            "train_seconds": outcome.seconds,
+        }
 
 
 def _time_passes(
@@ -296,53 +397,6 @@ def _stage_macs(stages: list[tuple[str, torch.nn.Module]], image: torch.Tensor) 
             value = module(value)
         macs[name] = counter.get_total_flops() / 2.0
     return macs
-
-
-def naswot_score(model: torch.nn.Module, images: torch.Tensor) -> float:
-    """NASWOT score ``log |K_H|`` of an untrained network on ``images`` (Mellor et al., ICML 2021).
-
-    Args:
-        model: the network; its mode is restored afterwards.
-        images: ``(batch, 3, H, W)`` inputs.
-
-    Returns:
-        The log-determinant of the ``(batch, batch)`` Hamming-similarity kernel of the inputs' binary
-        activation codes; ``-inf`` when the kernel is singular (two inputs with the same code).
-    """
-    import torch
-
-    batch = int(images.shape[0])
-    kernel = torch.zeros(batch, batch, dtype=torch.float64)  # (batch, batch)
-
-    def accumulate(_module: torch.nn.Module, _inputs: Any, output: torch.Tensor) -> None:
-        units = output[0].numel()
-        # float32 counts are exact below 2^24 and make the product several times cheaper.
-        dtype = torch.float32 if units < 2**24 else torch.float64
-        codes = (output.reshape(batch, -1) > 0).to(dtype)  # (batch, units of this layer)
-        on = (codes @ codes.T).to(torch.float64)  # (batch, batch) units on for both inputs
-        active = codes.sum(dim=1).to(torch.float64)  # (batch,) units on per input
-        # Agreements = both on + both off = units - Hamming distance, where both off is
-        # units - active_i - active_j + on_ij: one product per layer instead of two.
-        kernel.add_(2.0 * on + units - active[:, None] - active[None, :])
-
-    layers = [m for m in model.modules() if type(m).__name__ in _CODE_ACTIVATIONS]
-    if not layers:
-        raise RuntimeError("the network has no activation layers to compute the NASWOT score on")
-    was_training = model.training
-    handles = [layer.register_forward_hook(accumulate) for layer in layers]
-    try:
-        model.train()  # batch statistics in batch norm, as the reference implementation runs it
-        for module in model.modules():
-            if isinstance(module, torch.nn.Dropout | torch.nn.Dropout2d):
-                module.eval()
-        with torch.no_grad():
-            model(images)
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    sign, logdet = torch.linalg.slogdet(kernel)
-    return float(logdet) if float(sign) > 0 else float("-inf")
 
 
 def _input_seed(seed: int, key: str) -> int:

@@ -149,7 +149,11 @@ def test_the_form_says_where_each_evaluator_runs_and_offers_its_settings(alice_c
     defaults = json.loads(_script(content, "objective-defaults"))  # what the page's script reads
     assert defaults["torch"] == {
         "param": "accuracy",
-        "objectives": {"naswot": [PROXY, LATENCY], "none": [LATENCY]},
+        "objectives": {
+            "naswot": [PROXY, LATENCY],
+            "trained": [{"name": "accuracy", "direction": "max", "unit": "%"}, LATENCY],
+            "none": [LATENCY],
+        },
     }
     assert defaults["remote"] == defaults["torch"]
     assert defaults["table"]["param"] is None

@@ -65,7 +65,7 @@ def test_a_paused_study_keeps_its_queued_architectures_for_when_it_resumes(
     measured = Evaluation.objects.get(pk=first.pk)
     assert measured.attempts == 1
     assert measured.device["hostname"] == socket.gethostname()
-    assert set(measured.stage_latency) == {"backbone"}  # classification: the backbone is the stage
+    assert set(measured.stage_latency) == {"backbone", "head"}  # classification: the classifier is the head
     assert measured.metrics["params_total"] > 0
 
 

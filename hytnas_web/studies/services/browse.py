@@ -40,6 +40,9 @@ MEASUREMENTS = (
     ("peak_rss_mb", "Peak memory of the measuring process (MB)"),
     ("peak_rss_increase_mb", "Peak memory added by this architecture (MB)"),
     ("accuracy_proxy", "Accuracy proxy (score)"),
+    ("val_accuracy", "Validation accuracy after the short training run (%)"),
+    ("train_final_loss", "Training loss at the end of the run"),
+    ("train_seconds", "Training time (s)"),
 )
 """Metrics of a measurement the architecture page names in words, in this order."""
 

@@ -57,7 +57,8 @@ def default_objectives(
     A benchmark scores ``f1 .. fm`` (all minimised, no unit); a table evaluator defaults to the
     HyT-NAS pair, accuracy (max, %) and latency (min, ms), and measures whatever its tables hold.
     Any other evaluator (``torch``, ``remote``) states its own, which depend on its ``params``:
-    ``accuracy_proxy`` (max, score) and ``latency`` (min, ms), or latency alone without a proxy.
+    ``accuracy_proxy`` (max, score; NASWOT) or ``accuracy`` (max, %; after a short training run) and
+    ``latency`` (min, ms), or latency alone, as their ``accuracy`` parameter says.
     """
     from search_engine.evaluators.table import HYTNAS_OBJECTIVES
     from search_engine.registry import EVALUATORS

@@ -1,4 +1,4 @@
-"""The torch evaluator: latency statistics, stage sums, params, MACs, NASWOT, time limit, failures."""
+"""The torch evaluator: latency, stage sums, params, MACs, NASWOT, short training, time limit, failures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from search_engine.evaluators.torch_model import TorchEvaluator, naswot_score  # noqa: E402
+from search_engine.errors import ConfigError  # noqa: E402
+from search_engine.evaluators.naswot import naswot_score  # noqa: E402
+from search_engine.evaluators.torch_model import TorchEvaluator  # noqa: E402
 from search_engine.registry import EVALUATORS  # noqa: E402
 from search_engine.spaces.hytnas import HyTNASSpace, stage_channels  # noqa: E402
 from search_engine.types import EvaluationResult  # noqa: E402
@@ -81,11 +83,12 @@ def test_a_wider_deeper_architecture_has_more_params_and_macs() -> None:
         assert wide.metrics[name] > narrow.metrics[name]
 
 
-def test_classification_reports_only_backbone_latency_and_linear_macs_match_a_hand_count() -> None:
+def test_classification_reports_the_classifier_as_the_head_stage_and_linear_macs_match_a_hand_count() -> None:
     architecture = _extreme(0)
     result = TorchEvaluator(**FAST, task="classification", num_classes=7).evaluate([architecture])[0]
     assert result.ok, result.error
-    assert result.stage_latency is not None and set(result.stage_latency) == {"backbone"}
+    assert result.stage_latency is not None and set(result.stage_latency) == {"backbone", "head"}
+    assert result.stage_latency["head"] == result.metrics["latency_classifier_ms"] > 0
     assert "params_neck" not in result.metrics and "macs_head" not in result.metrics
     c5 = stage_channels(architecture)[-1]
     assert result.metrics["macs_classifier"] == c5 * 7  # pooled features (c5) x linear weights (c5, 7)
@@ -174,3 +177,65 @@ def test_an_architecture_outside_the_space_fails_with_the_offending_value() -> N
     architecture = _extreme(0) | {"patch_stage3": 3}
     result = TorchEvaluator(**FAST).evaluate([architecture])[0]
     assert not result.ok and result.error is not None and "patch_stage3" in result.error
+
+
+# Short training at 16 px on 128 images: a fraction of a second per run.
+TINY_TRAINING = {
+    **FAST,
+    "task": "classification",
+    "resolution": 32,
+    "accuracy": "trained",
+    "num_classes": 4,
+    "train_resolution": 16,
+    "train_images": 128,
+    "train_steps": 20,
+    "train_batch": 16,
+}
+
+
+def test_trained_accuracy_is_a_percentage_to_maximise_beside_latency() -> None:
+    evaluator = EVALUATORS.build("torch", {"accuracy": "trained"})
+    assert [(o.name, o.direction, o.unit) for o in evaluator.objectives] == [
+        ("accuracy", "max", "%"),
+        ("latency", "min", "ms"),
+    ]
+
+
+def test_trained_accuracy_needs_a_class_count_the_synthetic_task_offers() -> None:
+    for num_classes in (1, 11):
+        with pytest.raises(ConfigError) as excinfo:
+            TorchEvaluator(accuracy="trained", num_classes=num_classes)
+        assert excinfo.value.field == "evaluator.params.num_classes"
+    TorchEvaluator(accuracy="naswot", num_classes=1000)  # only the trained accuracy is limited
+
+
+def test_a_trained_evaluation_reports_its_accuracy_and_is_repeatable_for_a_seed() -> None:
+    architecture = _extreme(0) | {"channels_stage1": 16}
+    global_state = torch.random.get_rng_state()
+    first = TorchEvaluator(**TINY_TRAINING).evaluate([architecture])[0]
+    again = TorchEvaluator(**TINY_TRAINING).evaluate([architecture])[0]
+    other = TorchEvaluator(**TINY_TRAINING, seed=1).evaluate([architecture])[0]
+    assert torch.equal(torch.random.get_rng_state(), global_state)
+    assert first.ok and again.ok and other.ok, (first.error, again.error, other.error)
+    assert first.objectives == (first.metrics["val_accuracy"], first.metrics["latency_ms"])
+    assert 0.0 <= first.metrics["val_accuracy"] <= 100.0
+    assert first.metrics["train_seconds"] > 0 and math.isfinite(first.metrics["train_final_loss"])
+    for name in ("val_accuracy", "train_final_loss"):
+        assert again.metrics[name] == first.metrics[name]
+    assert other.metrics["train_final_loss"] != first.metrics["train_final_loss"]
+    assert "accuracy_proxy" not in first.metrics
+
+
+def test_training_past_the_time_limit_fails_naming_the_limit_and_restores_threads() -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        evaluator = TorchEvaluator(**TINY_TRAINING | {"train_steps": 100000, "time_limit": 3.0, "threads": 1})
+        result = evaluator.evaluate([_extreme(0)])[0]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert not result.ok and result.error is not None
+    assert result.error.startswith("exceeded the time limit of 3 s (while training, after ")
+    assert result.error.endswith(" of 100000 steps)")
+    assert 2.9 < result.seconds < 10.0
