@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from hytnas_web.studies.models import ComponentSetting, Evaluation, Iteration, Preset, Study
+from hytnas_web.studies.models import (
+    ComponentSetting,
+    Evaluation,
+    Iteration,
+    Lease,
+    Preset,
+    Study,
+    WorkerToken,
+)
 
 
 class ComponentSettingInline(admin.TabularInline):
@@ -40,6 +48,25 @@ class IterationAdmin(admin.ModelAdmin):
 
 @admin.register(Evaluation)
 class EvaluationAdmin(admin.ModelAdmin):
-    list_display = ("study", "iteration", "source", "status", "key")
+    list_display = ("study", "iteration", "source", "status", "key", "attempts", "lease_expires_at")
     list_filter = ("status", "source")
     search_fields = ("key",)
+
+
+@admin.register(WorkerToken)
+class WorkerTokenAdmin(admin.ModelAdmin):
+    """Tokens are made on the Worker tokens page (the secret is shown there once); here they are read."""
+
+    list_display = ("name", "prefix", "owner", "study", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix", "owner__username")
+    readonly_fields = ("digest", "prefix", "created_at", "last_used_at")
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(Lease)
+class LeaseAdmin(admin.ModelAdmin):
+    list_display = ("id", "token", "expires_at", "created_at")
+    readonly_fields = ("id", "token", "device", "expires_at", "created_at")

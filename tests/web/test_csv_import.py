@@ -59,8 +59,9 @@ def test_an_export_imports_into_a_new_study_as_the_same_values(
     services.start_study(source)
     services.run_iteration(source.pk, 0, job_id="in-test")
     services.run_iteration(source.pk, 1, job_id="in-test")
+    board = {"name": "pi-5, bench", "processor": "Cortex-A76", "cpu_count": 4, "memory_mb": 8063}
     Evaluation.objects.filter(pk=source.evaluations.first().pk).update(
-        stage_latency={"backbone": 7.25, "neck": 3.5, "head": 1.0}
+        stage_latency={"backbone": 7.25, "neck": 3.5, "head": 1.0}, device=board
     )
     target = make_study(alice, name="warm start")
     result = services.import_evaluations(target, export_text(source).encode())
@@ -78,12 +79,27 @@ def test_an_export_imports_into_a_new_study_as_the_same_values(
         assert evaluation.iteration is None and evaluation.predicted_mean is None
         assert evaluation.objectives == original.objectives  # exact floats
         assert evaluation.stage_latency == original.stage_latency
+        assert evaluation.device == original.device  # which machine measured it travels along
         assert evaluation.architecture == pytest.approx(original.architecture, rel=1e-12, abs=1e-15)
         assert evaluation.x == pytest.approx(original.x, rel=1e-12, abs=1e-15)
     # and back out again: the second export shows the same measured values
     again = {r.split(",")[4]: r.split(",")[8:10] for r in export_text(target).splitlines()[1:]}
     first = {r.split(",")[4]: r.split(",")[8:10] for r in export_text(source).splitlines()[1:]}
     assert again == first
+
+
+def test_a_device_description_that_is_not_one_is_reported_at_its_column(mixed_study: Study) -> None:
+    header = HEADER.rstrip("\n") + ",device_json\n"
+    good = '1,relu,0.5,2,80,3,"{""name"": ""pi-5"", ""cpu_count"": 4}"'
+    result = services.import_evaluations(
+        mixed_study,
+        csv_bytes(good, '2,relu,0.5,2,81,3,"[1, 2]"', "3,relu,0.5,2,82,3,{oops", header=header),
+    )
+    assert problems(result) == [(3, "device_json"), (4, "device_json")]
+    assert "not a device description" in result.errors[0].reason
+    assert not result.written and not mixed_study.evaluations.exists()
+    fixed = services.import_evaluations(mixed_study, csv_bytes(good, header=header))
+    assert fixed.written and mixed_study.evaluations.get().device == {"name": "pi-5", "cpu_count": 4}
 
 
 def test_imported_rows_count_towards_the_budget_and_are_never_proposed_again(

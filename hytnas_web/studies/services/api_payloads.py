@@ -82,7 +82,7 @@ def parse_claim(data: dict[str, Any]) -> ClaimRequest:
     return ClaimRequest(
         max_evaluations=_integer(data, "max_evaluations", 1, 1, MAX_CLAIM),
         lease_seconds=parse_lease_seconds(data),
-        device=_device(data.get("device"), "device") or {},
+        device=check_device(data.get("device"), "device") or {},
         study=None if study is None else _integer(data, "study", 0, 1, 2**62),
     )
 
@@ -125,7 +125,7 @@ def parse_report(data: dict[str, Any], n_objectives: int) -> Report:
         metrics=_metrics(data.get("metrics")),
         error=error,
         seconds=None if seconds is None else _number(seconds, "seconds", low=0.0),
-        device=_device(data.get("device"), "device"),
+        device=check_device(data.get("device"), "device"),
     )
 
 
@@ -168,7 +168,7 @@ def _metrics(value: Any) -> dict[str, Any]:
     return checked
 
 
-def _device(value: Any, name: str) -> dict[str, Any] | None:
+def check_device(value: Any, name: str) -> dict[str, Any] | None:
     """A flat object describing a machine: short strings, numbers and booleans only."""
     if value is None:
         return None

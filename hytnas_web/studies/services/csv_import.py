@@ -29,6 +29,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from hytnas_web.studies.models import Evaluation, Study
+from hytnas_web.studies.services.api_payloads import check_device
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.csv_export import STAGES, objective_column, unneutralise
 from hytnas_web.studies.services.versions import bump_version
@@ -37,10 +38,11 @@ from search_engine.spaces.base import SearchSpace
 ENCODE_CHUNK = 500
 """Rows encoded per call; a chunk with a bad value is re-encoded row by row to find it."""
 
-IGNORED_COLUMNS = frozenset(
-    {"id", "iteration", "source", "error", "index", "origin", "device", "device_json"}
-)
+IGNORED_COLUMNS = frozenset({"id", "iteration", "source", "error", "index", "origin", "device"})
 """Columns of the exports (ours and the command line's) that say nothing about a measurement."""
+
+DEVICE_COLUMN = "device_json"
+"""The export's full description of the measuring machine, read back so imports keep it."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class _Row:
     architecture: dict[str, Any]
     objectives: list[float]
     stage_latency: dict[str, float] | None
+    device: dict[str, Any] = field(default_factory=dict)
     errors: list[RowProblem] = field(default_factory=list)
 
 
@@ -101,6 +104,7 @@ class _Columns:
     objectives: list[int]
     stages: dict[str, int]
     status: int | None
+    device: int | None
 
 
 def import_columns(study: Study) -> dict[str, list[str]]:
@@ -225,6 +229,8 @@ def _columns(
     stage_columns = {f"latency_{stage}_ms": stage for stage in STAGES}
     stages = {stage_columns[c]: i for c, i in position.items() if c in stage_columns}
     used = {*found_variables.values(), *found_objectives.values(), *stages.values()}
+    if DEVICE_COLUMN in position:
+        used.add(position[DEVICE_COLUMN])
     for i, name in enumerate(cleaned):
         if i not in used and not _ignored(name) and position[name] == i:
             expected = ", ".join([*variables, *labels])
@@ -247,6 +253,7 @@ def _columns(
         objectives=[found_objectives[label] for label in labels],
         stages=stages,
         status=position.get("status"),
+        device=position.get(DEVICE_COLUMN),
     )
 
 
@@ -293,7 +300,22 @@ def _row(
             elif number is not None:
                 stages[stage] = number
     row.stage_latency = stages or None
+    if columns.device is not None:
+        row.device = _device(cells[columns.device], line, row.errors)
     return row
+
+
+def _device(text: str, line: int, errors: list[RowProblem]) -> dict[str, Any]:
+    """The measuring machine's description from ``device_json`` (empty cell: none recorded)."""
+    text = unneutralise(text.strip())
+    if not text:
+        return {}
+    try:
+        device = check_device(json.loads(text), DEVICE_COLUMN)
+    except ValueError as exc:  # bad JSON, or a PayloadError naming what is wrong
+        errors.append(RowProblem(line, DEVICE_COLUMN, f"not a device description: {exc}"))
+        return {}
+    return device or {}
 
 
 def _value(text: str) -> Any:
@@ -415,6 +437,7 @@ def _write(study: Study, space: SearchSpace, rows: list[_Row], result: ImportRes
                     status=Evaluation.Status.DONE,
                     objectives=rows[i].objectives,
                     stage_latency=rows[i].stage_latency,
+                    device=rows[i].device,
                     finished_at=now,
                 )
             )

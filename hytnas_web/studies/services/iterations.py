@@ -24,7 +24,6 @@ from hytnas_web.studies.services.heartbeat import Pulse
 from hytnas_web.studies.services.scheduling import enqueue_iteration, finish_if_budget_spent
 from hytnas_web.studies.services.versions import bump_version
 from search_engine.config import StudyConfig
-from search_engine.devices import describe_device
 from search_engine.metrics.fidelity import surrogate_fidelity
 from search_engine.objectives import (
     ReferencePoint,
@@ -173,7 +172,7 @@ def _evaluate_pending(study: Study, iteration: Iteration, evaluator: Any, config
 
     Returns a reason when the study stopped being runnable (paused, cancelled) before the end.
     """
-    device = describe_device()
+    device: dict[str, Any] = {}  # computed, not measured: no machine to name
     for evaluation in iteration.evaluations.filter(status=Evaluation.Status.PENDING).order_by("position"):
         status = Study.objects.values_list("status", flat=True).get(pk=study.pk)
         if status != Study.Status.RUNNING:
