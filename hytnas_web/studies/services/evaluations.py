@@ -67,6 +67,8 @@ def hand_out_pending(iteration: Iteration, dispatch: str) -> int:
     the transaction commits. ``remote``: nothing to do, workers come and claim them.
     """
     with transaction.atomic():
+        # The row lock orders this against a concurrent last result (see _finish_when_measured).
+        Iteration.objects.select_for_update().filter(pk=iteration.pk).first()
         pending = iteration.evaluations.filter(status=Evaluation.Status.PENDING).count()
         if pending == 0:
             return 0
@@ -179,8 +181,13 @@ def record_result(
 
 
 def _finish_when_measured(iteration_id: int) -> None:
-    """Enqueue the iteration's finish once none of its evaluations is pending."""
-    iteration = Iteration.objects.filter(pk=iteration_id).first()
+    """Enqueue the iteration's finish once none of its evaluations is pending.
+
+    Called inside the transaction that wrote the result. The iteration's row lock orders it against
+    ``hand_out_pending``: whichever comes second sees the other's write, so the finish is never
+    left to the reconciler.
+    """
+    iteration = Iteration.objects.select_for_update().filter(pk=iteration_id).first()
     if iteration is None or iteration.status != Iteration.Status.EVALUATING:
         return  # measured by the iteration job itself, which finishes it
     if not iteration.evaluations.filter(status=Evaluation.Status.PENDING).exists():
