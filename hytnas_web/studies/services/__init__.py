@@ -4,8 +4,11 @@ Views and jobs call these functions; they decide nothing about optimisation them
 changes happen in transactions, and work is enqueued only after the transaction commits, so a job
 never starts on rows another transaction has not written yet. One module per topic:
 ``configs`` (studies and presets as engine configurations), ``lifecycle`` (start, pause, ...),
-``scheduling`` (the queue), ``iterations`` (what a job does), ``reconcile``, ``progress``,
-``form_support``.
+``scheduling`` (the queue), ``iterations`` (what an iteration job does), ``evaluations`` (measuring
+outside the iteration job: evaluation jobs, recording results), ``remote_work`` with
+``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``progress``,
+``form_support``, ``dashboard``, ``browse``, ``compare``, ``csv_export``, ``csv_import``,
+``devices`` and ``workers_panel``.
 """
 
 from __future__ import annotations

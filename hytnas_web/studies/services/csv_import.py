@@ -32,6 +32,7 @@ from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services.api_payloads import check_device
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.csv_export import STAGES, objective_column, unneutralise
+from hytnas_web.studies.services.json_values import jsonable
 from hytnas_web.studies.services.versions import bump_version
 from search_engine.spaces.base import SearchSpace
 
@@ -432,7 +433,7 @@ def _write(study: Study, space: SearchSpace, rows: list[_Row], result: ImportRes
                     iteration=None,
                     key=keys[i],
                     x=X[i].tolist(),
-                    architecture=_jsonable(architectures[i]),
+                    architecture=jsonable(architectures[i]),
                     source=Evaluation.Source.IMPORTED,
                     status=Evaluation.Status.DONE,
                     objectives=rows[i].objectives,
@@ -459,8 +460,3 @@ def _existing(study: Study, keys: list[str]) -> dict[str, int]:
         chunk = keys[start : start + 500]
         found.update(study.evaluations.filter(key__in=chunk).values_list("key", "id"))
     return found
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types for numpy scalars nested in a decoded architecture."""
-    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))

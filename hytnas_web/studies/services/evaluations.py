@@ -14,7 +14,6 @@ free again, so a killed worker costs a re-measurement, never a lost iteration.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -27,9 +26,9 @@ from django.utils import timezone
 from hytnas_web.studies.models import Evaluation, Iteration, Lease, Study
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.heartbeat import Pulse
+from hytnas_web.studies.services.json_values import jsonable
 from hytnas_web.studies.services.scheduling import enqueue_iteration, job_is_waiting
 from hytnas_web.studies.services.versions import bump_version
-from search_engine.config import StudyConfig
 from search_engine.devices import describe_device
 from search_engine.registry import EVALUATORS
 from search_engine.types import EvaluationResult
@@ -37,13 +36,12 @@ from search_engine.types import EvaluationResult
 logger = logging.getLogger(__name__)
 
 
-def evaluator_dispatch(config: StudyConfig) -> str:
-    """Where the study's evaluator runs: ``inline``, ``queue`` or ``remote`` (see the evaluator base)."""
-    return str(EVALUATORS.load(config.evaluator.name, "evaluator.name").DISPATCH)
-
-
 def study_dispatch(study: Study) -> str:
-    """``evaluator_dispatch`` of a stored study (``inline`` for an evaluator no longer registered)."""
+    """Where a stored study's evaluator runs: ``inline``, ``queue`` or ``remote`` (see the evaluator base).
+
+    ``inline`` for an evaluator this installation no longer has: the iteration job then reports why
+    it cannot build it.
+    """
     name = study.evaluator.get("name") if isinstance(study.evaluator, dict) else None
     if not isinstance(name, str) or name not in EVALUATORS:
         return "inline"
@@ -201,8 +199,3 @@ def iteration_stalled(iteration: Iteration, dispatch: str) -> bool:
     if dispatch != "queue":
         return False  # remote work waits for workers as long as it takes
     return any(not job_is_waiting(e.job_id, settings.EVALUATION_QUEUE) for e in free_pending(iteration))
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types for numpy scalars and arrays nested in dicts and lists."""
-    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))

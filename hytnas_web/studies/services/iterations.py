@@ -14,13 +14,9 @@ from django.utils import timezone
 
 from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.configs import study_config
-from hytnas_web.studies.services.evaluations import (
-    evaluator_dispatch,
-    hand_out_pending,
-    jsonable,
-    record_result,
-)
+from hytnas_web.studies.services.evaluations import hand_out_pending, record_result, study_dispatch
 from hytnas_web.studies.services.heartbeat import Pulse
+from hytnas_web.studies.services.json_values import jsonable
 from hytnas_web.studies.services.scheduling import enqueue_iteration, finish_if_budget_spent
 from hytnas_web.studies.services.versions import bump_version
 from search_engine.config import StudyConfig
@@ -60,7 +56,7 @@ def run_iteration(study_id: int, index: int, job_id: str = "") -> str:
             config = study_config(study)
             if not iteration.evaluations.exists() and not _propose(study, iteration, config):
                 return _finish(study, iteration, config, exhausted=True)
-            dispatch = evaluator_dispatch(config)
+            dispatch = study_dispatch(study)
             if dispatch == "inline":
                 stopped = _evaluate_pending(study, iteration, config.build_evaluator(), config)
                 if stopped:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,13 +12,7 @@ from search_engine.evaluators.short_training import train_and_validate  # noqa: 
 from search_engine.nn.synthetic_data import make_dataset  # noqa: E402
 from search_engine.spaces.hytnas import HyTNASSpace  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _middle() -> dict[str, Any]:
