@@ -1,7 +1,8 @@
 """Run the web tests again on PostgreSQL: skipped when none answers, required when CI=true.
 
 The database server comes from HYTNAS_TEST_POSTGRES_URL (default: the local one at
-127.0.0.1:5432 as user postgres); pytest-django creates and drops its own test database there.
+127.0.0.1:5432 as user postgres, with a database name carrying this run's process id, so two runs at
+once never share one); pytest-django creates and drops its own test database there.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 import subprocess
 import sys
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/hytnas"
+DEFAULT_URL = f"postgresql://postgres@127.0.0.1:5432/hytnas_{os.getpid()}"
 
 
 def reachable(url: str) -> str | None:
