@@ -6,8 +6,9 @@ of its own rather than a parent-death signal set before exec: the signal is not 
 fork, so it would reach an RQ worker but not the work horse the worker forks into a process group of
 its own, nor gunicorn's workers. The guard therefore
 
-- asks Linux for a parent-death signal (PR_SET_PDEATHSIG) and also watches its parent's pid, so it
-  notices the supervisor's end however it ends, SIGKILL included (the watch alone covers other systems);
+- asks Linux for a parent-death signal (PR_SET_PDEATHSIG) and also looks at its parent's pid every
+  second, so it notices the supervisor's end however it ends, SIGKILL included (the look alone covers
+  other systems, and guards started from a thread other than the main one: ``--watch-only``);
 - becomes a child subreaper (PR_SET_CHILD_SUBREAPER), so every orphaned descendant (a work horse
   whose worker died, a gunicorn worker whose master died) is re-parented to it instead of to init, and
   it can find and end the whole tree by walking /proc;
@@ -23,9 +24,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,13 +43,19 @@ KILL_NOW = signal.SIGUSR1
 PARENT_GONE = signal.SIGUSR2
 # Seconds the leftovers get between SIGTERM and SIGKILL (Redis flushes its append-only file on SIGTERM).
 GRACE = 3.0
-POLL = 0.1
+# Seconds between looks at the parent's pid; signals (the child's exit, a request) wake the guard at once.
+WATCH_INTERVAL = 1.0
+WATCH_ONLY = "--watch-only"
 
 
 def guarded(command: Sequence[str]) -> list[str]:
-    """``command`` run under a guard whose parent is this process (start it from the main thread:
-    Linux sends the parent-death signal when the thread that started the guard ends)."""
-    return [sys.executable, str(Path(__file__).resolve()), str(os.getpid()), "--", *command]
+    """``command`` run under a guard whose parent is this process.
+
+    Linux sends the parent-death signal when the *thread* that started the guard ends, so a guard
+    started from any other thread than the main one only watches its parent's pid.
+    """
+    options = [] if threading.current_thread() is threading.main_thread() else [WATCH_ONLY]
+    return [sys.executable, str(Path(__file__).resolve()), *options, str(os.getpid()), "--", *command]
 
 
 def prctl(option: int, value: int) -> bool:
@@ -86,17 +95,24 @@ def descendants(root: int) -> set[int]:
 class Guard:
     """The command's process, its exit status once known, and the requests signals made."""
 
-    def __init__(self, parent: int, command: list[str]) -> None:
+    def __init__(self, parent: int, command: list[str], parent_death_signal: bool = True) -> None:
         self.parent = parent
         self.status: int | None = None  # the command's wait status, once it has been reaped
         self.request: int | None = None  # KILL_NOW or PARENT_GONE, once one arrived
         self.process: subprocess.Popen[bytes] | None = None
         self.subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1)
-        prctl(PR_SET_PDEATHSIG, PARENT_GONE)
+        if parent_death_signal:
+            prctl(PR_SET_PDEATHSIG, PARENT_GONE)
+        # Every signal with a handler writes a byte here, so the guard sleeps in select() until one comes.
+        self.wakeup, wakeup_write = os.pipe()
+        os.set_blocking(self.wakeup, False)
+        os.set_blocking(wakeup_write, False)
+        signal.set_wakeup_fd(wakeup_write)
         for signum in FORWARDED:
             signal.signal(signum, self._forward)
         signal.signal(KILL_NOW, self._note)
         signal.signal(PARENT_GONE, self._note)
+        signal.signal(signal.SIGCHLD, self._note_child)
         # If the guard itself is killed outright, the command still goes (its grandchildren are then
         # ended by the supervisor's last resort, a SIGKILL to the process group).
         self.process = subprocess.Popen(command, preexec_fn=die_with_parent)
@@ -108,6 +124,16 @@ class Guard:
 
     def _note(self, signum: int, frame: FrameType | None) -> None:
         self.request = signum
+
+    def _note_child(self, signum: int, frame: FrameType | None) -> None:
+        """Nothing to do here: the byte on the wakeup pipe ends the select() in ``sleep``."""
+
+    def sleep(self, seconds: float) -> None:
+        """Until a signal arrives, at most ``seconds``."""
+        select.select([self.wakeup], [], [], seconds)
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.wakeup, 512):
+                pass
 
     def parent_gone(self) -> bool:
         # Checked as well as the signal: the parent may have died before prctl ran, or prctl may be missing.
@@ -133,8 +159,9 @@ class Guard:
                 self.end_tree(grace=0.0)
             elif self.parent_gone():
                 self.end_tree(grace=GRACE)
-            time.sleep(POLL)
             self.reap()
+            if self.status is None:
+                self.sleep(WATCH_INTERVAL)
         status = self.status
         self.end_tree(grace=0.0 if self.request == KILL_NOW else GRACE)
         return status
@@ -179,11 +206,13 @@ def exit_like(status: int) -> None:
 
 
 def main(arguments: list[str]) -> None:
+    watch_only = arguments[:1] == [WATCH_ONLY]
+    arguments = arguments[1:] if watch_only else arguments
     if len(arguments) < 3 or arguments[1] != "--":
-        sys.exit("usage: guard.py PARENT_PID -- COMMAND [ARGUMENT...]")
+        sys.exit(f"usage: guard.py [{WATCH_ONLY}] PARENT_PID -- COMMAND [ARGUMENT...]")
     parent, command = int(arguments[0]), arguments[2:]
     try:
-        guard = Guard(parent, command)
+        guard = Guard(parent, command, parent_death_signal=not watch_only)
     except OSError as error:
         sys.exit(f"guard: cannot start {command[0]}: {error}")
     exit_like(guard.run())

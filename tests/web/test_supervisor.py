@@ -246,3 +246,39 @@ def wait_until_gone(pids: set[int], what: str, timeout: float = 60) -> None:
     while alive := {pid for pid in pids if process_exists(pid)}:
         assert time.monotonic() < deadline, f"waited {timeout:.0f} s for {what}; still running: {alive}"
         time.sleep(0.1)
+
+
+# A guard started from a thread that ends at once: Linux's parent-death signal would fire then.
+THREADED = """
+import subprocess, sys, threading, time
+from hytnas_web.lib.guard import guarded
+started = []
+def start():
+    started.append(subprocess.Popen(guarded([sys.executable, "-c", "import time; time.sleep(120)"])))
+thread = threading.Thread(target=start)
+thread.start()
+thread.join()
+print(started[0].pid, " ".join(started[0].args), flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_guard_started_from_a_thread_outlives_the_thread_but_not_the_process(tmp_path: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", THREADED], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=quiet_env()
+    )
+    assert parent.stdout is not None
+    guard_pid, command = parent.stdout.readline().split(" ", 1)
+    assert "--watch-only" in command.split()
+    deadline = time.monotonic() + 60
+    while len(pids := pids_below(parent.pid)) < 2:
+        assert time.monotonic() < deadline, f"waited 60 s for the guard and its sleeper: {pids}"
+        time.sleep(0.1)
+    assert int(guard_pid) in pids
+    time.sleep(2)  # the thread ended long ago: a parent-death signal would have fired by now
+    assert all(process_exists(pid) for pid in pids)
+
+    parent.kill()
+    parent.wait()
+
+    wait_until_gone(pids, "the guard and its sleeper to end after their parent process's SIGKILL")
