@@ -12,6 +12,7 @@ import contextlib
 import http.cookiejar
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -167,30 +168,52 @@ MARKERS = {
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    """``runstack --workers 1`` on a temporary SQLite, an embedded Redis on a free port and a known admin.
+    """``runstack --workers 1`` on a fresh database, an embedded Redis on a free port and a known admin.
 
-    Yields once the web port answers; afterwards kills whatever a failed test left running.
+    The database is a temporary SQLite file, or a database of its own on the PostgreSQL server when
+    the test run uses one (``tests/run_on_postgres.py``). Yields once the web port answers; afterwards
+    kills whatever a failed test left running.
     """
-    with running_stack(tmp_path) as started:
+    with stack_database(tmp_path) as database_url, running_stack(tmp_path, database_url) as started:
         yield started
 
 
 @pytest.fixture
 def fragile_stack(tmp_path: Path) -> Iterator[Stack]:
     """The same stack, giving up after three exits of one process within five minutes."""
-    with running_stack(tmp_path, "--crash-limit", "3", "--crash-window", "300") as started:
+    options = ("--crash-limit", "3", "--crash-window", "300")
+    with stack_database(tmp_path) as database_url, running_stack(tmp_path, database_url, *options) as started:
         yield started
 
 
 @contextlib.contextmanager
-def running_stack(tmp_path: Path, *options: str) -> Iterator[Stack]:
+def stack_database(tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database for one runstack, like the test run's own (SQLite or PostgreSQL)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        yield f"sqlite:///{tmp_path / 'db.sqlite3'}"
+        return
+    import psycopg
+
+    server, name = url.rsplit("/", 1)[0], f"hytnas_stack_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(server + "/postgres", autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with psycopg.connect(server + "/postgres", autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def running_stack(tmp_path: Path, database_url: str, *options: str) -> Iterator[Stack]:
     web_port, redis_port = free_port(), free_port()
     while redis_port == web_port:
         redis_port = free_port()
     dropped = {"REDIS_URL", "HYTNAS_ADMIN_USER", "HYTNAS_WORKERS"}
     env = {name: value for name, value in os.environ.items() if name not in dropped}
     env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DATABASE_URL=database_url,
         HYTNAS_REDIS_PORT=str(redis_port),
         HYTNAS_ADMIN_PASSWORD=ADMIN_PASSWORD,
     )
