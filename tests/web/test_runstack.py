@@ -30,7 +30,7 @@ import redis
 import rq
 from django.urls import reverse
 
-from hytnas_web.lib.embedded_redis import free_port, port_is_open
+from hytnas_web.lib.embedded_redis import EmbeddedRedis, free_port, port_is_open
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "a test admin password 7"
@@ -206,12 +206,19 @@ def stack_database(tmp_path: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def running_stack(tmp_path: Path, database_url: str, *options: str) -> Iterator[Stack]:
+def running_stack(
+    tmp_path: Path, database_url: str, *options: str, redis_url: str | None = None
+) -> Iterator[Stack]:
+    """runstack with ``options``; its own embedded Redis unless ``redis_url`` names one."""
     web_port, redis_port = free_port(), free_port()
     while redis_port == web_port:
         redis_port = free_port()
+    if redis_url is not None:
+        redis_port = int(redis.connection.parse_url(redis_url)["port"])
     dropped = {"REDIS_URL", "HYTNAS_ADMIN_USER", "HYTNAS_WORKERS"}
     env = {name: value for name, value in os.environ.items() if name not in dropped}
+    if redis_url is not None:
+        env["REDIS_URL"] = redis_url
     env.update(
         DATABASE_URL=database_url,
         HYTNAS_REDIS_PORT=str(redis_port),
@@ -374,3 +381,37 @@ def test_nothing_outlives_a_killed_runstack(stack: Stack, ending: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:  # a next runstack could listen there
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", stack.redis_port))
+
+
+def test_an_outage_of_an_external_redis_leaves_the_stack_serving(tmp_path: Path) -> None:
+    port, folder = free_port(), tmp_path / "redis"
+    server = EmbeddedRedis(port, folder).start()
+    try:
+        with (
+            stack_database(tmp_path) as database_url,
+            running_stack(tmp_path, database_url, redis_url=server.url) as stack,
+        ):
+            stack.wait_for_output("Press Ctrl-C")
+            login = f"http://127.0.0.1:{stack.web_port}" + reverse("login")
+
+            server.stop()  # Redis away for about twelve seconds, as in a restart of the service
+            for _ in range(12):
+                assert page_status(login) == 200
+                assert stack.process.poll() is None, stack.output()
+                time.sleep(1)
+            server = EmbeddedRedis(port, folder).start()
+
+            queue = rq.Queue("default", connection=redis.Redis(port=port))
+            job = queue.enqueue("os.getpid")
+            finished = "finished"
+            wait_until(
+                lambda: job.get_status(refresh=True) == finished,
+                "a job run once Redis was back",
+                stack.output,
+                timeout=180,
+            )
+            assert page_status(login) == 200
+            stack.process.send_signal(signal.SIGINT)
+            assert stack.process.wait(timeout=60) == 0, stack.output()
+    finally:
+        server.stop()
