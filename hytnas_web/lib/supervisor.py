@@ -87,6 +87,8 @@ class Child:
     delay: float = 0.0  # the next restart's back-off
     restart_at: float | None = None  # when a restart is due; None while running
     last_exit: str = ""
+    # True once ``kill`` has ended this process's tree: its pid may be reused later, never signal it again.
+    settled: bool = False
 
     @property
     def pid(self) -> int:
@@ -97,6 +99,8 @@ class Child:
 
     def send(self, signum: int) -> None:
         """Signal the child (a guard passes it on); else its process group when it leads one."""
+        if self.settled:
+            return
         with contextlib.suppress(ProcessLookupError):
             if self.guarded:
                 if self.running():
@@ -109,6 +113,8 @@ class Child:
 
     def kill(self) -> None:
         """End the child and everything it started, now; returns once the child is reaped."""
+        if self.settled:
+            return
         if self.guarded and self.running():
             self.send(KILL_NOW)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -120,6 +126,7 @@ class Child:
             elif self.running():
                 self.process.kill()
         self.process.wait()
+        self.settled = True
 
 
 @dataclass(frozen=True)
@@ -270,6 +277,7 @@ class Supervisor:
         except (OSError, RuntimeError) as error:  # e.g. the embedded Redis exited before it listened
             return self._exited(child, f"could not start: {error}")
         child.leads_group = _leads_group(child.process)
+        child.settled = False
         self.announce(f"Restarted {child.name} (pid {child.pid}).")
         return None
 
