@@ -9,6 +9,7 @@ only on a crash loop, and leave nothing running however it ends.
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.cookiejar
 import os
 import re
@@ -295,6 +296,9 @@ def test_killed_processes_are_restarted_and_the_stack_keeps_serving(stack: Stack
         stack.wait_for_output(f"{label} exited (killed by SIGKILL)")
         stack.restarted(name, before[name])
         assert stack.output().count("exited (killed by SIGKILL)") == number
+        if name == "redis":
+            listening = functools.partial(port_is_open, "127.0.0.1", stack.redis_port)
+            wait_until(listening, "Redis to listen again", stack.output)
         if name != "web":  # the web server kept answering meanwhile
             assert page_status(login) == 200
         assert stack.process.poll() is None, stack.output()
