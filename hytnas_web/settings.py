@@ -7,6 +7,7 @@ embedded Redis; bad values fail loudly at start-up rather than halfway through a
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -83,10 +84,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_rq",
     "hytnas_web.studies.apps.StudiesConfig",
+    "csp",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,6 +98,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: it turns a lockout into its page
 ]
 
 ROOT_URLCONF = "hytnas_web.urls"
@@ -164,6 +169,59 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "studies-list"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Security: HTTPS, Content-Security-Policy, login attempts (README "Production settings") ---
+# Off by default: `make run` serves plain HTTP on 127.0.0.1. With HYTNAS_HTTPS=true the cookies are
+# sent over HTTPS only, plain HTTP is redirected, and browsers are told to use HTTPS for a year
+# (HSTS), which is what `check --deploy` asks for.
+HTTPS = env_bool("HYTNAS_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = env_bool("HYTNAS_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = env_int("HYTNAS_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HYTNAS_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("HYTNAS_HSTS_PRELOAD", HTTPS)
+# Behind a proxy that ends TLS, Django sees plain HTTP: trust the proxy's X-Forwarded-Proto (and take
+# the client's address from the X-Forwarded-For entry it appended) only when told one is in front,
+# since without such a proxy any client could send those headers.
+BEHIND_PROXY = env_bool("HYTNAS_BEHIND_PROXY", False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Django 5.2 has no Content-Security-Policy of its own (6.0 adds one, modelled on django-csp 4).
+# Every script and style is a file served from 'self'; json_script blocks are data, not scripts.
+# The one hash is that of the empty string: plotly.js adds an empty <style> element and fills it
+# through the CSSOM (insertRule), which a policy does not govern; no inline style or script runs.
+EMPTY_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", EMPTY_STYLE_HASH],
+        "img-src": ["'self'", "data:"],  # plotly's mode bar and image export use data: URLs
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Password guessing: django-axes counts failed sign-ins in the database (shared by every web
+# process), per user name and, separately, per client address; either reaching the limit refuses
+# sign-in (even with the right password) until the cool-off has passed since the last failure.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("HYTNAS_LOGIN_FAILURE_LIMIT", 5, low=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("HYTNAS_LOGIN_COOLOFF_MINUTES", 15, low=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in clears that user's and address's failures
+AXES_LOCKOUT_CALLABLE = "hytnas_web.lib.login_limits.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "hytnas_web.lib.login_limits.client_ip"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
