@@ -6,6 +6,8 @@ embedded Redis; bad values fail loudly at start-up rather than halfway through a
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -190,14 +192,34 @@ if BEHIND_PROXY:
 
 # Django 5.2 has no Content-Security-Policy of its own (6.0 adds one, modelled on django-csp 4).
 # Every script and style is a file served from 'self'; json_script blocks are data, not scripts.
-# The one hash is that of the empty string: plotly.js adds an empty <style> element and fills it
-# through the CSSOM (insertRule), which a policy does not govern; no inline style or script runs.
-EMPTY_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+# No inline script runs. Styles allow a few hashes, each of a fixed text plotly.js itself writes:
+# the empty string (the empty <style> element it fills through the CSSOM, which no policy governs,
+# and style="" on colour-bar rectangles) and the style attributes it gives formatted chart text
+# (<sub>, <b>, <i>, ...: svg_text_utils' TAG_STYLES). 'unsafe-hashes' lets those hashes match
+# style attributes. Only those exact texts pass; any other inline style is refused. plotly.js's
+# map stylesheet is kept out by templatetags/plotly_csp.py.
+PLOTLY_TEXT_STYLES = (
+    "",
+    "font-size:70%",
+    "text-decoration:line-through",
+    "text-decoration:underline",
+    "font-weight:bold",
+    "font-style:italic",
+    "cursor:pointer",
+    "font-style:italic;font-weight:bold",
+)
+
+
+def csp_hash(text: str) -> str:
+    """The CSP source that allows exactly ``text`` inline: ``'sha256-<base64 digest>'``."""
+    return f"'sha256-{base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()}'"
+
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        "style-src": ["'self'", EMPTY_STYLE_HASH],
+        "style-src": ["'self'", "'unsafe-hashes'", *(csp_hash(style) for style in PLOTLY_TEXT_STYLES)],
         "img-src": ["'self'", "data:"],  # plotly's mode bar and image export use data: URLs
         "font-src": ["'self'"],
         "connect-src": ["'self'"],

@@ -160,3 +160,36 @@ def test_the_rq_dashboard_is_not_shadowed_by_the_admin() -> None:
 
     assert resolve("/admin/rq/").namespace == "django_rq"
     assert resolve("/admin/rq/queues/0/").url_name == "jobs"
+
+
+def test_the_style_hashes_match_the_text_styles_of_the_installed_plotly_js(settings: Any) -> None:
+    from hytnas_web.lib.plotly_assets import plotly_js
+    from hytnas_web.settings import csp_hash
+    from hytnas_web.studies.templatetags.plotly_csp import guarded_style_ids
+
+    source = plotly_js()[1].read_text(encoding="utf-8")
+    tag_styles = re.search(r'\{sup:"[^"]*",sub:"[^"]*"[^}]*\}', source)
+    assert tag_styles is not None, "plotly.js no longer has its TAG_STYLES table: check the policy"
+    styles = set(re.findall(r'\w+:"([^"]*)"', tag_styles.group()))
+    assert styles == set(settings.PLOTLY_TEXT_STYLES)
+    policy = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["style-src"]
+    assert policy == [
+        "'self'",
+        "'unsafe-hashes'",
+        *(csp_hash(s) for s in settings.PLOTLY_TEXT_STYLES),
+    ]
+    assert csp_hash("") == "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+    # the map stylesheet plotly.js would inject on load is found, so the pages can keep it out
+    assert len(guarded_style_ids()) == 1 and all(len(i) == 64 for i in guarded_style_ids())
+
+
+@pytest.mark.django_db
+def test_pages_that_load_plotly_place_the_style_guard_before_it(
+    alice_client: Any, alice: User, make_study: Any
+) -> None:
+    from hytnas_web.studies.templatetags.plotly_csp import guarded_style_ids
+
+    study = make_study(alice)
+    page = alice_client.get(reverse("studies-detail", args=[study.pk])).content.decode()
+    guard = page.index(f'<template id="{guarded_style_ids()[0]}"></template>')
+    assert guard < page.index("plotly.min.js")
