@@ -220,7 +220,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-hashes'", *(csp_hash(style) for style in PLOTLY_TEXT_STYLES)],
-        "img-src": ["'self'", "data:"],  # plotly's mode bar and image export use data: URLs
+        "img-src": ["'self'", "blob:"],  # plotly's image export loads its SVG from a blob: URL
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

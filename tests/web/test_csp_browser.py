@@ -99,6 +99,10 @@ def test_the_main_pages_work_under_the_policy_with_no_violation(
                 page.hover("[data-chart=pareto] .nsewdrag")  # hover labels and the mode bar
                 page.wait_for_function(PLOTLY_STYLES_APPLIED)
                 screenshot(page, "csp-dashboard")
+                # plotly's PNG export loads the chart's SVG into an <img> from a blob: URL (img-src)
+                with page.expect_download() as download:
+                    page.click("[data-chart=pareto] .modebar-btn[data-title='Download plot as a PNG']")
+                assert download.value.suggested_filename.endswith(".png")
             elif name == "compare":
                 page.wait_for_function(f"() => ({PLOTTED})() >= 2")
                 page.wait_for_function(PLOTLY_STYLES_APPLIED)
