@@ -45,7 +45,7 @@ def test_after_the_limit_the_right_password_is_refused_with_a_page_that_says_why
     assert right.status_code == 429 and not signed_in(right)
     page = right.content.decode()
     assert "Sign-in paused" in page and "try\n    again in 15 minutes" in page
-    assert "“alice”" in page and f"({LIMIT} in a row)" in page
+    assert "“alice”" in page and f"({LIMIT} or more)" in page
     assert right["Retry-After"] == str(15 * 60)
 
 
