@@ -6,7 +6,10 @@ embedded Redis; bad values fail loudly at start-up rather than halfway through a
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -83,10 +86,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_rq",
     "hytnas_web.studies.apps.StudiesConfig",
+    "csp",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: it turns a lockout into its page
 ]
 
 ROOT_URLCONF = "hytnas_web.urls"
@@ -164,6 +171,79 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "studies-list"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Security: HTTPS, Content-Security-Policy, login attempts (README "Production settings") ---
+# Off by default: `make run` serves plain HTTP on 127.0.0.1. With HYTNAS_HTTPS=true the cookies are
+# sent over HTTPS only, plain HTTP is redirected, and browsers are told to use HTTPS for a year
+# (HSTS), which is what `check --deploy` asks for.
+HTTPS = env_bool("HYTNAS_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = env_bool("HYTNAS_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = env_int("HYTNAS_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HYTNAS_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("HYTNAS_HSTS_PRELOAD", HTTPS)
+# Behind a proxy that ends TLS, Django sees plain HTTP: trust the proxy's X-Forwarded-Proto (and take
+# the client's address from the X-Forwarded-For entry it appended) only when told one is in front,
+# since without such a proxy any client could send those headers.
+BEHIND_PROXY = env_bool("HYTNAS_BEHIND_PROXY", False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Django 5.2 has no Content-Security-Policy of its own (6.0 adds one, modelled on django-csp 4).
+# Every script and style is a file served from 'self'; json_script blocks are data, not scripts.
+# No inline script runs. Styles allow a few hashes, each of a fixed text plotly.js itself writes:
+# the empty string (the empty <style> element it fills through the CSSOM, which no policy governs,
+# and style="" on colour-bar rectangles) and the style attributes it gives formatted chart text
+# (<sub>, <b>, <i>, ...: svg_text_utils' TAG_STYLES). 'unsafe-hashes' lets those hashes match
+# style attributes. Only those exact texts pass; any other inline style is refused. plotly.js's
+# map stylesheet is kept out by templatetags/plotly_csp.py.
+PLOTLY_TEXT_STYLES = (
+    "",
+    "font-size:70%",
+    "text-decoration:line-through",
+    "text-decoration:underline",
+    "font-weight:bold",
+    "font-style:italic",
+    "cursor:pointer",
+    "font-style:italic;font-weight:bold",
+)
+
+
+def csp_hash(text: str) -> str:
+    """The CSP source that allows exactly ``text`` inline: ``'sha256-<base64 digest>'``."""
+    return f"'sha256-{base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()}'"
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-hashes'", *(csp_hash(style) for style in PLOTLY_TEXT_STYLES)],
+        "img-src": ["'self'", "blob:"],  # plotly's image export loads its SVG from a blob: URL
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Password guessing: django-axes counts failed sign-ins in the database (shared by every web
+# process), per user name and, separately, per client address; either reaching the limit refuses
+# sign-in (even with the right password) until the cool-off has passed since the last failure.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("HYTNAS_LOGIN_FAILURE_LIMIT", 5, low=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("HYTNAS_LOGIN_COOLOFF_MINUTES", 15, low=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in clears that user's and address's failures
+AXES_LOCKOUT_CALLABLE = "hytnas_web.lib.login_limits.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "hytnas_web.lib.login_limits.client_ip"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -22,6 +22,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from hytnas_web.studies import services
 from hytnas_web.studies.models import ComponentKind, Preset, Study
+from hytnas_web.studies.services import json_input
 
 OBJECTIVE_ROWS = 5
 """Objective rows in the form: the most objectives a benchmark problem reports."""
@@ -31,6 +32,9 @@ TABLE_SLOTS = 5
 
 SIZE_LIMITS = {"n_init": 100_000, "batch_size": 100_000, "budget": 1_000_000, "patience": 100_000}
 """Upper bounds the database columns and a sane study can hold (the engine checks the lower ones)."""
+
+MAX_JSON_FIELD_BYTES = 256 * 1024
+"""Largest JSON typed into one field (a custom space of hundreds of variables fits)."""
 
 SPACE_CHOICES = [
     ("benchmark", "The benchmark problem's own space (continuous, x0 … xn in [0, 1])"),
@@ -57,13 +61,12 @@ class JSONTextField(forms.JSONField):
         if not isinstance(value, str):
             return value
         try:
-            parsed = json.loads(value, parse_constant=_reject_constant)
+            parsed = json_input.loads(value, max_bytes=MAX_JSON_FIELD_BYTES, what="it")
             _check_json(parsed)
         except json.JSONDecodeError as exc:
             raise ValidationError(self.error_messages["invalid"], params={"reason": exc.msg}) from None
-        except (ValueError, RecursionError) as exc:
-            reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-            raise ValidationError(self.error_messages["invalid"], params={"reason": reason}) from None
+        except ValueError as exc:  # a limit (size, nesting), NaN or a NUL character
+            raise ValidationError(self.error_messages["invalid"], params={"reason": str(exc)}) from None
         return parsed
 
     def bound_data(self, data: Any, initial: Any) -> Any:
@@ -80,25 +83,23 @@ class JSONTextField(forms.JSONField):
         return True
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a finite number")
+def _check_json(value: Any) -> None:
+    """Refuse values a database's JSON column would reject or mangle (NaN, NUL characters).
 
-
-def _check_json(value: Any, depth: int = 0) -> None:
-    """Refuse values a database's JSON column would reject or mangle (NaN, NUL characters)."""
-    if depth > 50:
-        raise RecursionError
+    Recursion is safe here: ``json_input.loads`` has already refused anything nested deeper than
+    ``json_input.MAX_DEPTH``.
+    """
     if isinstance(value, int | float) and not isinstance(value, bool) and not _finite(value):
         raise ValueError("numbers must be finite")
     if isinstance(value, str) and "\x00" in value:
         raise ValueError("text must not contain NUL characters")
     if isinstance(value, dict):
         for key, item in value.items():
-            _check_json(key, depth + 1)
-            _check_json(item, depth + 1)
+            _check_json(key)
+            _check_json(item)
     elif isinstance(value, list):
         for item in value:
-            _check_json(item, depth + 1)
+            _check_json(item)
 
 
 def _finite(number: float) -> bool:

@@ -79,7 +79,11 @@ def _rows(text: str) -> list[tuple[int, list[str]]]:
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
-            rows.append((number, [cell.strip() for cell in next(csv.reader([line]))]))
+            try:
+                cells = next(csv.reader([line]))
+            except csv.Error as exc:  # e.g. a cell over the csv module's field limit (128 KiB)
+                raise DataError(f"not valid CSV: {exc}", line=number) from None
+            rows.append((number, [cell.strip() for cell in cells]))
     return rows
 
 

@@ -191,6 +191,34 @@ def test_cells_keep_numbers_as_numbers_and_quote_formula_text(value: Any, writte
     assert csv_export.unneutralise(written) == ("" if value is None else written.lstrip("'"))
 
 
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("'=quoted", "''=quoted"),
+        ("'", "''"),
+        ("''", "'''"),
+        ("'s", "''s"),
+        ("'plain", "''plain"),
+        ("'-75.2", "''-75.2"),
+        ("=1+2", "'=1+2"),
+        ("'=1+2", "''=1+2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("it's", "it's"),
+    ],
+)
+def test_text_starting_with_a_quote_gets_one_more_and_reads_back_exactly(text: str, written: str) -> None:
+    assert csv_export.cell(text) == written
+    assert csv_export.unneutralise(written) == text
+
+
+def test_a_quote_a_person_typed_before_ordinary_text_is_kept_on_import() -> None:
+    # Not written by the export (that would be ''s), so it is the person's own text.
+    assert csv_export.unneutralise("'s") == "'s"
+    # A spreadsheet's own way of marking formula-looking text as text is understood.
+    assert csv_export.unneutralise("'=1+2") == "=1+2"
+
+
 def test_the_export_streams_rows_in_chunks_without_loading_the_study(
     alice_client: Any, alice: User, make_study: Callable[..., Study], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +15,7 @@ from django.urls import reverse
 
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Evaluation, Study
+from hytnas_web.studies.services.csv_export import cell
 from hytnas_web.studies.services.csv_import import RowProblem
 
 MIXED_SPACE = {
@@ -139,6 +142,48 @@ def test_neutralised_text_and_negative_numbers_round_trip(mixed_study: Study, al
         [-75.2, 12.0],
         [70.0, 3.0],
         [80.0, -0.001],
+    ]
+
+
+QUOTED_CHOICES = ["'=quoted", "=1+2", "'plain", "'", "it's", "+x", "''=twice"]
+QUOTED_SPACE = {
+    "name": "generic",
+    "params": {
+        "variables": [
+            {"name": "width", "type": "int", "low": 1, "high": 8},
+            {"name": "'=act", "type": "choice", "choices": QUOTED_CHOICES},
+        ]
+    },
+}
+QUOTED_OBJECTIVES = [
+    {"name": "'=score", "direction": "max", "unit": "'%"},
+    {"name": "=cost", "direction": "min"},
+]
+
+
+def test_quoted_and_formula_looking_text_survives_export_then_import_exactly(
+    alice: User, make_study: Callable[..., Study]
+) -> None:
+    source = make_study(alice, name="'=quoted", space=QUOTED_SPACE, objectives=QUOTED_OBJECTIVES)
+    # Rows written the way the export writes them: every text cell neutralised, then CSV-quoted.
+    data = io.StringIO()
+    writer = csv.writer(data)
+    writer.writerow([cell("width"), cell("'=act"), cell("'=score ('%)"), cell("=cost")])
+    writer.writerows([i + 1, cell(choice), 70 + i, i + 0.5] for i, choice in enumerate(QUOTED_CHOICES))
+    first = services.import_evaluations(source, data.getvalue().encode())
+    assert first.errors == [] and first.n_imported == len(QUOTED_CHOICES)
+    stored = {e.architecture["width"]: e.architecture["'=act"] for e in source.evaluations.all()}
+    assert stored == {i + 1: choice for i, choice in enumerate(QUOTED_CHOICES)}
+
+    exported = export_text(source)
+    copy = make_study(alice, name="copy", space=QUOTED_SPACE, objectives=QUOTED_OBJECTIVES)
+    result = services.import_evaluations(copy, exported.encode())
+    assert result.errors == [] and result.n_imported == len(QUOTED_CHOICES)
+    copied = {e.architecture["width"]: e.architecture["'=act"] for e in copy.evaluations.all()}
+    assert copied == stored
+    # and the copy exports the same cells again (ids aside)
+    assert [r.split(",")[4:] for r in export_text(copy).splitlines()] == [
+        r.split(",")[4:] for r in exported.splitlines()
     ]
 
 

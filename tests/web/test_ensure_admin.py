@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.http import HttpRequest
 
 CREATED = re.compile(r"Created admin user '(?P<user>[^']+)' with password: (?P<password>\S+)")
 
@@ -44,7 +45,7 @@ def test_a_generated_password_is_printed_once_and_kept_in_a_private_file(var_dir
     assert saved.read_text().strip() == password
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
     assert str(saved) in output
-    assert client.login(username="admin", password=password)
+    assert client.login(request=HttpRequest(), username="admin", password=password)  # axes needs one
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff
 
@@ -76,7 +77,7 @@ def test_the_password_from_the_environment_is_used_and_never_printed(
     assert "a long enough password 42" not in output
     assert "Created admin user 'root'" in output
     assert not (var_dir / "admin_password").exists()
-    assert client.login(username="root", password="a long enough password 42")
+    assert client.login(request=HttpRequest(), username="root", password="a long enough password 42")
     assert User.objects.get(username="root").is_superuser
 
 

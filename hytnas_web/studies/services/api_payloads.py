@@ -6,13 +6,16 @@ the field (``objectives[1]``, ``stage_latency.neck``) and the database never see
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from hytnas_web.studies.services import json_input
+from hytnas_web.studies.services.json_input import JSONLimitError
+
 MAX_BODY_BYTES = 256 * 1024
+MAX_DEPTH = 8  # levels of arrays and objects in a body: a report needs three
 MAX_CLAIM = 64
 LEASE_SECONDS = (30, 86400)
 DEFAULT_LEASE_SECONDS = 600
@@ -67,8 +70,10 @@ def parse_body(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        data = json.loads(body, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json_input.loads(body, max_bytes=MAX_BODY_BYTES, max_depth=MAX_DEPTH, what="the body")
+    except JSONLimitError as exc:
+        raise PayloadError(None, str(exc)) from None
+    except ValueError as exc:  # UnicodeDecodeError included
         raise PayloadError(None, f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise PayloadError(None, "the body must be a JSON object")
@@ -235,7 +240,3 @@ def _no_unknown(data: dict[str, Any], known: set[str]) -> None:
     unknown = sorted(set(data) - known)
     if unknown:
         raise PayloadError(unknown[0], f"unknown field {unknown[0]!r}; known: {', '.join(sorted(known))}")
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")

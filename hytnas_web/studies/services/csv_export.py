@@ -11,7 +11,9 @@ reported about itself (empty for rows no device measured).
 Spreadsheet formula injection: a text cell that starts with ``= + - @``, a tab or a carriage
 return is prefixed with a single quote, so a study, objective or error text such as
 ``=cmd|' /C calc'!A0`` shows as text. Numbers are written as numbers (``-75.2`` stays ``-75.2``):
-they are never text, and a spreadsheet never reads a plain number as a formula.
+they are never text, and a spreadsheet never reads a plain number as a formula. Text that starts
+with a quote itself gets one more (``'=quoted`` is written ``''=quoted``), so the import, which
+drops one leading quote from such cells, gives back exactly the text that was exported.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ PHASES = ("fit", "solve", "select", "evaluate")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a text cell as a formula (OWASP's list)."""
 
+QUOTE = "'"
+"""The prefix that makes a spreadsheet show a cell as text (and hides it)."""
+
 _EVALUATION_FIELDS = (
     "id",
     "iteration__index",
@@ -58,15 +63,19 @@ _EVALUATION_FIELDS = (
 
 
 def neutralise(text: str) -> str:
-    """``text`` made safe for a spreadsheet: a leading formula character gets a ``'`` before it."""
-    if text.startswith(FORMULA_STARTS) and not _is_number(text):
-        return "'" + text
+    """``text`` made safe for a spreadsheet: a leading formula character or quote gets a ``'`` before it."""
+    if text.startswith(QUOTE) or (text.startswith(FORMULA_STARTS) and not _is_number(text)):
+        return QUOTE + text
     return text
 
 
 def unneutralise(text: str) -> str:
-    """Undo ``neutralise`` (what the import does with a cell exported by this module)."""
-    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_STARTS):
+    """Undo ``neutralise``: ``unneutralise(neutralise(t)) == t`` for every text ``t``.
+
+    One quote is dropped when a formula character or another quote follows it, as ``neutralise``
+    writes it; a quote before anything else (``'s``) was written by a person and is kept.
+    """
+    if len(text) > 1 and text[0] == QUOTE and text[1:].startswith((QUOTE, *FORMULA_STARTS)):
         return text[1:]
     return text
 

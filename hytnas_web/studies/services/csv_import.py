@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from hytnas_web.studies.models import Evaluation, Study
-from hytnas_web.studies.services.api_payloads import check_device
+from hytnas_web.studies.services import json_input
+from hytnas_web.studies.services.api_payloads import MAX_DEPTH, check_device
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.csv_export import STAGES, objective_column, unneutralise
 from hytnas_web.studies.services.json_values import jsonable
@@ -44,6 +44,9 @@ IGNORED_COLUMNS = frozenset({"id", "iteration", "source", "error", "index", "ori
 
 DEVICE_COLUMN = "device_json"
 """The export's full description of the measuring machine, read back so imports keep it."""
+
+MAX_DEVICE_JSON_BYTES = 32 * 1024
+"""Largest ``device_json`` cell: a flat object of at most 64 keys and 200-character values fits."""
 
 
 @dataclass(frozen=True)
@@ -312,8 +315,9 @@ def _device(text: str, line: int, errors: list[RowProblem]) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        device = check_device(json.loads(text), DEVICE_COLUMN)
-    except ValueError as exc:  # bad JSON, or a PayloadError naming what is wrong
+        parsed = json_input.loads(text, max_bytes=MAX_DEVICE_JSON_BYTES, max_depth=MAX_DEPTH, what="the cell")
+        device = check_device(parsed, DEVICE_COLUMN)
+    except ValueError as exc:  # bad JSON, over a limit, or a PayloadError naming what is wrong
         errors.append(RowProblem(line, DEVICE_COLUMN, f"not a device description: {exc}"))
         return {}
     return device or {}
