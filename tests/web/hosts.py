@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ POSTGRES_PORT = 5432
 WEB_PORT = 8000
 DATABASE_NAME = "hytnas"
 KEEP_LOGS = "HYTNAS_TEST_HOSTS_LOGS"  # a folder: every process's log is copied there at the end
+DATABASE_CHOICE = "HYTNAS_TEST_HOSTS_DATABASE"  # "sqlite" forces the file database even with PostgreSQL
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -235,19 +236,30 @@ class ServerStack:
 
     The database is a private PostgreSQL cluster (``initdb`` as the ``postgres`` user, trust
     authentication, data under ``directory``) listening on the server's end of every link, so worker
-    hosts reach it exactly as they would a database server.
+    hosts reach it exactly as they would a database server. Without ``postgres_bin`` it is an SQLite
+    file, which only processes in the server namespace can open: hosts then reach the web app alone.
     """
 
     network: Network
     directory: Path
-    postgres_bin: Path
+    postgres_bin: Path | None
     settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def database(self) -> str:
+        """``postgresql`` or ``sqlite``."""
+        return "sqlite" if self.postgres_bin is None else "postgresql"
+
+    @property
+    def sqlite_file(self) -> Path:
+        return self.directory / "hytnas.sqlite3"
 
     def url_for(self, host: Host) -> dict[str, str]:
         """DATABASE_URL, REDIS_URL and the web address as seen from ``host``."""
         address = host.server_address
+        database = f"postgresql://postgres@{address}:{POSTGRES_PORT}/{DATABASE_NAME}"
         return {
-            "DATABASE_URL": f"postgresql://postgres@{address}:{POSTGRES_PORT}/{DATABASE_NAME}",
+            "DATABASE_URL": f"sqlite:///{self.sqlite_file}" if self.postgres_bin is None else database,
             "REDIS_URL": f"redis://{address}:{REDIS_PORT}/0",
             "WEB": f"http://{address}:{WEB_PORT}",
         }
@@ -272,7 +284,8 @@ class ServerStack:
         return self.directory / f"{name}.log"
 
     def start(self) -> ServerStack:
-        self._start_postgres()
+        if self.postgres_bin is not None:
+            self._start_postgres()
         self._start_redis()
         server = self.network.tester  # the server's processes use the test process's link address
         self.manage(["migrate", "--noinput"], "migrate", timeout=300)
@@ -302,6 +315,7 @@ class ServerStack:
         return self
 
     def _start_postgres(self) -> None:
+        assert self.postgres_bin is not None
         data = self.directory / "pgdata"
         self.directory.chmod(0o755)  # the postgres user walks in; the data folder stays its own, 0700
         data.mkdir(mode=0o700)
@@ -406,7 +420,12 @@ class ServerStack:
         return json.loads(self.manage(["shell", "-c", code], log).strip().splitlines()[-1])
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        """Rows of a read-only SQL query, sent from the test process over its link."""
+        """Rows of a read-only SQL query (``%s`` placeholders), over the test link or from the SQLite file."""
+        if self.postgres_bin is None:
+            import sqlite3
+
+            with closing(sqlite3.connect(self.sqlite_file, timeout=30)) as db:
+                return db.execute(sql.replace("%s", "?"), params).fetchall()
         import psycopg
 
         url = self.url_for(self.network.tester)["DATABASE_URL"]
@@ -415,6 +434,8 @@ class ServerStack:
 
     def stop_postgres(self) -> None:
         """A fast shutdown, so no shared memory of the throw-away cluster outlives the test."""
+        if self.postgres_bin is None:
+            return
         pg_ctl = [str(self.postgres_bin / "pg_ctl"), "stop", "-D", str(self.postgres_data), "-m", "immediate"]
         subprocess.run(
             ["runuser", "-u", "postgres", "--", *pg_ctl], capture_output=True, cwd="/", check=False
@@ -428,11 +449,13 @@ def _copy_logs(directory: Path, destination: Path) -> None:
 
 
 @contextmanager
-def server_stack(settings: dict[str, str], hosts: list[str]) -> Iterator[tuple[ServerStack, dict[str, Host]]]:
-    """A network with worker ``hosts`` and a running ``ServerStack``; all of it removed on exit."""
-    postgres_bin = postgres_binaries()
-    if postgres_bin is None:
-        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql")
+def server_stack(
+    settings: dict[str, str], hosts: list[str], postgres_bin: Path | None
+) -> Iterator[tuple[ServerStack, dict[str, Host]]]:
+    """A network with worker ``hosts`` and a running ``ServerStack``; all of it removed on exit.
+
+    ``postgres_bin`` None: the database is an SQLite file in the server namespace.
+    """
     with ExitStack() as cleanup:
         directory = Path(tempfile.mkdtemp(prefix="hyt-hosts-"))
         cleanup.callback(shutil.rmtree, directory, ignore_errors=True)

@@ -5,8 +5,10 @@ The server namespace runs Redis, PostgreSQL, gunicorn and the reconciler; host A
 the evaluation worker that measures the remote study with torch over HTTP. A test unplugs one host's
 link mid-study, waits, plugs it back in, and checks both studies end exactly as without the cut:
 every budgeted architecture evaluated once, iterations 0..n all done, nothing left running. Skipped,
-with the reason, where network namespaces cannot be made (not root, no ``ip``, refused); with
-``CI=true`` a missing PostgreSQL server fails instead, as in the rest of the suite.
+with the reason, where network namespaces cannot be made (not root, no ``ip``, refused). Without the
+PostgreSQL server binaries (or with HYTNAS_TEST_HOSTS_DATABASE=sqlite) the database is an SQLite file
+that only the server namespace can open: the RQ worker then runs there, and the tests that need it on
+host A skip; with ``CI=true`` missing PostgreSQL binaries fail instead, as in the rest of the suite.
 """
 
 from __future__ import annotations
@@ -39,12 +41,12 @@ def stack() -> Iterator[tuple[ServerStack, dict[str, Host]]]:
     reason = hosts.namespaces_unavailable()
     if reason is not None:
         pytest.skip(f"no other hosts can be simulated here: {reason}")
-    if hosts.postgres_binaries() is None:
-        message = "PostgreSQL server binaries (/usr/lib/postgresql/*/bin) are not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; they are required with CI=true")
-        pytest.skip(message)
-    with hosts.server_stack(STACK_SETTINGS, ["a", "b"]) as running:
+    postgres_bin = hosts.postgres_binaries()
+    if os.environ.get(hosts.DATABASE_CHOICE) == "sqlite":
+        postgres_bin = None
+    elif postgres_bin is None and os.environ.get("CI") == "true":
+        pytest.fail("PostgreSQL server binaries (/usr/lib/postgresql/*/bin) are required with CI=true")
+    with hosts.server_stack(STACK_SETTINGS, ["a", "b"], postgres_bin) as running:
         yield running
 
 
@@ -78,16 +80,21 @@ class Run:
 def run(
     stack: tuple[ServerStack, dict[str, Host]], request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Run]:
-    """Both studies started, host A's RQ worker and host B's evaluation worker running."""
+    """Both studies started, the RQ worker (on host A: PostgreSQL) and host B's evaluation worker running."""
     server, workers = stack
+    params = getattr(request.node, "callspec", None)
+    if server.database == "sqlite" and params is not None and params.params.get("cut_host") == "a":
+        pytest.skip("an RQ worker on host A needs a database server over the network: SQLite run")
     owner = f"owner{abs(hash(request.node.name)) % 10**8}"
     code = f"from tests.web.host_studies import create_and_start; create_and_start({owner!r})"
     created = server.shell_json(code, f"create-{owner}")
     network = server.network
     rq_log, remote_log = server.log(f"rqworker-{owner}"), server.log(f"remote-worker-{owner}")
     host_a, host_b = workers["a"], workers["b"]
+    # SQLite is a file on the server: an RQ worker can only run there.
+    rq_namespace = network.server_namespace if server.database == "sqlite" else host_a.namespace
     rq_worker = network.run(
-        host_a.namespace,
+        rq_namespace,
         [
             sys.executable,
             "manage.py",
@@ -147,13 +154,13 @@ def assert_exactly_its_budget(run: Run, kind: str) -> None:
     study_id, budget = run.studies[kind]
     stack = run.stack
     evaluations = stack.query(
-        "SELECT e.key, e.status, e.objectives IS NOT NULL, i.index, e.position, e.device->>'name'"
+        "SELECT e.key, e.status, e.objectives IS NOT NULL, i.\"index\", e.position, e.device->>'name'"
         " FROM studies_evaluation e LEFT JOIN studies_iteration i ON e.iteration_id = i.id"
         " WHERE e.study_id = %s ORDER BY e.id",
         study_id,
     )
     iterations = stack.query(
-        "SELECT index, status, n_evaluations FROM studies_iteration WHERE study_id = %s ORDER BY index",
+        'SELECT "index", status, n_evaluations FROM studies_iteration WHERE study_id = %s ORDER BY "index"',
         study_id,
     )
     context = f"{kind} study {study_id}: {evaluations}\n{iterations}"
@@ -235,7 +242,7 @@ def test_a_host_cut_off_mid_study_and_back_loses_and_duplicates_nothing(
         assert_exactly_its_budget(run, each)
     assert_nothing_left_running(run)
     alive = {
-        "RQ worker on host A": run.rq_worker.poll(),
+        "RQ worker": run.rq_worker.poll(),
         "evaluation worker on host B": run.remote_worker.poll(),
     }
     assert all(code is None for code in alive.values()), f"{alive}\n{run.diagnostics()}"
