@@ -31,6 +31,7 @@ from tests.web.hosts import Host, ServerStack, log_tail, wait_until
 # host's iteration while it is away: the case where duplicates could appear.
 STACK_SETTINGS = {"HYTNAS_HEARTBEAT_STALE_SECONDS": "10", "HYTNAS_RECONCILE_EVERY_SECONDS": "2"}
 CUT_SECONDS = 20
+SETTLE_SECONDS = 3
 COMPLETION_TIMEOUT = 300  # generous: two cores shared with other test runs, torch imported on host B
 RQ_WORKER_CLASS = "hytnas_web.studies.worker.ReconcilingWorker"
 REMOTE_LEASE_SECONDS = 30  # the API's shortest lease: it runs out during a cut unless refreshed after
@@ -235,7 +236,11 @@ def test_a_host_cut_off_mid_study_and_back_loses_and_duplicates_nothing(
     assert run.done_evaluations(kind) < budget, "the study finished before the cut could land"
     host = run.workers[cut_host]
     run.stack.network.cut(host)
-    time.sleep(CUT_SECONDS)  # the host is away longer than a heartbeat stays fresh
+    time.sleep(SETTLE_SECONDS)  # a write already on the wire may still land
+    during_cut = run.done_evaluations(kind)
+    time.sleep(CUT_SECONDS - SETTLE_SECONDS)  # the host is away longer than a heartbeat stays fresh
+    # Only the cut host works on this study: had it gone on, the cut would not have cut anything.
+    assert run.done_evaluations(kind) == during_cut, f"host {cut_host} went on working while cut off"
     run.stack.network.restore(host)
     wait_for_completion(run, f"after host {cut_host.upper()}'s link came back")
     for each in run.studies:
