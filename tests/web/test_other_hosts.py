@@ -13,6 +13,7 @@ host A skip; with ``CI=true`` missing PostgreSQL binaries fail instead, as in th
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -35,6 +36,7 @@ LONG_CUT_SECONDS = 70
 SETTLE_SECONDS = 3
 COMPLETION_TIMEOUT = 300  # generous: two cores shared with other test runs, torch imported on host B
 RQ_WORKER_CLASS = "hytnas_web.studies.worker.ReconcilingWorker"
+OWNERS = itertools.count(1)  # each test's studies belong to a new user
 REMOTE_LEASE_SECONDS = 30  # the API's shortest lease: it runs out during a cut unless refreshed after
 
 
@@ -87,7 +89,7 @@ def run(
     params = getattr(request.node, "callspec", None)
     if server.database == "sqlite" and params is not None and params.params.get("cut_host") == "a":
         pytest.skip("an RQ worker on host A needs a database server over the network: SQLite run")
-    owner = f"owner{abs(hash(request.node.name)) % 10**8}"
+    owner = f"owner{next(OWNERS)}"
     code = f"from tests.web.host_studies import create_and_start; create_and_start({owner!r})"
     created = server.shell_json(code, f"create-{owner}")
     network = server.network
