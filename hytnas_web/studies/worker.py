@@ -47,6 +47,9 @@ class _Resilient:
     _state: str
     _shutdown_requested_date: Any
 
+    # RQ's own retry while an idle worker waits for jobs: the same ceiling as the loop's back-off.
+    max_connection_wait_time = MAX_RETRY_SECONDS
+
     def _set_ip_address(self, connection: Any) -> None:
         """RQ asks Redis for this worker's address at construction: without Redis, the worker still starts."""
         try:
