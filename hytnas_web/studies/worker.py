@@ -29,7 +29,7 @@ from hytnas_web.studies.services.scheduling import QUEUE_UNREACHABLE
 logger = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 1.0
-MAX_RETRY_SECONDS = 30.0
+MAX_RETRY_SECONDS = 10.0
 HEALTHY_RUN_SECONDS = 60.0
 """A work loop that ran this long before it ended was healthy: the back-off starts from the first step."""
 
@@ -46,6 +46,9 @@ class _Resilient:
     pubsub_thread: Any
     _state: str
     _shutdown_requested_date: Any
+
+    # RQ's own retry while an idle worker waits for jobs: the same ceiling as the loop's back-off.
+    max_connection_wait_time = MAX_RETRY_SECONDS
 
     def _set_ip_address(self, connection: Any) -> None:
         """RQ asks Redis for this worker's address at construction: without Redis, the worker still starts."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -86,24 +86,27 @@ def _run_claimed(study_id: int, index: int) -> str:
         return _finish(study, iteration, config)
 
 
+LOST_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+"""SQLSTATEs of a lost database server: connection exceptions, and the server shutting down or restarting."""
+
+
 def service_unavailable(exc: BaseException) -> bool:
     """True for an error of a service that went away (Redis, or the database connection), not of the study.
 
     ``OperationalError`` also covers faults of the query itself (a missing table, a deadlock, a locked
-    SQLite file): those leave the connection usable and stay genuine failures.
+    SQLite file): those stay genuine failures. The driver's error under it tells them apart: a lost
+    connection has a connection-class SQLSTATE, or none at all (the client found the socket closed).
+    Asking the connection afterwards does not work: a failed transaction's clean-up reconnects.
     """
     if isinstance(exc, (*QUEUE_UNREACHABLE, InterfaceError)):
         return True
-    if isinstance(exc, OperationalError):
-        return not _connection_usable()
-    return False
-
-
-def _connection_usable() -> bool:
-    try:
-        return connection.connection is None or bool(connection.is_usable())
-    except Exception:
+    if not isinstance(exc, OperationalError):
         return False
+    cause = exc.__cause__
+    if cause is None or type(cause).__module__.split(".")[0] == "sqlite3":
+        return False  # raised by our own code, or by a database file rather than a server
+    sqlstate = getattr(cause, "sqlstate", None)
+    return not sqlstate or str(sqlstate).startswith(LOST_CONNECTION_SQLSTATES)
 
 
 def _leave_due(study_id: int, index: int, job_id: str, exc: BaseException) -> str:

@@ -3,20 +3,23 @@
 A job's hash says ``queued`` from the moment it is enqueued until a worker marks it started, so a job
 popped by a worker that died before starting it stays ``queued`` for good while it sits in no queue,
 and a job started by a worker that was killed stays ``started``. The lists and registries say where a
-job really is: waiting in its queue's list (or scheduled, or deferred), just popped (on the queue's
-intermediate list, for a few seconds at most), or started by a worker that is still alive. Anything
-else is a job nobody will run, whatever its hash says.
+job really is: waiting in its queue's list (or scheduled, or deferred), just popped (in no list yet,
+or on the queue's intermediate list, for a few seconds at most), or started by a worker that is still
+alive. Anything else is a job nobody will run, whatever its hash says.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 from enum import Enum
 
 #: How long a job may sit popped but not started before it counts as lost. A live worker moves a popped
 #: job into its started registry within milliseconds; only a worker that died in between leaves it there.
 POP_GRACE_SECONDS = 10.0
+POPPED_KEY_PREFIX = "hytnas:popped-first-seen:"
+POPPED_STAMP_TTL_SECONDS = 24 * 3600
 
 
 class JobPlace(Enum):
@@ -48,9 +51,7 @@ def job_place(job_id: str, queue_name: str) -> JobPlace | None:
     if started:
         alive = any(_execution_alive(redis, job_id, execution_id) for execution_id in started)
         return JobPlace.STARTED if alive else None
-    if redis.lpos(queue.intermediate_queue_key, job_id) is not None and _popped_recently(queue, job_id):
-        return JobPlace.POPPED
-    return None
+    return JobPlace.POPPED if _popped_recently(queue, job_id) else None
 
 
 def job_is_alive(job_id: str, queue_name: str) -> bool:
@@ -68,15 +69,15 @@ def job_is_waiting(job_id: str, queue_name: str) -> bool:
 
 
 def _popped_recently(queue: object, job_id: str) -> bool:
-    """True for a job on the intermediate list that has not ended and was first seen there just now.
+    """True for a job that exists, sits in no list or registry, and was first seen so just now.
 
-    Workers listening to several queues leave a job's id on the intermediate list after it ran, so a
-    job that reached a finished or failed registry is over, not popped. RQ's own clean-up uses the
-    same first-seen stamp, so the two agree on how long a job has been waiting there.
+    That is a job a worker has popped and not yet started: with several queues RQ pops with BLPOP,
+    which leaves the id in no list at all; with one queue it moves it to the intermediate list, where
+    the id also stays after the job ran (so a job in a finished or failed registry is over, not popped).
+    The first reconciler pass to see it stamps the time; a job still in that state after
+    ``POP_GRACE_SECONDS`` was popped by a worker that died.
     """
-    from rq.intermediate_queue import IntermediateQueue
     from rq.queue import Queue
-    from rq.utils import now
 
     assert isinstance(queue, Queue)
     redis = queue.connection
@@ -85,11 +86,11 @@ def _popped_recently(queue: object, job_id: str) -> bool:
             return False
     if not redis.exists(queue.job_class.key_for(job_id)):
         return False
-    intermediate = IntermediateQueue(queue.key, redis)
-    if intermediate.set_first_seen(job_id):
+    stamp = f"{POPPED_KEY_PREFIX}{job_id}"
+    if redis.set(stamp, time.time(), nx=True, ex=POPPED_STAMP_TTL_SECONDS):
         return True
-    first_seen = intermediate.get_first_seen(job_id)
-    return first_seen is not None and (now() - first_seen).total_seconds() < POP_GRACE_SECONDS
+    first_seen = redis.get(stamp)
+    return first_seen is not None and time.time() - float(first_seen) < POP_GRACE_SECONDS
 
 
 def _execution_alive(redis: object, job_id: str, execution_id: str) -> bool:

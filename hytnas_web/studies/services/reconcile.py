@@ -25,8 +25,12 @@ def reconcile() -> list[str]:
     An iteration waiting for its evaluations is re-enqueued when they are all measured (its finish
     was lost) or, on the evaluations queue, when one is neither held by a live worker nor queued;
     the iteration job then hands the evaluation out again. Raises when Redis or the database cannot
-    be reached; the caller retries later.
+    be reached (Redis is asked first, so an outage costs one refused connection, not one per study);
+    the caller retries later.
     """
+    import django_rq
+
+    django_rq.get_connection(settings.ITERATION_QUEUE).ping()
     actions = []
     for study in Study.objects.filter(status=Study.Status.RUNNING):
         current = current_iteration(study)

@@ -60,7 +60,7 @@ def enqueue_on_commit(what: str, enqueue: Callable[[], None]) -> Enqueueing:
             enqueue()
         except QUEUE_UNREACHABLE as exc:
             outcome.queued = False
-            logger.warning("could not enqueue %s, Redis is unreachable (%s); the reconciler will", what, exc)
+            logger.warning("could not enqueue %s (%s); it stays due for the reconciler", what, exc)
         else:
             outcome.queued = True
 
