@@ -6,7 +6,8 @@ process (root namespace) to the server namespace. Nothing is routed: a host reac
 end of its own link, so traffic never leaves the namespaces the test made. ``ServerStack`` runs the
 services a deployment has (Redis, a throw-away PostgreSQL cluster, gunicorn, the reconciler) inside
 the server namespace. Everything (processes, namespaces, folders) goes away on ``close()``, which the
-context managers call even when a test fails.
+context managers call even when a test fails; only a test run killed outright (SIGKILL) leaves its
+``hyt-<tag>-*`` namespaces behind, for ``ip netns pids`` / ``ip netns del`` by hand.
 """
 
 from __future__ import annotations
