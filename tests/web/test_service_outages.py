@@ -140,11 +140,8 @@ def test_a_service_error_mid_iteration_leaves_it_due_and_a_genuine_error_still_f
     study.refresh_from_db()
     iteration = study.iterations.get()
     assert study.status == Study.Status.RUNNING
-    assert (iteration.status, iteration.job_id, iteration.heartbeat_at) == (
-        Iteration.Status.PENDING,
-        "",
-        None,
-    )
+    assert iteration.status == Iteration.Status.PENDING and iteration.heartbeat_at is None
+    assert job_place(iteration.job_id, "iterations") is JobPlace.WAITING  # its re-run, enqueued at once
 
     def query_error(*args: Any) -> bool:
         raise OperationalError("no such column: nonsense")  # the connection is fine: a real fault

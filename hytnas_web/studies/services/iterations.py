@@ -86,6 +86,10 @@ def _run_claimed(study_id: int, index: int) -> str:
         return _finish(study, iteration, config)
 
 
+IMMEDIATE_RERUN_ATTEMPTS = 3
+"""An iteration handed back after a service error is re-enqueued at once while it has run fewer times
+than this; a service that keeps failing is then retried at the reconciler's pace, never in a tight loop."""
+
 LOST_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 """SQLSTATEs of a lost database server: connection exceptions, and the server shutting down or restarting."""
 
@@ -110,19 +114,27 @@ def service_unavailable(exc: BaseException) -> bool:
 
 
 def _leave_due(study_id: int, index: int, job_id: str, exc: BaseException) -> str:
-    """Hand the iteration back (pending, no job) after a service error, to run again once the service is back.
+    """Hand the iteration back (pending) after a service error, to run again once the service is back.
 
-    Uses a fresh connection: the one that failed is closed first. When the database is still away the
-    write fails too; the iteration then stays "running" until its heartbeat goes stale, and the
-    reconciler takes it back then.
+    Uses a fresh connection: the one that failed is closed first. When that works (a terminated
+    connection, a database that is back) and Redis answers, the re-run is enqueued at once, for the
+    first few attempts; after that, or when Redis is away, the reconciler enqueues it. When the
+    database is still away the write fails too; the iteration then stays "running" until its
+    heartbeat goes stale, and the reconciler takes it back then.
     """
     reason = f"{type(exc).__name__}: {exc}"
     logger.warning("study %s iteration %s left for a re-run: %s", study_id, index, reason)
     connections.close_all()
     try:
-        Iteration.objects.filter(
-            study_id=study_id, index=index, status=Iteration.Status.RUNNING, job_id=job_id
-        ).update(status=Iteration.Status.PENDING, heartbeat_at=None, job_id="")
+        with transaction.atomic():
+            held = Iteration.objects.filter(
+                study_id=study_id, index=index, status=Iteration.Status.RUNNING, job_id=job_id
+            )
+            attempts = held.values_list("attempts", flat=True).first()
+            if attempts is not None:
+                held.update(status=Iteration.Status.PENDING, heartbeat_at=None, job_id="")
+                if attempts < IMMEDIATE_RERUN_ATTEMPTS:
+                    enqueue_iteration(Iteration(study_id=study_id, index=index))
     except DatabaseError as again:
         logger.warning("study %s iteration %s: no database yet (%s)", study_id, index, again)
         connections.close_all()
