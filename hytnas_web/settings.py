@@ -123,7 +123,9 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'hytnas.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Persistent connections are checked before reuse: after a database restart or failover a worker's
+# next job opens a new connection instead of failing on the dead one (workers also close stale ones).
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets readers work while a job writes; IMMEDIATE takes the write lock at BEGIN, so two
@@ -147,14 +149,30 @@ if not REDIS_URL:
 else:
     EMBEDDED_REDIS = False
 
+# Connect and read time-outs for the queues' connections (unless REDIS_URL sets its own), so an unreachable
+# Redis fails an enqueue in seconds instead of hanging a request; RQ workers raise the read time-out
+# for their blocking pop themselves. The health check pings a connection idle for 30 s before reuse.
+REDIS_CLIENT_OPTIONS = {"socket_connect_timeout": 5, "socket_timeout": 10, "health_check_interval": 30}
+
+
+def _with_redis_timeouts(url: str) -> str:
+    """``url`` with ``REDIS_CLIENT_OPTIONS`` added as query parameters, where it does not set them."""
+    extra = [f"{name}={value}" for name, value in REDIS_CLIENT_OPTIONS.items() if f"{name}=" not in url]
+    if not extra:
+        return url
+    return url + ("&" if "?" in url else "?") + "&".join(extra)
+
+
+RQ_REDIS_URL = _with_redis_timeouts(REDIS_URL)
+
 ITERATION_QUEUE = "iterations"
 # One job per architecture for evaluators that take seconds or more (torch): any RQ worker that
 # reaches this Redis and the database may take them, on this machine or another.
 EVALUATION_QUEUE = "evaluations"
 RQ_QUEUES = {
-    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600},
-    ITERATION_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600},
-    EVALUATION_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 25 * 3600},
+    "default": {"URL": RQ_REDIS_URL, "DEFAULT_TIMEOUT": 3600},
+    ITERATION_QUEUE: {"URL": RQ_REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600},
+    EVALUATION_QUEUE: {"URL": RQ_REDIS_URL, "DEFAULT_TIMEOUT": 25 * 3600},
 }
 # The queues a worker started by runstack listens to, in priority order.
 WORKER_QUEUES = (ITERATION_QUEUE, EVALUATION_QUEUE, "default")

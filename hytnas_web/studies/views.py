@@ -7,6 +7,7 @@ explicit context or redirect; actions are POST-only and CSRF-protected like ever
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -19,9 +20,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from hytnas_web.studies import services
 from hytnas_web.studies.forms import SavePresetForm, StudyForm, default_initial, initial_values
 from hytnas_web.studies.models import Preset, Study
+from hytnas_web.studies.services.scheduling import Enqueueing
 from hytnas_web.studies.views_dashboard import dashboard_context as detail_context
 
-ACTIONS = {
+ACTIONS: dict[str, Callable[[Study], Enqueueing | None]] = {
     "start": services.start_study,
     "pause": services.pause_study,
     "resume": services.resume_study,
@@ -37,6 +39,11 @@ ACTION_DONE = {
     "cancel": "cancelled",
     "retry": "restarted from its failed iteration",
 }
+
+QUEUE_AWAY = (
+    "The work queue (Redis) cannot be reached right now: the work is saved and will start by itself "
+    "when the queue is reachable again."
+)
 
 
 @login_required
@@ -110,12 +117,15 @@ def study_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Start, pause, resume, cancel or retry; a transition the status does not allow is a 400."""
     study = get_object_or_404(Study, pk=pk, owner=request.user)
     try:
-        ACTIONS[action](study)
+        enqueueing = ACTIONS[action](study)
     except services.ActionNotAllowed as exc:
         messages.error(request, str(exc))
         study.refresh_from_db()
         return render(request, "studies/detail.html", detail_context(study), status=400)
-    messages.success(request, f"Study {ACTION_DONE[action]}.")
+    if enqueueing is not None and enqueueing.failed:
+        messages.warning(request, f"Study {ACTION_DONE[action]}. {QUEUE_AWAY}")
+    else:
+        messages.success(request, f"Study {ACTION_DONE[action]}.")
     return redirect("studies-detail", pk=study.pk)
 
 

@@ -27,7 +27,8 @@ from hytnas_web.studies.models import Evaluation, Iteration, Lease, Study
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.heartbeat import Pulse
 from hytnas_web.studies.services.json_values import jsonable
-from hytnas_web.studies.services.scheduling import enqueue_iteration, job_is_waiting
+from hytnas_web.studies.services.queue_state import job_is_waiting
+from hytnas_web.studies.services.scheduling import Enqueueing, enqueue_iteration, enqueue_on_commit
 from hytnas_web.studies.services.versions import bump_version
 from search_engine.devices import describe_device
 from search_engine.registry import EVALUATORS
@@ -80,8 +81,11 @@ def hand_out_pending(iteration: Iteration, dispatch: str) -> int:
     return pending
 
 
-def enqueue_evaluation(evaluation: Evaluation) -> None:
-    """Put ``run_evaluation`` for this evaluation on the evaluations queue once the transaction commits."""
+def enqueue_evaluation(evaluation: Evaluation) -> Enqueueing:
+    """Put ``run_evaluation`` for this evaluation on the evaluations queue once the transaction commits.
+
+    When Redis is unreachable the evaluation stays pending without a job; the reconciler finds it.
+    """
     evaluation_id = evaluation.pk
 
     def enqueue() -> None:
@@ -96,7 +100,7 @@ def enqueue_evaluation(evaluation: Evaluation) -> None:
         )
         Evaluation.objects.filter(pk=evaluation_id, status=Evaluation.Status.PENDING).update(job_id=job.id)
 
-    transaction.on_commit(enqueue)
+    return enqueue_on_commit(f"evaluation {evaluation_id}", enqueue)
 
 
 def run_evaluation(evaluation_id: int, job_id: str = "") -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -17,7 +17,11 @@ from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.evaluations import hand_out_pending, record_result, study_dispatch
 from hytnas_web.studies.services.heartbeat import Pulse
 from hytnas_web.studies.services.json_values import jsonable
-from hytnas_web.studies.services.scheduling import enqueue_iteration, finish_if_budget_spent
+from hytnas_web.studies.services.scheduling import (
+    QUEUE_UNREACHABLE,
+    enqueue_iteration,
+    finish_if_budget_spent,
+)
 from hytnas_web.studies.services.versions import bump_version
 from search_engine.config import StudyConfig
 from search_engine.metrics.fidelity import surrogate_fidelity
@@ -38,11 +42,25 @@ def run_iteration(study_id: int, index: int, job_id: str = "") -> str:
 
     Idempotent: a second call for a finished iteration does nothing; a call while another live job
     runs it backs off; a call after a crash picks up the stored proposal and evaluates only what is
-    still pending. Returns a short description of what happened (shown in the RQ dashboard).
+    still pending. A lost Redis or database connection is not the study's fault: the iteration is
+    left due and runs again once the service is back (the reconciler enqueues it). Any other error
+    fails the study with the reason. Returns a short description of what happened (shown in the RQ
+    dashboard).
     """
-    claim = _claim(study_id, index, job_id)
-    if claim is not None:
-        return claim
+    try:
+        claim = _claim(study_id, index, job_id)
+        if claim is not None:
+            return claim
+        return _run_claimed(study_id, index)
+    except Exception as exc:  # a failed iteration is recorded in words, never left "running"
+        if service_unavailable(exc):
+            return _leave_due(study_id, index, job_id, exc)
+        _fail(study_id, index, exc)
+        return f"failed: {exc}"
+
+
+def _run_claimed(study_id: int, index: int) -> str:
+    """The iteration's work once this job holds it."""
     iteration = Iteration.objects.select_related("study").get(study_id=study_id, index=index)
     study = iteration.study
 
@@ -51,25 +69,76 @@ def run_iteration(study_id: int, index: int, job_id: str = "") -> str:
             heartbeat_at=timezone.now()
         )
 
-    try:
-        with Pulse(beat):
-            config = study_config(study)
-            if not iteration.evaluations.exists() and not _propose(study, iteration, config):
-                return _finish(study, iteration, config, exhausted=True)
-            dispatch = study_dispatch(study)
-            if dispatch == "inline":
-                stopped = _evaluate_pending(study, iteration, config.build_evaluator(), config)
-                if stopped:
-                    return stopped
-                return _finish(study, iteration, config)
-            waiting = hand_out_pending(iteration, dispatch)
-            if waiting:
-                where = "the evaluations queue" if dispatch == "queue" else "evaluation workers"
-                return f"waiting for {waiting} evaluation(s) on {where}"
+    with Pulse(beat):
+        config = study_config(study)
+        if not iteration.evaluations.exists() and not _propose(study, iteration, config):
+            return _finish(study, iteration, config, exhausted=True)
+        dispatch = study_dispatch(study)
+        if dispatch == "inline":
+            stopped = _evaluate_pending(study, iteration, config.build_evaluator(), config)
+            if stopped:
+                return stopped
             return _finish(study, iteration, config)
-    except Exception as exc:  # a failed iteration is recorded in words, never left "running"
-        _fail(study_id, index, exc)
-        return f"failed: {exc}"
+        waiting = hand_out_pending(iteration, dispatch)
+        if waiting:
+            where = "the evaluations queue" if dispatch == "queue" else "evaluation workers"
+            return f"waiting for {waiting} evaluation(s) on {where}"
+        return _finish(study, iteration, config)
+
+
+IMMEDIATE_RERUN_ATTEMPTS = 3
+"""An iteration handed back after a service error is re-enqueued at once while it has run fewer times
+than this; a service that keeps failing is then retried at the reconciler's pace, never in a tight loop."""
+
+LOST_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+"""SQLSTATEs of a lost database server: connection exceptions, and the server shutting down or restarting."""
+
+
+def service_unavailable(exc: BaseException) -> bool:
+    """True for an error of a service that went away (Redis, or the database connection), not of the study.
+
+    ``OperationalError`` also covers faults of the query itself (a missing table, a deadlock, a locked
+    SQLite file): those stay genuine failures. The driver's error under it tells them apart: a lost
+    connection has a connection-class SQLSTATE, or none at all (the client found the socket closed).
+    Asking the connection afterwards does not work: a failed transaction's clean-up reconnects.
+    """
+    if isinstance(exc, (*QUEUE_UNREACHABLE, InterfaceError)):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    if cause is None or type(cause).__module__.split(".")[0] == "sqlite3":
+        return False  # raised by our own code, or by a database file rather than a server
+    sqlstate = getattr(cause, "sqlstate", None)
+    return not sqlstate or str(sqlstate).startswith(LOST_CONNECTION_SQLSTATES)
+
+
+def _leave_due(study_id: int, index: int, job_id: str, exc: BaseException) -> str:
+    """Hand the iteration back (pending) after a service error, to run again once the service is back.
+
+    Uses a fresh connection: the one that failed is closed first. When that works (a terminated
+    connection, a database that is back) and Redis answers, the re-run is enqueued at once, for the
+    first few attempts; after that, or when Redis is away, the reconciler enqueues it. When the
+    database is still away the write fails too; the iteration then stays "running" until its
+    heartbeat goes stale, and the reconciler takes it back then.
+    """
+    reason = f"{type(exc).__name__}: {exc}"
+    logger.warning("study %s iteration %s left for a re-run: %s", study_id, index, reason)
+    connections.close_all()
+    try:
+        with transaction.atomic():
+            held = Iteration.objects.filter(
+                study_id=study_id, index=index, status=Iteration.Status.RUNNING, job_id=job_id
+            )
+            attempts = held.values_list("attempts", flat=True).first()
+            if attempts is not None:
+                held.update(status=Iteration.Status.PENDING, heartbeat_at=None, job_id="")
+                if attempts < IMMEDIATE_RERUN_ATTEMPTS:
+                    enqueue_iteration(Iteration(study_id=study_id, index=index))
+    except DatabaseError as again:
+        logger.warning("study %s iteration %s: no database yet (%s)", study_id, index, again)
+        connections.close_all()
+    return f"left for a re-run: {reason}"
 
 
 def _claim(study_id: int, index: int, job_id: str) -> str | None:
@@ -226,13 +295,20 @@ def _finish(study: Study, iteration: Iteration, config: StudyConfig, exhausted: 
         it.save()
         if study.status != Study.Status.RUNNING:
             return f"iteration done; study is {study.status}"
+        left_behind = study.iterations.exclude(status=Iteration.Status.DONE).order_by("index").first()
+        if left_behind is not None:
+            # An older iteration is unfinished (a retry after a service error): it runs next.
+            study.save(update_fields=["updated_at"])
+            enqueue_iteration(left_behind)
+            return f"iteration {it.index} done; iteration {left_behind.index} runs next"
         if exhausted or finish_if_budget_spent(study) or _out_of_patience(study):
             if study.status == Study.Status.RUNNING:
                 study.status = Study.Status.COMPLETED
                 study.save(update_fields=["status", "updated_at"])
             return "study completed"
+        last = study.iterations.order_by("-index").values_list("index", flat=True).first()
         following = Iteration.objects.create(
-            study=study, index=it.index + 1, seed=iteration_seed(study.seed, it.index + 1)
+            study=study, index=last + 1, seed=iteration_seed(study.seed, last + 1)
         )
         study.save(update_fields=["updated_at"])
         enqueue_iteration(following)
@@ -269,16 +345,27 @@ def _fidelity(batch: list[tuple[Any, Any]], config: StudyConfig) -> list[dict[st
 
 
 def _fail(study_id: int, index: int, exc: Exception) -> None:
-    """Record an iteration's failure and fail the study, with the reason in words."""
+    """Record an iteration's failure and fail the study, with the reason in words.
+
+    A finished iteration is never overwritten: an error after its finish was committed (while
+    scheduling what follows) leaves it done, and the study running for the reconciler to carry on.
+    """
     reason = f"{type(exc).__name__}: {exc}"
     logger.exception("study %s iteration %s failed", study_id, index)
     with transaction.atomic():
-        Iteration.objects.filter(study_id=study_id, index=index).update(
-            status=Iteration.Status.FAILED,
-            error=reason,
-            finished_at=timezone.now(),
-            version=bump_version(study_id),
+        failed = (
+            Iteration.objects.filter(study_id=study_id, index=index)
+            .exclude(status=Iteration.Status.DONE)
+            .update(
+                status=Iteration.Status.FAILED,
+                error=reason,
+                finished_at=timezone.now(),
+                version=bump_version(study_id),
+            )
         )
+        if not failed:
+            logger.warning("study %s iteration %s was already done; the study carries on", study_id, index)
+            return
         Study.objects.filter(pk=study_id).update(
             status=Study.Status.FAILED, error=f"iteration {index} failed: {reason}", updated_at=timezone.now()
         )

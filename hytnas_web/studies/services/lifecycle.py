@@ -1,11 +1,16 @@
-"""Study lifecycle: start, pause, resume, cancel, retry — state changes that schedule work."""
+"""Study lifecycle: start, pause, resume, cancel, retry — state changes that schedule work.
+
+Start, resume and retry take effect in the database whether or not Redis answers: they return the
+``Enqueueing`` of the work they scheduled, whose ``failed`` says that the queue was unreachable and
+the work waits in the database until the reconciler enqueues it.
+"""
 
 from __future__ import annotations
 
 from django.db import transaction
 
 from hytnas_web.studies.models import Iteration, Study
-from hytnas_web.studies.services.scheduling import enqueue_iteration, schedule_current
+from hytnas_web.studies.services.scheduling import Enqueueing, enqueue_iteration, schedule_current
 from search_engine.optimizer import iteration_seed
 
 
@@ -40,13 +45,13 @@ def _transition(study: Study, action: str, to: str) -> Study:
 
 
 @transaction.atomic
-def start_study(study: Study) -> None:
+def start_study(study: Study) -> Enqueueing:
     """Draft -> running: create the initial-design iteration and enqueue it once committed."""
     locked = _transition(study, "start", Study.Status.RUNNING)
     iteration, _ = Iteration.objects.get_or_create(
         study=locked, index=0, defaults={"seed": iteration_seed(locked.seed, 0)}
     )
-    enqueue_iteration(iteration)
+    return enqueue_iteration(iteration)
 
 
 @transaction.atomic
@@ -56,10 +61,10 @@ def pause_study(study: Study) -> None:
 
 
 @transaction.atomic
-def resume_study(study: Study) -> None:
+def resume_study(study: Study) -> Enqueueing | None:
     """Paused -> running: the current iteration carries on where it stopped."""
     locked = _transition(study, "resume", Study.Status.RUNNING)
-    schedule_current(locked)
+    return schedule_current(locked)
 
 
 @transaction.atomic
@@ -69,12 +74,12 @@ def cancel_study(study: Study) -> None:
 
 
 @transaction.atomic
-def retry_study(study: Study) -> None:
-    """Failed -> running: the failed iteration is reset and run again."""
+def retry_study(study: Study) -> Enqueueing | None:
+    """Failed -> running: every unfinished iteration runs again, the earliest first (then the next)."""
     locked = _transition(study, "retry", Study.Status.RUNNING)
     locked.error = ""
     locked.save(update_fields=["error"])
     Iteration.objects.filter(study=locked, status=Iteration.Status.FAILED).update(
         status=Iteration.Status.PENDING, error=""
     )
-    schedule_current(locked)
+    return schedule_current(locked)

@@ -10,29 +10,44 @@ from django.utils import timezone
 
 from hytnas_web.studies.models import Iteration, Study
 from hytnas_web.studies.services.evaluations import iteration_stalled, study_dispatch
-from hytnas_web.studies.services.scheduling import job_is_alive, job_is_waiting, schedule_current
+from hytnas_web.studies.services.queue_state import job_is_alive, job_is_waiting
+from hytnas_web.studies.services.scheduling import current_iteration, schedule_current
 
 
 def reconcile() -> list[str]:
     """Re-enqueue running studies whose current iteration has no live job; returns what it did.
 
-    Runs periodically and when a worker starts, so a lost job, a killed worker or an emptied Redis
-    never stalls a study: the database says what should be running, the queue is made to agree.
+    Runs periodically and when a worker starts, so a lost job, a killed worker, an emptied or
+    restarted Redis, or work that could not be enqueued while Redis was away never stalls a study:
+    the database says what should be running, the queue is made to agree. Whether a job is alive is
+    read from RQ's queues and registries (see ``queue_state``), never from the job's status field,
+    which still says "queued" for a job popped by a worker that died before starting it.
     An iteration waiting for its evaluations is re-enqueued when they are all measured (its finish
     was lost) or, on the evaluations queue, when one is neither held by a live worker nor queued;
-    the iteration job then hands the evaluation out again.
+    the iteration job then hands the evaluation out again. Raises when Redis or the database cannot
+    be reached (Redis is asked first, so an outage costs one refused connection, not one per study);
+    the caller retries later.
     """
+    import django_rq
+
+    django_rq.get_connection(settings.ITERATION_QUEUE).ping()
     actions = []
     for study in Study.objects.filter(status=Study.Status.RUNNING):
-        current = study.iterations.order_by("-index").first()
+        current = current_iteration(study)
         if current is not None and current.status == Iteration.Status.FAILED:
             continue
         if current is None or current.status == Iteration.Status.DONE or _stalled(current, study):
             with transaction.atomic():
                 locked = Study.objects.select_for_update().get(pk=study.pk)
-                if locked.status == Study.Status.RUNNING:
-                    schedule_current(locked)
-                    actions.append(f"study {study.pk}: re-enqueued")
+                if locked.status != Study.Status.RUNNING:
+                    continue
+                enqueueing = schedule_current(locked)
+            if enqueueing is None:
+                actions.append(f"study {study.pk}: completed")
+            elif enqueueing.failed:
+                actions.append(f"study {study.pk}: due, but the queue is unreachable")
+            else:
+                actions.append(f"study {study.pk}: re-enqueued")
     return actions
 
 
