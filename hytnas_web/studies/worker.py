@@ -29,7 +29,7 @@ from hytnas_web.studies.services.scheduling import QUEUE_UNREACHABLE
 logger = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 1.0
-MAX_RETRY_SECONDS = 10.0
+MAX_RETRY_SECONDS = 5.0
 HEALTHY_RUN_SECONDS = 60.0
 """A work loop that ran this long before it ended was healthy: the back-off starts from the first step."""
 

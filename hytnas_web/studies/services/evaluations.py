@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,6 +27,7 @@ from hytnas_web.studies.models import Evaluation, Iteration, Lease, Study
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.heartbeat import Pulse
 from hytnas_web.studies.services.json_values import jsonable
+from hytnas_web.studies.services.outages import service_unavailable
 from hytnas_web.studies.services.queue_state import job_is_waiting
 from hytnas_web.studies.services.scheduling import Enqueueing, enqueue_iteration, enqueue_on_commit
 from hytnas_web.studies.services.versions import bump_version
@@ -126,7 +127,7 @@ def run_evaluation(evaluation_id: int, job_id: str = "") -> str:
         except Exception as exc:  # a broken configuration fails this evaluation, in words
             logger.exception("evaluation %s could not be measured", evaluation_id)
             result = EvaluationResult.failure(f"could not be measured: {type(exc).__name__}: {exc}")
-    recorded = record_result(evaluation, result, describe_device())
+    recorded = record_result_surviving(evaluation, result, describe_device())
     outcome = "measured" if result.ok else f"failed ({result.error})"
     return outcome if recorded else f"{outcome}, but another worker had recorded it first"
 
@@ -180,6 +181,23 @@ def record_result(
         if written and evaluation.iteration_id is not None:
             _finish_when_measured(evaluation.iteration_id)
     return bool(written)
+
+
+def record_result_surviving(evaluation: Evaluation, result: EvaluationResult, device: dict[str, Any]) -> bool:
+    """``record_result``, tried once more on a fresh connection when the first one was lost.
+
+    The measurement is in hand and may have taken minutes: a terminated connection (a database
+    restart, a failover) must not throw it away. A database that is still away fails the second
+    try too; the error then goes to the caller, and the evaluation is measured again later.
+    """
+    try:
+        return record_result(evaluation, result, device)
+    except Exception as exc:
+        if not service_unavailable(exc):
+            raise
+        logger.warning("evaluation %s: writing its result again on a new connection (%s)", evaluation.pk, exc)
+        connections.close_all()
+        return record_result(evaluation, result, device)
 
 
 def _finish_when_measured(iteration_id: int) -> None:

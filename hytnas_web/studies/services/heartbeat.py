@@ -7,10 +7,13 @@ blocks the job's main thread, so the stamp is refreshed from a thread of its own
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 
 class Pulse:
@@ -35,6 +38,10 @@ class Pulse:
 
         try:
             while not self._stop.wait(self.interval):
-                self.beat()
+                try:
+                    self.beat()
+                except Exception:  # a lost connection must not silence the pulse: next beat, new connection
+                    logger.warning("heartbeat failed; trying again in %.0f s", self.interval, exc_info=True)
+                    connection.close()
         finally:
             connection.close()  # the thread's own connection, opened by its first query

@@ -8,20 +8,17 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.configs import study_config
-from hytnas_web.studies.services.evaluations import hand_out_pending, record_result, study_dispatch
+from hytnas_web.studies.services.evaluations import hand_out_pending, record_result_surviving, study_dispatch
 from hytnas_web.studies.services.heartbeat import Pulse
 from hytnas_web.studies.services.json_values import jsonable
-from hytnas_web.studies.services.scheduling import (
-    QUEUE_UNREACHABLE,
-    enqueue_iteration,
-    finish_if_budget_spent,
-)
+from hytnas_web.studies.services.outages import service_unavailable
+from hytnas_web.studies.services.scheduling import enqueue_iteration, finish_if_budget_spent
 from hytnas_web.studies.services.versions import bump_version
 from search_engine.config import StudyConfig
 from search_engine.metrics.fidelity import surrogate_fidelity
@@ -89,28 +86,6 @@ def _run_claimed(study_id: int, index: int) -> str:
 IMMEDIATE_RERUN_ATTEMPTS = 3
 """An iteration handed back after a service error is re-enqueued at once while it has run fewer times
 than this; a service that keeps failing is then retried at the reconciler's pace, never in a tight loop."""
-
-LOST_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-"""SQLSTATEs of a lost database server: connection exceptions, and the server shutting down or restarting."""
-
-
-def service_unavailable(exc: BaseException) -> bool:
-    """True for an error of a service that went away (Redis, or the database connection), not of the study.
-
-    ``OperationalError`` also covers faults of the query itself (a missing table, a deadlock, a locked
-    SQLite file): those stay genuine failures. The driver's error under it tells them apart: a lost
-    connection has a connection-class SQLSTATE, or none at all (the client found the socket closed).
-    Asking the connection afterwards does not work: a failed transaction's clean-up reconnects.
-    """
-    if isinstance(exc, (*QUEUE_UNREACHABLE, InterfaceError)):
-        return True
-    if not isinstance(exc, OperationalError):
-        return False
-    cause = exc.__cause__
-    if cause is None or type(cause).__module__.split(".")[0] == "sqlite3":
-        return False  # raised by our own code, or by a database file rather than a server
-    sqlstate = getattr(cause, "sqlstate", None)
-    return not sqlstate or str(sqlstate).startswith(LOST_CONNECTION_SQLSTATES)
 
 
 def _leave_due(study_id: int, index: int, job_id: str, exc: BaseException) -> str:
@@ -246,7 +221,7 @@ def _evaluate_pending(study: Study, iteration: Iteration, evaluator: Any, config
             )
             return f"stopped: study is {status}"
         [result] = evaluator.evaluate([evaluation.architecture])
-        record_result(evaluation, result, device)
+        record_result_surviving(evaluation, result, device)
     return None
 
 
