@@ -17,6 +17,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import django_rq
@@ -24,6 +25,7 @@ import pytest
 import redis
 from django.db import OperationalError, connection
 from django.urls import reverse
+from django.utils import timezone
 from rq import Worker
 from rq.job import Job
 
@@ -211,6 +213,28 @@ def test_job_liveness_comes_from_queues_and_registries_not_the_status_field(rq_q
             pipeline.execute()
         assert job_place(job.id, "iterations") is expected, name
     assert job_place("no-such-job", "iterations") is None and job_place("", "iterations") is None
+
+
+def test_a_running_iteration_that_lost_its_heartbeat_gets_one_take_over_job_however_many_passes(
+    alice: Any, make_study: Callable[..., Study], rq_queues: str
+) -> None:
+    """A cut-off worker's iteration is re-run once, not once per reconciler pass while it stays away."""
+    study = make_study(alice)
+    services.start_study(study)
+    long_ago = timezone.now() - timedelta(hours=1)
+    Iteration.objects.filter(study=study, index=0).update(
+        status=Iteration.Status.RUNNING, job_id="job-of-a-cut-off-worker", heartbeat_at=long_ago
+    )
+    queue = django_rq.get_queue("iterations")
+    queue.empty()
+    assert services.reconcile() == [f"study {study.pk}: re-enqueued"]
+    for _ in range(3):
+        assert services.reconcile() == []
+    assert queue.count == 1
+    assert Iteration.objects.get(study=study, index=0).job_id == "job-of-a-cut-off-worker"
+    queue.empty()  # the take-over job was lost too: the next pass enqueues another
+    assert services.reconcile() == [f"study {study.pk}: re-enqueued"]
+    assert queue.count == 1
 
 
 def test_the_reconcile_loop_backs_off_after_failed_passes_but_retries_within_seconds() -> None:

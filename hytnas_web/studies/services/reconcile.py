@@ -11,7 +11,7 @@ from django.utils import timezone
 from hytnas_web.studies.models import Iteration, Study
 from hytnas_web.studies.services.evaluations import iteration_stalled, study_dispatch
 from hytnas_web.studies.services.queue_state import job_is_alive, job_is_waiting
-from hytnas_web.studies.services.scheduling import current_iteration, schedule_current
+from hytnas_web.studies.services.scheduling import current_iteration, rerun_waiting, schedule_current
 
 
 def reconcile() -> list[str]:
@@ -60,5 +60,7 @@ def _stalled(iteration: Iteration, study: Study) -> bool:
         )
     if iteration.status == Iteration.Status.RUNNING:
         stale = timezone.now() - timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS)
-        return iteration.heartbeat_at is None or iteration.heartbeat_at <= stale
+        lost = iteration.heartbeat_at is None or iteration.heartbeat_at <= stale
+        # Its job's id stays on the row while it runs: a re-run enqueued by an earlier pass is asked apart.
+        return lost and not rerun_waiting(iteration)
     return not job_is_alive(iteration.job_id, settings.ITERATION_QUEUE)

@@ -35,6 +35,8 @@ __all__ = [
     "finish_if_budget_spent",
     "job_is_alive",
     "job_is_waiting",
+    "rerun_key",
+    "rerun_waiting",
     "schedule_current",
 ]
 
@@ -110,11 +112,35 @@ def enqueue_iteration(iteration: Iteration) -> Enqueueing:
             job_timeout=settings.RQ_QUEUES[settings.ITERATION_QUEUE]["DEFAULT_TIMEOUT"],
             description=f"study {study_id} iteration {index}",
         )
-        Iteration.objects.filter(study_id=study_id, index=index).exclude(
-            status=Iteration.Status.RUNNING
-        ).update(job_id=job.id)
+        updated = (
+            Iteration.objects.filter(study_id=study_id, index=index)
+            .exclude(status=Iteration.Status.RUNNING)
+            .update(job_id=job.id)
+        )
+        if not updated:
+            # A running iteration keeps the id of the job that runs it; the re-run waiting behind it is
+            # remembered beside it, so the reconciler does not enqueue one more on every pass.
+            queue.connection.set(rerun_key(study_id, index), job.id, ex=RERUN_MEMORY_SECONDS)
 
     return enqueue_on_commit(f"study {study_id} iteration {index}", enqueue)
+
+
+RERUN_MEMORY_SECONDS = 24 * 3600
+"""How long Redis remembers the re-run enqueued for a running iteration (the job itself lives as long)."""
+
+
+def rerun_key(study_id: int, index: int) -> str:
+    """Redis key holding the id of the job enqueued to take over a running iteration."""
+    return f"hytnas:iteration-rerun:{study_id}:{index}"
+
+
+def rerun_waiting(iteration: Iteration) -> bool:
+    """True when a job enqueued to take over this running iteration still waits to start."""
+    import django_rq
+
+    connection = django_rq.get_connection(settings.ITERATION_QUEUE)
+    job_id = connection.get(rerun_key(iteration.study_id, iteration.index))
+    return job_id is not None and job_is_waiting(job_id.decode(), settings.ITERATION_QUEUE)
 
 
 def finish_if_budget_spent(study: Study) -> bool:
