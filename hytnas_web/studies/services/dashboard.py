@@ -13,13 +13,16 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Max, Q, TextField
+from django.db.models import Max, OuterRef, Q, Subquery, TextField
 from django.db.models.functions import Cast
 
 from hytnas_web.studies import charts
@@ -59,6 +62,24 @@ NOTES = {
 }
 """What a chart says instead of drawing when it has nothing to draw."""
 
+POLL_SECONDS = 2.0
+"""Seconds between two polls of a running study's dashboard (static/js/dashboard.js waits as long)."""
+
+MAX_POLL_SECONDS = 10.0
+"""Longest wait ``poll_interval`` asks for, however loaded the machine."""
+
+BUSY_WATCHERS = 3
+"""Watchers of one study (per web process) beyond which its version is held (``poll_target``)."""
+
+WATCHER_SECONDS = 10.0
+"""A client that has not polled for this long no longer counts as a watcher."""
+
+HOLD_SECONDS = 1.0
+"""How long a busy study's version is answered before it is read again."""
+
+ANSWER_CACHE_SECONDS = 120
+"""How long a built answer is kept in the shared cache (it names its versions: it never goes stale)."""
+
 FRONT_CACHE_SECONDS = 3600
 """How long a study's last computed front is kept to speed up the next poll."""
 
@@ -86,19 +107,131 @@ class Version:
         return cls(int(parts[0]), int(parts[1]), int(parts[2]))
 
 
+    def covers(self, other: Version) -> bool:
+        """True when this version is at least as new as ``other`` in every part."""
+        return self.counter >= other.counter and self.max_id >= other.max_id and self.updated >= other.updated
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A study's current version as a poll sees it, with what the answer cache keys need."""
+
+    study_id: int
+    owner_id: int
+    created: int
+    """µs since epoch: tells a study from an earlier one that had the same id."""
+    version: Version
+    at: float = 0.0
+    """When it was read (``time.time()``)."""
+
+
+def probe(study_id: int, owner_id: int) -> Probe:
+    """The version of ``owner_id``'s study ``study_id``, in one query; ``Study.DoesNotExist`` for others."""
+    newest = Evaluation.objects.filter(study_id=OuterRef("pk")).order_by("-id").values("id")[:1]
+    row = (
+        Study.objects.filter(pk=study_id, owner_id=owner_id)
+        .annotate(max_id=Subquery(newest))
+        .values_list("version", "max_id", "updated_at", "created_at")
+        .get()
+    )
+    version = Version(int(row[0]), int(row[1] or 0), _microseconds(row[2]))
+    return Probe(study_id, owner_id, _microseconds(row[3]), version, time.time())
+
+
+def poll_target(study_id: int, owner_id: int, watcher: str) -> Probe:
+    """The version a poll is answered with: the current one, or for a watched study a recent one.
+
+    Every poll reads the study's version (one query, which also checks the owner). With few
+    watchers it is the answer's version, so a change shows at the next poll. When more than
+    BUSY_WATCHERS clients (``watcher``: a session key) polled the study in the last WATCHER_SECONDS
+    (in this process), the version read first is answered for HOLD_SECONDS: every watcher then
+    converges on the same few versions, whose answers are built once and shared, and sees a change
+    at most HOLD_SECONDS later than it could. Both are kept per study *and* creation time, so a
+    reused id (a rolled-back test database) never inherits another study's state.
+    """
+    current = probe(study_id, owner_id)
+    incarnation = (study_id, current.created)
+    if _WATCHERS.count(incarnation, watcher) <= BUSY_WATCHERS:
+        return current
+    with _HELD_LOCK:
+        held = _HELD.get(incarnation)
+        if held is None or not current.version.covers(held.version) or current.at - held.at >= HOLD_SECONDS:
+            _HELD[incarnation] = held = current
+    return held
+
+
+def answer_key(target: Probe, since: str | None) -> str:
+    """Cache key of the answer from ``since`` to ``target``: it names its content, so it never goes stale."""
+    seen = Version.parse(since)
+    return f"hytnas:dashboard-answer:{target.study_id}:{target.created}:{seen or 'full'}:{target.version}"
+
+
+def poll_interval(base: float = POLL_SECONDS) -> float:
+    """Seconds a watcher should wait before its next poll: ``base``, stretched when the machine is overloaded.
+
+    The 1-minute load average per processor above 1 multiplies the wait (up to MAX_POLL_SECONDS):
+    fewer polls when the machine has more work than processors, without a client noticing more
+    than a slower refresh.
+    """
+    per_processor = os.getloadavg()[0] / max(1, os.cpu_count() or 1)
+    return float(min(MAX_POLL_SECONDS, max(base, round(base * per_processor * 2) / 2)))
+
+
+class _WatcherCounter:
+    """Distinct clients that polled each study in the last WATCHER_SECONDS, in this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[int, int], dict[str, float]] = {}
+
+    def count(self, study: tuple[int, int], watcher: str) -> int:
+        """Note a poll of ``study`` (id, creation time) by ``watcher``; returns its watchers now."""
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen.setdefault(study, {})
+            seen[watcher] = now
+            if len(seen) > BUSY_WATCHERS:  # prune only when it matters
+                for name, last in list(seen.items()):
+                    if now - last > WATCHER_SECONDS:
+                        del seen[name]
+            return len(seen)
+
+
+_WATCHERS = _WatcherCounter()
+_HELD: dict[tuple[int, int], Probe] = {}
+_HELD_LOCK = threading.Lock()
+
+
+def _microseconds(moment: Any) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
 def dashboard_version(study: Study) -> Version:
     """The study's current version (read before any row, so a reader never misses a change)."""
     max_id = study.evaluations.aggregate(m=Max("id"))["m"] or 0
     return Version(int(study.version), int(max_id), int(study.updated_at.timestamp() * 1_000_000))
 
 
-def dashboard(study: Study) -> dict[str, Any]:
-    """Everything the dashboard shows, as JSON-able data: status, progress and every figure."""
-    version = dashboard_version(study)
+def _within(version: Version) -> Q:
+    """Rows a client at ``version`` has seen: stamped no later, and no newer than its newest id.
+
+    Answers are bounded by the version they carry, so the next poll (``since`` that version) sends
+    exactly the rows stamped or created after it: none twice, none missed.
+    """
+    return Q(version__lte=version.counter, id__lte=version.max_id)
+
+
+def dashboard(study: Study, until: Version | None = None) -> dict[str, Any]:
+    """Everything the dashboard shows, as JSON-able data: status, progress and every figure.
+
+    ``until`` (default: the study's current version) is the version the answer carries; rows written
+    after it are left to the next poll.
+    """
+    version = until or dashboard_version(study)
     objectives = _objectives(study)
     iterations = _iterations(study)
     rows = _decoded(
-        study.evaluations.exclude(status=Evaluation.Status.PENDING).order_by("id"),
+        study.evaluations.exclude(status=Evaluation.Status.PENDING).filter(_within(version)).order_by("id"),
         ("id", "iteration_id", "status"),
         ("objectives", "stage_latency"),
     )
@@ -118,13 +251,13 @@ def dashboard(study: Study) -> dict[str, Any]:
         **_header(study, iterations),
         "figures": figures,
         "notes": {name: NOTES[name] for name, figure in figures.items() if figure is None},
-        "failed": _failed(study),
+        "failed": _failed(study, version),
         "n_failed": sum(1 for r in rows if r[2] == Evaluation.Status.FAILED),
     }
 
 
-def dashboard_changes(study: Study, since: str | None) -> dict[str, Any] | None:
-    """What changed since the client's version ``since``; None when nothing did.
+def dashboard_changes(study: Study, since: str | None, until: Version | None = None) -> dict[str, Any] | None:
+    """What changed from the client's version ``since`` to ``until`` (default: now); None when nothing did.
 
     A missing or malformed ``since`` gets the whole dashboard (``"full": true``). Otherwise the
     answer holds the new version, status and progress, and when evaluations or iterations changed:
@@ -134,14 +267,15 @@ def dashboard_changes(study: Study, since: str | None) -> dict[str, Any] | None:
     """
     seen = Version.parse(since)
     if seen is None:
-        return {"full": True, **dashboard(study)}
-    version = dashboard_version(study)
+        return {"full": True, **dashboard(study, until)}
+    version = until or dashboard_version(study)
     if version == seen:
         return None
     iterations = _iterations(study)
     answer: dict[str, Any] = {"full": False, "version": str(version), **_header(study, iterations)}
     changed = list(
         study.evaluations.filter(Q(version__gt=seen.counter) | Q(id__gt=seen.max_id))
+        .filter(_within(version))
         .exclude(status=Evaluation.Status.PENDING)
         .order_by("id")
         .values_list("id", "iteration_id", "status", "objectives", "stage_latency", "error")
@@ -455,10 +589,10 @@ def _benchmark_true_hypervolume(
     return value if math.isfinite(value) and value > 0.0 else None
 
 
-def _failed(study: Study) -> list[dict[str, Any]]:
-    """The newest failed evaluations: id, proposing iteration, why."""
+def _failed(study: Study, version: Version) -> list[dict[str, Any]]:
+    """The newest failed evaluations a client at ``version`` has seen: id, proposing iteration, why."""
     rows = (
-        study.evaluations.filter(status=Evaluation.Status.FAILED)
+        study.evaluations.filter(_within(version), status=Evaluation.Status.FAILED)
         .order_by("-id")
         .values_list("id", "iteration__index", "error")[:FAILED_LISTED]
     )

@@ -1,0 +1,33 @@
+"""Gunicorn settings of the web server: ``gunicorn -c python:hytnas_web.gunicorn_conf hytnas_web.wsgi``.
+
+runstack, the Dockerfile and compose.yaml all pass it, so the web server is sized the same way
+everywhere: one process per processor (Python runs one thread at a time per process) and a few
+threads each, so a request waiting on the database or Redis does not hold a processor. Threaded
+workers (``gthread``) keep idle keep-alive connections out of the threads: a watcher polling every
+2 s keeps one connection open instead of reconnecting for each poll. Override with
+``HYTNAS_WEB_WORKERS`` and ``HYTNAS_WEB_THREADS`` (README.md, Configuration).
+"""
+
+from __future__ import annotations
+
+import os
+
+from hytnas_web.settings import env_int
+
+
+def processors() -> int:
+    """Processors this process may run on (the affinity mask, e.g. a container's CPU set)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+worker_class = "gthread"
+workers = env_int("HYTNAS_WEB_WORKERS", processors(), low=1)
+threads = env_int("HYTNAS_WEB_THREADS", 4, low=1)
+# Watchers poll every 2 s: keep their connections open longer than that between two polls.
+keepalive = 10
+# Connections a process holds open at once (idle keep-alive ones included).
+worker_connections = 1000
+graceful_timeout = 10
