@@ -31,3 +31,15 @@ keepalive = 10
 # Connections a process holds open at once (idle keep-alive ones included).
 worker_connections = 1000
 graceful_timeout = 10
+
+
+def post_worker_init(worker: object) -> None:
+    """Import every view (and through them the engine's chart code) before the first request.
+
+    Django imports the URLconf lazily, on the first request: seconds of imports (numpy, scipy,
+    pymoo) during which every request that arrives waits. A worker that starts while hundreds of
+    watchers poll would begin with a backlog it then takes long to drain.
+    """
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 (the attribute imports the URLconf and every view)

@@ -39,11 +39,22 @@ MAX_REMEMBERED_KEYS = 10_000
 
 
 class _NoRetryClient(RedisCacheClient):
-    """Django's client with redis-py's retries off: one attempt, then the breaker decides."""
+    """Django's client with redis-py's retries off (one attempt, then the breaker decides), made once.
+
+    Django builds a new ``redis.Redis`` object for every operation, which costs more than a round trip
+    to a local server; the object is thread-safe (its pool hands out connections), so one per pool will do.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         pool = self._get_connection_pool(write)
-        return self._client(connection_pool=pool, retry=Retry(NoBackoff(), 0))
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool, retry=Retry(NoBackoff(), 0))
+        return client
 
 
 class ResilientRedisCache(RedisCache):

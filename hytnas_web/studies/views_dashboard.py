@@ -143,11 +143,13 @@ def study_dashboard_data(request: HttpRequest, pk: int) -> HttpResponse:
         return _answer(target, since)
 
     try:
-        target = poll_target(pk, request.user.pk, watcher=request.session.session_key or "")
+        poll = poll_target(pk, request.user.pk, watcher=request.session.session_key or "")
+        target = poll.probe
         seen = Version.parse(since)
         if seen is not None and seen.covers(target.version):
             response = HttpResponse(status=304)
         else:
+            since = poll.since(since)
             answer = ANSWERS.get_or_build(answer_key(target, since), build)
             body = answer["body"].replace(answer["csrf"], get_token(request))
             if answer["workers"]:
