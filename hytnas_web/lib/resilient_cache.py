@@ -57,6 +57,22 @@ class _NoRetryClient(RedisCacheClient):
         return client
 
 
+class _Health:
+    """Breaker and failed writes of one cache (server and key prefix), shared by the threads of a process.
+
+    Django makes one cache object per thread; the breaker must not wait for every thread to time out.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.down_until = 0.0
+        self.stale: dict[str, None] = {}  # keys whose write failed, oldest first
+
+
+_HEALTH: dict[tuple[str, str], _Health] = {}
+_HEALTH_LOCK = threading.Lock()
+
+
 class ResilientRedisCache(RedisCache):
     """``django.core.cache.backends.redis.RedisCache`` that treats Redis errors as misses (see module)."""
 
@@ -68,14 +84,13 @@ class ResilientRedisCache(RedisCache):
         options.setdefault("socket_connect_timeout", 0.5)
         super().__init__(server, {**params, "OPTIONS": options})
         self._class = _NoRetryClient
-        self._lock = threading.Lock()
-        self._down_until = 0.0
-        self._stale: dict[str, None] = {}  # keys whose write failed, oldest first
+        with _HEALTH_LOCK:
+            self._health = _HEALTH.setdefault((str(server), self.key_prefix), _Health())
 
     @property
     def available(self) -> bool:
         """False while the breaker is open (an error happened less than ``retry_after`` seconds ago)."""
-        return time.monotonic() >= self._down_until
+        return time.monotonic() >= self._health.down_until
 
     def get_backend_timeout(self, timeout: Any = DEFAULT_TIMEOUT) -> int | None:
         value: int | None = super().get_backend_timeout(timeout)
@@ -92,9 +107,9 @@ class ResilientRedisCache(RedisCache):
             self._forget_stale()
             return operation()
         except redis.RedisError as error:
-            with self._lock:
+            with self._health.lock:
                 first = self.available
-                self._down_until = time.monotonic() + self.retry_after
+                self._health.down_until = time.monotonic() + self.retry_after
             if first:
                 logger.warning(
                     "cache unavailable for %.0f s (%s): using the database", self.retry_after, error
@@ -103,19 +118,21 @@ class ResilientRedisCache(RedisCache):
             return fallback
 
     def _remember(self, keys: Iterable[str]) -> None:
-        with self._lock:
+        health = self._health
+        with health.lock:
             for key in keys:
-                self._stale.pop(key, None)
-                self._stale[key] = None
-            while len(self._stale) > MAX_REMEMBERED_KEYS:
-                self._stale.pop(next(iter(self._stale)))
+                health.stale.pop(key, None)
+                health.stale[key] = None
+            while len(health.stale) > MAX_REMEMBERED_KEYS:
+                health.stale.pop(next(iter(health.stale)))
 
     def _forget_stale(self) -> None:
         """Delete the keys whose writes failed, now that Redis answers (raises if it does not)."""
-        if not self._stale:
+        health = self._health
+        if not health.stale:
             return
-        with self._lock:
-            keys, self._stale = list(self._stale), {}
+        with health.lock:
+            keys, health.stale = list(health.stale), {}
         try:
             self._cache.delete_many(keys)
         except redis.RedisError:
