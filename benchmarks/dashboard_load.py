@@ -17,8 +17,10 @@ after) and this machine's Redis (database 5, or ``--redis``), then:
 With ``--obey`` the watchers wait as long as ``X-Poll-Interval`` asks (what the page does), to see
 what the server's stretching buys; without it the load is exactly the one asked for.
 
-Reported: latency p50/p95/p99 (ms), errors by kind, requests/s, 200 vs 304 counts, the load
-average, CPU seconds of the web server, the RQ workers and this load generator during each phase.
+Reported: latency p50/p95/p99 (ms) of every poll and of the steady state (polls sent after the
+first 15 s, when all watchers arrived at once and asked for everything), errors by kind,
+requests/s, 200 vs 304 counts, the load average, CPU seconds of the web server, the RQ workers and
+this load generator during each phase.
 Only 127.0.0.1 is contacted. Results go to benchmarks/results/dashboard_load.json (one entry per
 database, replaced on each run).
 
@@ -50,6 +52,8 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results" / "dashboard_load.json"
 HOST = "127.0.0.1"
 TIMEOUT = 30.0
+STEADY_AFTER = 15.0
+"""Seconds after the load starts (every watcher asking for everything at once) before the steady state."""
 VERSION = re.compile(rb'"version": "([0-9.]+)"')
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -240,6 +244,7 @@ def study_speed(study_id: int, seconds: float) -> dict[str, float]:
 class Stats:
     def __init__(self) -> None:
         self.latencies: list[float] = []
+        self.steady: list[float] = []  # latencies of polls sent after the first STEADY_AFTER seconds
         self.statuses: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.intervals: Counter[str] = Counter()
@@ -317,6 +322,8 @@ async def poller(
             reader = writer = None
         else:
             stats.latencies.append(elapsed_ms)
+            if tick >= start + STEADY_AFTER:
+                stats.steady.append(elapsed_ms)
             stats.statuses[str(status)] += 1
             stats.intervals[headers.get("x-poll-interval", "none")] += 1
             stats.answers[headers.get("x-dashboard-answer", "none")] += 1
@@ -467,6 +474,13 @@ def main() -> None:
                 "max": round(max(stats.latencies), 1) if stats.latencies else None,
                 "mean": round(statistics.fmean(stats.latencies), 1) if stats.latencies else None,
                 "first_poll_p95": percentile(stats.first_ms, 95),
+            },
+            "steady_latency_ms": {
+                "after_s": STEADY_AFTER,
+                "n": len(stats.steady),
+                "p50": percentile(stats.steady, 50),
+                "p95": percentile(stats.steady, 95),
+                "p99": percentile(stats.steady, 99),
             },
             "errors": dict(stats.errors),
             "n_errors": sum(stats.errors.values()),

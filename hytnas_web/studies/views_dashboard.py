@@ -11,6 +11,7 @@ import json
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
@@ -143,7 +144,8 @@ def study_dashboard_data(request: HttpRequest, pk: int) -> HttpResponse:
         return _answer(target, since)
 
     try:
-        poll = poll_target(pk, request.user.pk, watcher=request.session.session_key or "")
+        watcher = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")  # one per browser session
+        poll = poll_target(pk, request.user.pk, watcher=watcher)
         target = poll.probe
         seen = Version.parse(since)
         if seen is not None and seen.covers(target.version):

@@ -80,8 +80,11 @@ WATCHER_SECONDS = 10.0
 HOLD_SECONDS = 1.0
 """How long a watched study's version is answered before a newer one is (``poll_target``)."""
 
-RECENT_VERSIONS = 5
-"""Versions of a watched study that answers start from; a client further behind gets everything."""
+RECENT_VERSIONS = 12
+"""Versions of a watched study that answers start from; a client further behind gets everything.
+
+Twelve held versions span more than MAX_POLL_SECONDS, so a client that waits as long as the server
+asks still gets only the changes."""
 
 ANSWER_CACHE_SECONDS = 120
 """How long a built answer is kept in the shared cache (it names its versions: it never goes stale)."""
