@@ -22,7 +22,7 @@ first 15 s, when all watchers arrived at once and asked for everything), errors 
 requests/s, 200 vs 304 counts, the load average, CPU seconds of the web server, the RQ workers and
 this load generator during each phase.
 Only 127.0.0.1 is contacted. Results go to benchmarks/results/dashboard_load.json (one entry per
-database, replaced on each run).
+database, number of pollers and --obey, replaced on each run).
 
     .venv/bin/python benchmarks/dashboard_load.py --database sqlite
     .venv/bin/python benchmarks/dashboard_load.py --database postgres   # HYTNAS_TEST_POSTGRES_URL's server
@@ -509,7 +509,7 @@ def main() -> None:
             connections.close_all()
             postgres_database(args.postgres, create=False)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results[args.database + ("_obeying_x_poll_interval" if args.obey else "")] = entry
+    results[f"{args.database}-{args.pollers}-pollers" + ("-obeying" if args.obey else "")] = entry
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(entry, indent=2))
 
