@@ -462,6 +462,7 @@ def main() -> None:
                 "web": {
                     "workers": os.environ.get("HYTNAS_WEB_WORKERS", "default"),
                     "threads": os.environ.get("HYTNAS_WEB_THREADS", "default"),
+                    "nice": os.environ.get("HYTNAS_WEB_NICE", "default"),
                 },
             },
             "requests": requests,
@@ -509,7 +510,10 @@ def main() -> None:
             connections.close_all()
             postgres_database(args.postgres, create=False)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results[f"{args.database}-{args.pollers}-pollers" + ("-obeying" if args.obey else "")] = entry
+    key = f"{args.database}-{args.pollers}-pollers" + ("-obeying" if args.obey else "")
+    if os.environ.get("HYTNAS_WEB_NICE", "5") != "5":  # not the default
+        key += f"-nice{os.environ['HYTNAS_WEB_NICE']}"
+    results[key] = entry
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(entry, indent=2))
 

@@ -5,7 +5,7 @@ everywhere: one process per processor (Python runs one thread at a time per proc
 threads each, so a request waiting on the database or Redis does not hold a processor. Threaded
 workers (``gthread``) keep idle keep-alive connections out of the threads: a watcher polling every
 2 s keeps one connection open instead of reconnecting for each poll. Override with
-``HYTNAS_WEB_WORKERS`` and ``HYTNAS_WEB_THREADS`` (README.md, Configuration).
+``HYTNAS_WEB_WORKERS``, ``HYTNAS_WEB_THREADS`` and ``HYTNAS_WEB_NICE`` (README.md, Configuration).
 """
 
 from __future__ import annotations
@@ -31,6 +31,15 @@ keepalive = 10
 # Connections a process holds open at once (idle keep-alive ones included).
 worker_connections = 1000
 graceful_timeout = 10
+# Niceness of the web processes (0-19): they yield the processors to the RQ workers on the same
+# machine, so that a crowd of dashboard watchers slows the dashboard rather than the study.
+nice = env_int("HYTNAS_WEB_NICE", 5, low=0)
+
+
+def post_fork(server: object, worker: object) -> None:
+    """Lower the worker's priority by ``nice`` (runs in each worker process, after the fork)."""
+    if nice:
+        os.nice(min(nice, 19))
 
 
 def post_worker_init(worker: object) -> None:
