@@ -25,4 +25,5 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
 USER hytnas
 
 EXPOSE 8000
-CMD ["gunicorn", "hytnas_web.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "2", "--no-control-socket", "--access-logfile", "-"]
+# Processes and threads: one per processor and 4 each unless HYTNAS_WEB_WORKERS / HYTNAS_WEB_THREADS say otherwise.
+CMD ["gunicorn", "hytnas_web.wsgi:application", "--config", "python:hytnas_web.gunicorn_conf", "--bind", "0.0.0.0:8000", "--no-control-socket", "--access-logfile", "-"]

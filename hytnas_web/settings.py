@@ -283,6 +283,31 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Cache and sessions: Redis (the queues' server unless HYTNAS_CACHE_URL says otherwise), under their
+# own key prefixes. A Redis error is a miss (hytnas_web.lib.resilient_cache): pages fall back to the
+# database. Sessions live in the database and are read from the cache; their cached copy lives at most
+# SESSION_CACHE_SECONDS, which bounds a stale copy's life if a logout's cache delete was lost.
+CACHE_URL = env_str("HYTNAS_CACHE_URL", REDIS_URL)
+SESSION_CACHE_SECONDS = env_int("HYTNAS_SESSION_CACHE_SECONDS", 300, low=1)
+_CACHE_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "retry_after": 5.0}
+CACHES = {
+    "default": {
+        "BACKEND": "hytnas_web.lib.resilient_cache.ResilientRedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "hytnas-cache",
+        "TIMEOUT": 300,
+        "OPTIONS": _CACHE_OPTIONS,
+    },
+    "sessions": {
+        "BACKEND": "hytnas_web.lib.resilient_cache.ResilientRedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "hytnas-session",
+        "OPTIONS": {**_CACHE_OPTIONS, "max_timeout": SESSION_CACHE_SECONDS},
+    },
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "sessions"
+
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 MAX_TABLE_UPLOAD_BYTES = env_int("HYTNAS_MAX_TABLE_UPLOAD_BYTES", 5 * 1024 * 1024, low=1024)

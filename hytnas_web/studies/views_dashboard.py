@@ -7,19 +7,33 @@ when nothing changed, or only the changes: it never downloads the whole study ag
 
 from __future__ import annotations
 
+import json
+import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from hytnas_web.lib.shared_answers import SharedAnswers
 from hytnas_web.studies import services
 from hytnas_web.studies.forms import SavePresetForm
 from hytnas_web.studies.models import ComponentKind, Iteration, Study
+from hytnas_web.studies.services.dashboard import (
+    ANSWER_CACHE_SECONDS,
+    Probe,
+    Version,
+    answer_key,
+    poll_interval,
+    poll_target,
+)
 
 RECENT_EVALUATIONS = 20
 """Evaluations listed on the dashboard (the newest); the architectures page lists them all."""
@@ -107,16 +121,56 @@ def _url(name: str, *args: Any) -> str | None:
         return None
 
 
+ANSWERS = SharedAnswers(timeout=ANSWER_CACHE_SECONDS)
+"""Built answers of the data endpoint, shared by every watcher of the same versions."""
+
+
 @login_required
 @require_GET
 @never_cache
 def study_dashboard_data(request: HttpRequest, pk: int) -> HttpResponse:
-    """What changed since ``?since=<version>``: 304 when nothing did, else JSON (see services.dashboard)."""
-    study = get_object_or_404(Study, pk=pk, owner=request.user)
+    """What changed since ``?since=<version>``: 304 when nothing did, else JSON (see services.dashboard).
+
+    Many watchers ask the same question, so the answer is built once per (since, version) and shared
+    (``SharedAnswers``); only the CSRF token of its forms, and a remote study's workers panel (leases
+    change without a new version), are filled in per request. ``X-Poll-Interval`` tells the page how
+    many seconds to wait before the next poll.
+    """
     since = request.GET.get("since") or None
-    changes = services.dashboard_changes(study, since)
-    if changes is None:
-        return HttpResponse(status=304)
+    built: list[bool] = []
+
+    def build() -> dict[str, str]:
+        built.append(True)
+        return _answer(target, since)
+
+    try:
+        watcher = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")  # one per browser session
+        poll = poll_target(pk, request.user.pk, watcher=watcher)
+        target = poll.probe
+        seen = Version.parse(since)
+        if seen is not None and seen.covers(target.version):
+            response = HttpResponse(status=304)
+        else:
+            since = poll.since(since)
+            answer = ANSWERS.get_or_build(answer_key(target, since), build)
+            body = answer["body"].replace(answer["csrf"], get_token(request))
+            if answer["workers"]:
+                body = body.replace(json.dumps(answer["workers"]), json.dumps(_workers_html(pk)))
+            response = HttpResponse(body, content_type="application/json")
+    except Study.DoesNotExist:
+        raise Http404("No such study.") from None
+    response["X-Poll-Interval"] = f"{poll_interval():g}"
+    # Whether this answer was built for this request, shared (built for another) or empty (304).
+    shared = "shared" if response.status_code == 200 else "none"
+    response["X-Dashboard-Answer"] = "built" if built else shared
+    return response
+
+
+def _answer(target: Probe, since: str | None) -> dict[str, str]:
+    """The JSON body from ``since`` to ``target``, with placeholders for what is per request."""
+    study = Study.objects.get(pk=target.study_id)
+    changes = services.dashboard_changes(study, since, until=target.version)
+    assert changes is not None  # ``since`` older than ``target``: the view answered 304 otherwise
     full = bool(changes.get("full"))
     changes["html"] = _tables_html(
         study,
@@ -124,13 +178,32 @@ def study_dashboard_data(request: HttpRequest, pk: int) -> HttpResponse:
         evaluations=full or bool(changes.get("evaluations_changed")),
     )
     # The status may have changed: offer the actions it allows now (small; needs the CSRF token).
-    actions = {"study": study, "actions": services.allowed_actions(study), "preset_form": SavePresetForm()}
-    changes["html"]["actions"] = render_to_string("studies/actions.html", actions, request=request)
-    return JsonResponse(changes)
+    csrf = secrets.token_hex(16)
+    actions = {
+        "study": study,
+        "actions": services.allowed_actions(study),
+        "preset_form": SavePresetForm(),
+        "csrf_token": csrf,
+    }
+    changes["html"]["actions"] = render_to_string("studies/actions.html", actions)
+    workers = f"workers-{secrets.token_hex(16)}" if services.study_dispatch(study) == "remote" else ""
+    if workers:
+        changes["html"]["workers"] = workers
+    return {"body": json.dumps(changes, cls=DjangoJSONEncoder), "csrf": csrf, "workers": workers}
+
+
+def _workers_html(pk: int) -> str:
+    """The remote-evaluation panel, fresh (leases change without a new evaluation)."""
+    study = Study.objects.get(pk=pk)
+    workers = _workers(study)
+    if workers is None:
+        return ""
+    context = {"study": study, "workers": workers, "links": _links(study)}
+    return render_to_string("studies/workers_panel.html", context)
 
 
 def _tables_html(study: Study, iterations: bool, evaluations: bool) -> dict[str, str]:
-    """Changed tables (iterations, recent evaluations) and the workers panel, rendered like on the page."""
+    """Changed tables (iterations, recent evaluations), rendered like on the page."""
     html = {}
     if iterations:
         context = {"study": study, "iterations": study.iterations.order_by("index")}
@@ -144,8 +217,4 @@ def _tables_html(study: Study, iterations: bool, evaluations: bool) -> dict[str,
             "links": _links(study),
         }
         html["evaluations"] = render_to_string("studies/recent_evaluations.html", context)
-    workers = _workers(study)
-    if workers is not None:  # small, and leases change without a new evaluation: always fresh
-        context = {"study": study, "workers": workers, "links": _links(study)}
-        html["workers"] = render_to_string("studies/workers_panel.html", context)
     return html

@@ -1,6 +1,7 @@
 // Study dashboard: poll the data endpoint with the last version seen and apply only what changed.
 // One request at a time (the next is scheduled only when the previous one has finished), a longer
-// wait when the server is slow or failing, and no polling at all once the study has ended.
+// wait when the server is slow or failing or asks for one (X-Poll-Interval, in seconds), and no
+// polling at all once the study has ended.
 (function () {
   "use strict";
 
@@ -19,6 +20,7 @@
   let version = root.getAttribute("data-version");
   let status = root.getAttribute("data-status");
   let failures = 0;
+  let serverWait = 0; // ms the server asked for in its last X-Poll-Interval header
   const shown = new Set(); // evaluation ids already in the Pareto chart's trace 0
 
   function rememberShown() {
@@ -198,7 +200,7 @@
       setField("live", "The study has ended: live updates stopped.");
       return;
     }
-    const base = status === "running" ? RUNNING_WAIT : IDLE_WAIT;
+    const base = Math.max(status === "running" ? RUNNING_WAIT : IDLE_WAIT, serverWait);
     const wait = Math.min(MAX_WAIT, Math.max(base, SLOW_FACTOR * elapsed) * Math.pow(2, failures));
     window.setTimeout(poll, wait);
   }
@@ -208,6 +210,8 @@
     const query = version ? "?since=" + encodeURIComponent(version) : "";
     fetch(url + query, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
       .then(function (response) {
+        const asked = parseFloat(response.headers.get("X-Poll-Interval"));
+        serverWait = isFinite(asked) && asked > 0 ? Math.min(MAX_WAIT, asked * 1000) : 0;
         if (response.status === 304) {
           return null;
         }

@@ -175,14 +175,11 @@ class Command(BaseCommand):
             "-m",
             "gunicorn",
             "hytnas_web.wsgi:application",
+            # Processes and threads sized to the machine (HYTNAS_WEB_WORKERS, HYTNAS_WEB_THREADS).
+            "--config",
+            "python:hytnas_web.gunicorn_conf",
             "--bind",
             bind,
-            "--workers",
-            "1",
-            "--threads",
-            "2",
-            "--graceful-timeout",
-            "10",
             "--no-control-socket",
         ]
 
