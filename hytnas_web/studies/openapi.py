@@ -13,6 +13,7 @@ from hytnas_web.studies.services.api_payloads import (
     LEASE_SECONDS,
     MAX_BODY_BYTES,
     MAX_CLAIM,
+    MAX_DEPTH,
     MAX_DEVICE_KEYS,
     MAX_METRICS,
     MAX_STAGES,
@@ -29,7 +30,10 @@ def _response(description: str, schema: dict[str, Any] | None = None) -> dict[st
 
 def _errors(*codes: int) -> dict[str, Any]:
     meanings = {
-        400: "The payload breaks a rule; `field` names the value.",
+        400: (
+            "The payload breaks a rule (`field` names the value), is not JSON, or nests arrays and "
+            f"objects deeper than {MAX_DEPTH} levels."
+        ),
         401: "Missing, unknown or revoked token.",
         403: "The token does not give access to this study, or the lease belongs to another token.",
         404: "No such evaluation or lease.",
