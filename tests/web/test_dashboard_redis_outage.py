@@ -19,6 +19,7 @@ from django.core.cache import caches
 from django.urls import reverse
 
 from hytnas_web.lib.embedded_redis import EmbeddedRedis, free_port
+from hytnas_web.lib.guard import descendants
 from hytnas_web.studies.models import Study
 from tests.web import test_dashboard_data
 from tests.web.test_dashboard_data import data
@@ -48,8 +49,15 @@ def cache_server(tmp_path: Path, settings: Any) -> Iterator[EmbeddedRedis]:
         yield server
     finally:
         if server.process is not None and server.process.poll() is None:
-            os.kill(server.process.pid, signal.SIGCONT)
+            signal_server(server, signal.SIGCONT)
         server.stop()
+
+
+def signal_server(server: EmbeddedRedis, signum: int) -> None:
+    """Send ``signum`` to redis-server itself (``server.process`` is the guard that runs it) and its guard."""
+    assert server.process is not None
+    for pid in {server.process.pid, *descendants(server.process.pid)}:
+        os.kill(pid, signum)
 
 
 def wait_for_breaker() -> None:
@@ -76,13 +84,13 @@ def test_a_frozen_redis_opens_the_breaker_and_the_pages_still_answer(
 ) -> None:
     version = data(alice_client, measured_study).json()["version"]
     assert cache_server.process is not None
-    os.kill(cache_server.process.pid, signal.SIGSTOP)  # accepts connections, answers nothing
+    signal_server(cache_server, signal.SIGSTOP)  # accepts connections, answers nothing
     try:
         assert data(alice_client, measured_study, since=version).status_code == 304
         assert caches["sessions"].available is False
         assert data(alice_client, measured_study).status_code == 200
     finally:
-        os.kill(cache_server.process.pid, signal.SIGCONT)
+        signal_server(cache_server, signal.SIGCONT)
 
 
 def test_a_logout_while_redis_hangs_stays_a_logout_when_it_returns(
@@ -93,11 +101,11 @@ def test_a_logout_while_redis_hangs_stays_a_logout_when_it_returns(
     server = redis.Redis.from_url(cache_server.url)
     assert any(cookie.encode() in key for key in server.keys("ts:*"))
     assert cache_server.process is not None
-    os.kill(cache_server.process.pid, signal.SIGSTOP)
+    signal_server(cache_server, signal.SIGSTOP)
     try:
         alice_client.logout()  # deleted from the database; the cache's delete times out
     finally:
-        os.kill(cache_server.process.pid, signal.SIGCONT)
+        signal_server(cache_server, signal.SIGCONT)
     assert any(cookie.encode() in key for key in server.keys("ts:*"))  # the stale copy is back
     wait_for_breaker()
     alice_client.cookies["sessionid"] = cookie  # the old cookie, as a stolen or lingering one
