@@ -196,6 +196,21 @@ def still(study: Any, seconds: float) -> bool:
     return done(study) == before and not running
 
 
+def recovery_figures(
+    samples: list[float], start_load: list[float], cpu: float, began: float
+) -> dict[str, Any]:
+    """What both scenarios report: the delays to the next evaluation, with load and CPU beside them."""
+    return {
+        "seconds_to_next_evaluation": [round(v, 3) for v in samples],
+        "median_s": round(statistics.median(samples), 3),
+        "max_s": round(max(samples), 3),
+        "load_start": start_load,
+        "load_end": load(),
+        "stack_cpu_seconds": round(cpu, 1),
+        "wall_seconds": round(time.perf_counter() - began, 1),
+    }
+
+
 def redis_scenario(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     database_url = f"sqlite:///{workdir}/bench.sqlite3"
     stack = Stack(workdir, database_url)
@@ -225,13 +240,7 @@ def redis_scenario(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     return {
         "database": "sqlite",
         "outage_seconds": [round(v, 2) for v in outages],
-        "seconds_to_next_evaluation": [round(v, 3) for v in samples],
-        "median_s": round(statistics.median(samples), 3),
-        "max_s": round(max(samples), 3),
-        "load_start": start_load,
-        "load_end": load(),
-        "stack_cpu_seconds": round(cpu, 1),
-        "wall_seconds": round(time.perf_counter() - began, 1),
+        **recovery_figures(samples, start_load, cpu, began),
     }
 
 
@@ -279,13 +288,7 @@ def postgres_scenario(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
     return {
         "database": "postgresql",
         "connections_terminated": terminated,
-        "seconds_to_next_evaluation": [round(v, 3) for v in samples],
-        "median_s": round(statistics.median(samples), 3),
-        "max_s": round(max(samples), 3),
-        "load_start": start_load,
-        "load_end": load(),
-        "stack_cpu_seconds": round(cpu, 1),
-        "wall_seconds": round(time.perf_counter() - began, 1),
+        **recovery_figures(samples, start_load, cpu, began),
     }
 
 

@@ -281,14 +281,22 @@ def assert_recovered(stack: Stack, web: WebSession, studies: list[Study], fresh:
     assert stack.dead() == [], f"processes died; logs in {stack.log_dir}"
 
 
-def test_redis_stopped_and_restarted_empty_mid_study(
+def started_mid_iteration(
     stack: Stack, alice: Any, make_study: Callable[..., Study]
-) -> None:
+) -> tuple[WebSession, Study]:
+    """The stack with two workers, and a slow study started over HTTP and caught inside iteration 1."""
     stack.start_all(workers=2)
     web = signed_in(stack)
     study = make_study(alice, evaluator=SLOW_ZDT1)
     assert web.post(start_page(study))[0] == 200
     wait_for(lambda: done_count(study) >= 12, 120, "iteration 1 to be under way", stack)
+    return web, study
+
+
+def test_redis_stopped_and_restarted_empty_mid_study(
+    stack: Stack, alice: Any, make_study: Callable[..., Study]
+) -> None:
+    web, study = started_mid_iteration(stack, alice, make_study)
     stack.stop_redis()
     stopped = time.monotonic()
     # The iteration in hand is finished from the database alone; enqueueing its successor fails.
@@ -314,11 +322,7 @@ def test_redis_stopped_and_restarted_empty_mid_study(
 def test_redis_unreachable_for_longer_than_a_job(
     stack: Stack, alice: Any, make_study: Callable[..., Study]
 ) -> None:
-    stack.start_all(workers=2)
-    web = signed_in(stack)
-    study = make_study(alice, evaluator=SLOW_ZDT1)
-    assert web.post(start_page(study))[0] == 200
-    wait_for(lambda: done_count(study) >= 12, 120, "iteration 1 to be under way", stack)
+    web, study = started_mid_iteration(stack, alice, make_study)
     stack.stop_redis()
     stopped = time.monotonic()
     stack.start_worker("worker-started-without-redis")
