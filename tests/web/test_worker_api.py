@@ -385,3 +385,62 @@ def test_the_openapi_document_describes_every_route(client: Client) -> None:
     assert refs > 5
     for name in json.dumps(document).split('"#/components/schemas/')[1:]:
         assert name.split('"')[0] in document["components"]["schemas"]
+
+
+@pytest.mark.django_db
+def test_the_openapi_request_bodies_are_the_schemas_the_requests_are_checked_against(client: Client) -> None:
+    from hytnas_web.studies import urls_api
+    from hytnas_web.studies.openapi import REF_TEMPLATE, openapi_path
+    from hytnas_web.studies.views_api import OPERATIONS
+
+    document = client.get("/api/v1/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    bodies = 0
+    for pattern in urls_api.urlpatterns:
+        operation = OPERATIONS[pattern.callback]
+        described = document["paths"][openapi_path(pattern)][operation.method.lower()]
+        if operation.body is None:
+            assert "requestBody" not in described
+            continue
+        bodies += 1
+        ref = described["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == REF_TEMPLATE.format(model=operation.body.__name__)
+        derived = operation.body.model_json_schema(ref_template=REF_TEMPLATE)
+        for name, schema in derived.pop("$defs", {}).items():
+            assert schemas[name] == schema
+        assert schemas[operation.body.__name__] == derived
+    assert bodies == 3  # claims, lease extensions, reports
+
+
+@pytest.mark.django_db
+def test_the_openapi_document_lists_exactly_the_methods_each_route_answers(
+    client: Client, worker: Worker
+) -> None:
+    from hytnas_web.studies import urls_api
+    from hytnas_web.studies.openapi import openapi_path
+
+    document = client.get("/api/v1/openapi.json").json()
+    arguments = {"lease_id": "00000000-0000-0000-0000-000000000000", "evaluation_id": "1"}
+    for pattern in urls_api.urlpatterns:
+        path = openapi_path(pattern)
+        url = "/api/v1" + path.format(**arguments)
+        answered = set()
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            response = worker.client.generic(method, url, HTTP_AUTHORIZATION=f"Bearer {worker.secret}")
+            if response.status_code != 405:
+                answered.add(method.lower())
+            else:
+                assert response["Allow"] in {m.upper() for m in document["paths"][path]}
+        assert answered == set(document["paths"][path]), path
+
+
+def test_every_refusal_a_service_raises_has_an_http_status() -> None:
+    from hytnas_web.studies.services.api_payloads import InvalidPayload
+    from hytnas_web.studies.services.remote_work import Refused
+    from hytnas_web.studies.views_api import REFUSALS
+
+    def kinds(base: type[Exception]) -> list[type[Exception]]:
+        return [base, *(k for sub in base.__subclasses__() for k in kinds(sub))]
+
+    for kind in kinds(Refused)[1:] + kinds(InvalidPayload):
+        assert kind in REFUSALS and 400 <= REFUSALS[kind][0] < 500, kind

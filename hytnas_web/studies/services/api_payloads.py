@@ -1,15 +1,35 @@
-"""Checking what evaluation workers send, before anything is written.
+"""What the evaluation worker API exchanges, declared once as pydantic models.
 
-Every rule a report must meet lives here, so the API can refuse a bad payload with a message naming
-the field (``objectives[1]``, ``stage_latency.neck``) and the database never sees half of it.
+Each request and response is one model here: the API checks a body by validating it against its
+model, and the OpenAPI document (``studies.openapi``) prints the models' JSON schemas, so the rules
+and their description cannot drift apart. A refused body becomes one ``InvalidPayload`` whose
+``field`` names the value in the form a person reads (``objectives[1]``, ``stage_latency.neck``):
+``_field_path`` and ``_message`` turn pydantic's errors into that form, for every model.
+
+Bodies reach the models only through ``parse_body``, which bounds their size and nesting first.
 """
 
 from __future__ import annotations
 
-import math
-import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from hytnas_web.studies.services import json_input
 from hytnas_web.studies.services.json_input import JSONLimitError
@@ -24,9 +44,15 @@ MAX_METRICS = 200
 MAX_STAGES = 16
 MAX_TEXT = 10_000
 MAX_NAME = 200
+NAME_LENGTH = (1, 100)  # of a key in stage_latency, metrics and device
+
+Model = TypeVar("Model", bound=BaseModel)
+
+#: What became of a report: written now, or written before under the same lease.
+ReportOutcome = Literal["recorded", "already_recorded"]
 
 
-class PayloadError(ValueError):
+class InvalidPayload(ValueError):
     """A payload that breaks a rule; ``field`` names the offending value (None: the whole body)."""
 
     def __init__(self, field: str | None, message: str) -> None:
@@ -35,36 +61,12 @@ class PayloadError(ValueError):
         self.message = message
 
 
-class BodyTooLarge(PayloadError):
-    """A body over ``MAX_BODY_BYTES`` (HTTP 413)."""
-
-
-@dataclass(frozen=True)
-class ClaimRequest:
-    """What a worker asks for: how many evaluations, for how long, and what it is."""
-
-    max_evaluations: int = 1
-    lease_seconds: int = DEFAULT_LEASE_SECONDS
-    device: dict[str, Any] = field(default_factory=dict)
-    study: int | None = None
-
-
-@dataclass(frozen=True)
-class Report:
-    """One evaluation's outcome as a worker reports it."""
-
-    lease: uuid.UUID
-    status: str
-    objectives: tuple[float, ...] | None
-    stage_latency: dict[str, float] | None
-    metrics: dict[str, Any]
-    error: str
-    seconds: float | None
-    device: dict[str, Any] | None
+class BodyTooLarge(InvalidPayload):
+    """A body over ``MAX_BODY_BYTES``."""
 
 
 def parse_body(body: bytes) -> dict[str, Any]:
-    """The JSON object in a request body (an empty body is an empty object)."""
+    """The JSON object in a request body (an empty body is an empty object), within the limits."""
     if len(body) > MAX_BODY_BYTES:
         raise BodyTooLarge(None, f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
     if not body.strip():
@@ -72,171 +74,336 @@ def parse_body(body: bytes) -> dict[str, Any]:
     try:
         data = json_input.loads(body, max_bytes=MAX_BODY_BYTES, max_depth=MAX_DEPTH, what="the body")
     except JSONLimitError as exc:
-        raise PayloadError(None, str(exc)) from None
+        raise InvalidPayload(None, str(exc)) from None
     except ValueError as exc:  # UnicodeDecodeError included
-        raise PayloadError(None, f"the body is not valid JSON: {exc}") from None
+        raise InvalidPayload(None, f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise PayloadError(None, "the body must be a JSON object")
+        raise InvalidPayload(None, "the body must be a JSON object")
     return data
 
 
-def parse_claim(data: dict[str, Any]) -> ClaimRequest:
-    """A checked claim request (see the API description for the rules)."""
-    _no_unknown(data, {"max_evaluations", "lease_seconds", "device", "study"})
-    study = data.get("study")
-    return ClaimRequest(
-        max_evaluations=_integer(data, "max_evaluations", 1, 1, MAX_CLAIM),
-        lease_seconds=parse_lease_seconds(data),
-        device=check_device(data.get("device"), "device") or {},
-        study=None if study is None else _integer(data, "study", 0, 1, 2**62),
-    )
-
-
-def parse_lease_seconds(data: dict[str, Any]) -> int:
-    """``lease_seconds`` within bounds (default ten minutes)."""
-    return _integer(data, "lease_seconds", DEFAULT_LEASE_SECONDS, *LEASE_SECONDS)
-
-
-def parse_report(data: dict[str, Any], n_objectives: int) -> Report:
-    """A checked report for a study with ``n_objectives`` objectives."""
-    _no_unknown(
-        data, {"lease", "status", "objectives", "stage_latency", "metrics", "error", "seconds", "device"}
-    )
+def checked(model: type[Model], data: Mapping[str, Any], **context: Any) -> Model:
+    """``data`` validated as ``model`` (``context`` reaches its validators), or InvalidPayload."""
     try:
-        lease = uuid.UUID(str(data.get("lease", "")))
-    except ValueError:
-        raise PayloadError("lease", "give the lease id the claim returned") from None
-    status = data.get("status")
-    if status not in ("done", "failed"):
-        raise PayloadError("status", 'must be "done" or "failed"')
-    objectives = None
-    error = ""
-    if status == "done":
-        objectives = _objectives(data.get("objectives"), n_objectives)
-        if data.get("error"):
-            raise PayloadError("error", 'a "done" report carries no error; report "failed" instead')
-    else:
-        if data.get("objectives") is not None:
-            raise PayloadError("objectives", 'a "failed" report carries no objectives')
-        error = _text(data.get("error") or "", "error")
-        if not error.strip():
-            raise PayloadError("error", "say why the evaluation failed")
-    seconds = data.get("seconds")
-    return Report(
-        lease=lease,
-        status=status,
-        objectives=objectives,
-        stage_latency=_stage_latency(data.get("stage_latency")),
-        metrics=_metrics(data.get("metrics")),
-        error=error,
-        seconds=None if seconds is None else _number(seconds, "seconds", low=0.0),
-        device=check_device(data.get("device"), "device"),
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        raise InvalidPayload(_field_path(error["loc"]), _message(error, model)) from None
+
+
+# --- value types shared by the models ---
+
+
+def _rule(message: str) -> PydanticCustomError:
+    """A broken rule of the API, said in words (raised from a model's validators)."""
+    return PydanticCustomError("rule", message)
+
+
+def _one_error_for_a_union(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Report a value that fits no member of a union once, not once per member.
+
+    A value of a member's type that breaks that member's limit (a string too long) is told the
+    limit; any other value is told the types it may have.
+    """
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        for error in errors:
+            if not error["type"].endswith("_type"):
+                raise PydanticCustomError(error["type"], error["msg"], error.get("ctx")) from None
+        raise _rule(f"must be a string, a number or a boolean, got {_json_kind(value)}") from None
+
+
+Name = Annotated[str, StringConstraints(min_length=NAME_LENGTH[0], max_length=NAME_LENGTH[1])]
+FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+# Whole numbers stay whole ("4 cores", not "4.0"); beyond 64 bits they are kept as floats.
+Scalar = Annotated[
+    bool
+    | Annotated[int, Field(gt=-(2**63), lt=2**63)]
+    | FiniteNumber
+    | Annotated[str, StringConstraints(max_length=MAX_NAME)]
+    | None,
+    WrapValidator(_one_error_for_a_union),
+]
+Device = Annotated[
+    dict[Name, Scalar],
+    Field(
+        max_length=MAX_DEVICE_KEYS,
+        description="the measuring machine: name, hostname, system, machine, processor, cpu_count, "
+        f"memory_mb, python, torch, ... (strings of at most {MAX_NAME} characters, numbers, booleans)",
+    ),
+]
+LeaseSeconds = Annotated[
+    int,
+    Field(
+        ge=LEASE_SECONDS[0],
+        le=LEASE_SECONDS[1],
+        description="how long the worker holds the work unless it extends the lease",
+    ),
+]
+# Times as Python writes them (``+00:00``), as the API always has.
+Moment = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
+
+
+# --- requests ---
+
+
+class _Request(BaseModel):
+    """JSON types as sent: no string is read as a number, no ``true`` as 1."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class ClaimRequest(_Request):
+    """What a worker asks for: how many evaluations, for how long, and what it is."""
+
+    max_evaluations: int = Field(1, ge=1, le=MAX_CLAIM, description="how many evaluations to hold")
+    lease_seconds: LeaseSeconds = DEFAULT_LEASE_SECONDS
+    device: Device | None = None
+    study: int | None = Field(None, ge=1, le=2**62, description="only work of this study")
+
+
+class ExtendRequest(_Request):
+    """A lease's new length, from now."""
+
+    model_config = ConfigDict(extra="ignore")  # other keys have always been let through here
+
+    lease_seconds: LeaseSeconds = DEFAULT_LEASE_SECONDS
+
+
+class ReportRequest(_Request):
+    """One evaluation's outcome as a worker reports it."""
+
+    # Checked with ``context={"n_objectives": n}``, the study's objective count.
+    lease: UUID = Field(strict=False, description="the lease id the claim returned")
+    status: Literal["done", "failed"]
+    objectives: list[FiniteNumber] | None = Field(
+        None,
+        validate_default=True,
+        description="done only: one finite value per objective, in the claim's order and units",
     )
+    stage_latency: Annotated[dict[Name, NonNegative], Field(max_length=MAX_STAGES)] | None = Field(
+        None, description='median ms per stage, such as {"backbone": 4.2, "neck": 1.1}'
+    )
+    metrics: Annotated[dict[Name, Scalar], Field(max_length=MAX_METRICS)] | None = Field(
+        None,
+        description="named numbers, strings or booleans: parameters, multiply-adds, latency "
+        "percentiles, peak memory, ...",
+    )
+    error: str | None = Field(
+        None, max_length=MAX_TEXT, validate_default=True, description="failed only: why"
+    )
+    seconds: NonNegative | None = Field(None, description="wall time of the evaluation")
+    device: Device | None = None
+
+    @field_validator("objectives")
+    @classmethod
+    def _objectives_fit_the_status(
+        cls, value: list[float] | None, info: ValidationInfo
+    ) -> list[float] | None:
+        status = info.data.get("status")
+        n_objectives = (info.context or {}).get("n_objectives")
+        if status == "failed" and value is not None:
+            raise _rule('a "failed" report carries no objectives')
+        if status == "done" and n_objectives is not None:
+            if value is None:
+                raise _rule(f"give a list of {n_objectives} numbers, one per objective")
+            if len(value) != n_objectives:
+                raise _rule(f"the study has {n_objectives} objectives; {len(value)} values were sent")
+        return value
+
+    @field_validator("error")
+    @classmethod
+    def _error_fits_the_status(cls, value: str | None, info: ValidationInfo) -> str | None:
+        status = info.data.get("status")
+        if status == "done" and value:
+            raise _rule('a "done" report carries no error; report "failed" instead')
+        if status == "failed" and not (value or "").strip():
+            raise _rule("say why the evaluation failed")
+        return value
 
 
-def _objectives(value: Any, n_objectives: int) -> tuple[float, ...]:
-    if not isinstance(value, list):
-        raise PayloadError("objectives", f"give a list of {n_objectives} numbers, one per objective")
-    if len(value) != n_objectives:
-        raise PayloadError(
-            "objectives", f"the study has {n_objectives} objectives; {len(value)} values were sent"
-        )
-    return tuple(_number(v, f"objectives[{i}]") for i, v in enumerate(value))
-
-
-def _stage_latency(value: Any) -> dict[str, float] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise PayloadError("stage_latency", 'give an object such as {"backbone": 4.2, "neck": 1.1}')
-    if len(value) > MAX_STAGES:
-        raise PayloadError("stage_latency", f"at most {MAX_STAGES} stages")
-    return {_key(k, "stage_latency"): _number(v, f"stage_latency.{k}", low=0.0) for k, v in value.items()}
-
-
-def _metrics(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise PayloadError("metrics", "give an object of named numbers, strings or booleans")
-    if len(value) > MAX_METRICS:
-        raise PayloadError("metrics", f"at most {MAX_METRICS} metrics")
-    checked: dict[str, Any] = {}
-    for key, item in value.items():
-        name = _key(key, "metrics")
-        if isinstance(item, bool) or item is None:
-            checked[name] = item
-        elif isinstance(item, str):
-            checked[name] = _text(item, f"metrics.{name}", MAX_NAME)
-        else:
-            checked[name] = _exact(item, f"metrics.{name}")
-    return checked
+_DEVICE = TypeAdapter(Device)
 
 
 def check_device(value: Any, name: str) -> dict[str, Any] | None:
-    """A flat object describing a machine: short strings, numbers and booleans only."""
+    """A flat object describing a machine (see ``Device``), checked outside a request body."""
     if value is None:
         return None
-    if not isinstance(value, dict):
-        raise PayloadError(name, "describe the device as an object (name, processor, cpu_count, ...)")
-    if len(value) > MAX_DEVICE_KEYS:
-        raise PayloadError(name, f"at most {MAX_DEVICE_KEYS} keys")
-    checked: dict[str, Any] = {}
-    for key, item in value.items():
-        label = _key(key, name)
-        if isinstance(item, bool) or item is None:
-            checked[label] = item
-        elif isinstance(item, str):
-            checked[label] = _text(item, f"{name}.{label}", MAX_NAME)
-        elif isinstance(item, int | float):
-            checked[label] = _exact(item, f"{name}.{label}")
-        else:
-            raise PayloadError(f"{name}.{label}", "must be a string, a number or a boolean")
-    return checked
+    try:
+        return _DEVICE.validate_python(value, strict=True)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        raise InvalidPayload(_field_path((name, *error["loc"])), _message(error, None)) from None
 
 
-def _integer(data: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
-    value = data.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PayloadError(name, f"must be a whole number from {low} to {high}")
-    if not low <= value <= high:
-        raise PayloadError(name, f"must be from {low} to {high}, got {value}")
-    return value
+# --- responses ---
 
 
-def _exact(value: Any, name: str) -> int | float:
-    """A finite number kept as sent: counts (cores, parameters) stay whole numbers."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
-        return value
-    return _number(value, name)
+class LeaseView(BaseModel):
+    """A lease as a worker sees it."""
+
+    id: UUID
+    expires_at: Moment
+    lease_seconds: int = Field(description="seconds left")
 
 
-def _number(value: Any, name: str, low: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PayloadError(name, f"must be a number, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise PayloadError(name, "must be a finite number")
-    if low is not None and number < low:
-        raise PayloadError(name, f"must be at least {low:g}, got {number:g}")
-    return number
+class ObjectiveView(BaseModel):
+    """One of the study's objectives: its name, direction and unit."""
+
+    name: str
+    direction: str = Field(description='"min" or "max"')
+    unit: str = ""
 
 
-def _text(value: Any, name: str, limit: int = MAX_TEXT) -> str:
-    if not isinstance(value, str):
-        raise PayloadError(name, "must be a string")
-    if len(value) > limit:
-        raise PayloadError(name, f"at most {limit} characters")
-    return value
+class StudyRef(BaseModel):
+    """The study an evaluation belongs to."""
+
+    id: int
+    name: str
 
 
-def _key(key: Any, name: str) -> str:
-    if not isinstance(key, str) or not key or len(key) > 100:
-        raise PayloadError(name, f"names must be 1 to 100 characters, got {key!r}")
-    return key
+class EvaluatorSpec(BaseModel):
+    """The evaluator a worker builds: its search_engine registry name and parameters."""
+
+    name: str
+    params: dict[str, Any]
 
 
-def _no_unknown(data: dict[str, Any], known: set[str]) -> None:
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise PayloadError(unknown[0], f"unknown field {unknown[0]!r}; known: {', '.join(sorted(known))}")
+class WorkItem(BaseModel):
+    """One claimed evaluation and how to measure it."""
+
+    id: int = Field(description="the evaluation to report on")
+    study: StudyRef
+    key: str = Field(description="the architecture's stable key in the study's space")
+    architecture: dict[str, Any] = Field(description="the design variables of the HyT-NAS space")
+    evaluator: EvaluatorSpec
+    objectives: list[ObjectiveView] = Field(description="the order in which a report gives its values")
+
+
+class ClaimResponse(BaseModel):
+    """The work claimed, maybe none."""
+
+    lease: LeaseView | None
+    evaluations: list[WorkItem]
+    retry_after_seconds: int = Field(description="when nothing was claimed: how long to wait")
+
+
+class ExtendResponse(BaseModel):
+    """A lease's new end and the evaluations it still holds."""
+
+    lease: LeaseView
+    evaluations: list[int] = Field(description="the pending evaluations the lease still holds")
+
+
+class ReportResponse(BaseModel):
+    """What became of a report."""
+
+    status: ReportOutcome
+    evaluation: int
+
+
+class TokenView(BaseModel):
+    """A token's name, the start of its secret, and the study it is limited to (None: every study)."""
+
+    name: str
+    prefix: str
+    study: int | None
+
+
+class WorkerResponse(BaseModel):
+    """The token a worker holds, and the server's clock."""
+
+    token: TokenView
+    server_time: Moment
+
+
+class ErrorResponse(BaseModel):
+    """What was wrong, in words; ``status`` is ``rejected`` when the state of things refused it."""
+
+    error: str
+    field: str | None = Field(description="the offending value, as a dotted path")
+    status: Literal["rejected"] | None = None
+
+
+# --- pydantic's errors in the API's words ---
+
+_EXPECTED = {
+    "bool_type": "a boolean",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "string_type": "a string",
+    "dict_type": "an object",
+    "list_type": "a list",
+    "literal_error": "{expected}",
+    "uuid_type": "a UUID",
+    "uuid_parsing": "a UUID",
+}
+_LIMITS = {
+    "greater_than_equal": "must be at least {ge}, got {input}",
+    "greater_than": "must be more than {gt}, got {input}",
+    "less_than_equal": "must be at most {le}, got {input}",
+    "less_than": "must be less than {lt}, got {input}",
+    "finite_number": "must be a finite number",
+    "string_too_long": "at most {max_length} characters",
+    "string_too_short": "at least {min_length} characters",
+    "too_long": "at most {max_length} entries",
+}
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str | None:
+    """``("objectives", 1)`` -> ``objectives[1]``; a dict key's own error names the dict."""
+    if loc[-1:] == ("[key]",):
+        loc = loc[:-2]
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    return path or None
+
+
+def _message(error: ErrorDetails, model: type[BaseModel] | None) -> str:
+    kind, value = error["type"], error["input"]
+    context = {key: _shown(item) for key, item in (error.get("ctx") or {}).items()}
+    if kind == "rule":
+        return error["msg"]
+    if error["loc"][-1:] == ("[key]",):
+        return f"names must be {NAME_LENGTH[0]} to {NAME_LENGTH[1]} characters, got {value!r}"
+    if kind == "extra_forbidden" and model is not None:
+        known = ", ".join(sorted(model.model_fields))
+        return f"unknown field {error['loc'][-1]!r}; known: {known}"
+    if kind in _EXPECTED:
+        message = "must be " + _EXPECTED[kind].format(**context)
+        if kind.endswith("_type"):
+            message += f", got {_json_kind(value)}"
+        return message + _hint(error["loc"], model)
+    if kind == "missing":
+        return "is required" + _hint(error["loc"], model)
+    if kind in _LIMITS:
+        return _LIMITS[kind].format(input=_shown(value), **context)
+    return error["msg"]
+
+
+def _hint(loc: tuple[int | str, ...], model: type[BaseModel] | None) -> str:
+    """What a top-level field of ``model`` holds (its description), after a wrong type or a gap."""
+    field = model.model_fields.get(str(loc[0])) if model is not None and len(loc) == 1 else None
+    return f"; {field.description}" if field is not None and field.description else ""
+
+
+def _shown(value: Any) -> Any:
+    return f"{value:g}" if isinstance(value, float) else value
+
+
+def _json_kind(value: Any) -> str:
+    """The JSON name of ``value``'s type: what a worker's author sent, in the words of the spec."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"

@@ -6,6 +6,9 @@ free again, for it or for another worker. A report is recorded once: the same re
 lease) is acknowledged without writing, a report for an evaluation another lease already reported
 is refused as late. A report under an expired lease is still taken while the evaluation is pending,
 since a measurement made is worth keeping.
+
+Refusals are domain errors (``NotFound``, ``Forbidden``, ``LeaseLost``, ``LateReport``,
+``UnknownLease``); the API's views choose the HTTP status for each.
 """
 
 from __future__ import annotations
@@ -19,7 +22,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hytnas_web.studies.models import Evaluation, Lease, Study, WorkerToken
-from hytnas_web.studies.services.api_payloads import ClaimRequest, Report, parse_report
+from hytnas_web.studies.services.api_payloads import (
+    ClaimRequest,
+    EvaluatorSpec,
+    ObjectiveView,
+    ReportOutcome,
+    ReportRequest,
+    StudyRef,
+    WorkItem,
+    checked,
+)
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.evaluations import record_result
 from hytnas_web.studies.services.tokens import token_studies
@@ -31,13 +43,32 @@ RETRY_AFTER_SECONDS = 10
 
 
 class Refused(Exception):
-    """A request the API turns down: ``status`` is the HTTP status, the message says why."""
+    """A request turned down on the state of things (what exists, who holds it); says why in words."""
 
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
-        self.status = status
         self.message = message
         self.field = field
+
+
+class NotFound(Refused):
+    """No such evaluation or lease."""
+
+
+class Forbidden(Refused):
+    """The token does not reach this study, or the lease was given to another token."""
+
+
+class UnknownLease(Refused):
+    """A report names a lease that does not exist: the body is wrong, not the address."""
+
+
+class LeaseLost(Refused):
+    """The lease holds no pending evaluation any more: expired and given away, or all reported."""
+
+
+class LateReport(Refused):
+    """Another lease reported this evaluation first."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +76,7 @@ class Claim:
     """A lease and the evaluations it holds (none when there was nothing to do)."""
 
     lease: Lease | None
-    evaluations: list[dict[str, Any]]
+    evaluations: list[WorkItem]
 
 
 def remote_studies(token: WorkerToken) -> Any:
@@ -58,7 +89,7 @@ def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
     studies = remote_studies(token)
     if request.study is not None:
         if not token_studies(token).filter(pk=request.study).exists():
-            raise Refused(403, f"this token does not give access to study {request.study}", "study")
+            raise Forbidden(f"this token does not give access to study {request.study}", "study")
         studies = studies.filter(pk=request.study)
     now = timezone.now()
     with transaction.atomic():
@@ -72,7 +103,7 @@ def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
         if not chosen:
             return Claim(None, [])
         expires = now + timedelta(seconds=request.lease_seconds)
-        lease = Lease.objects.create(token=token, device=request.device, expires_at=expires)
+        lease = Lease.objects.create(token=token, device=request.device or {}, expires_at=expires)
         for study_id in {e.study_id for e in chosen}:
             version = bump_version(study_id)
             for evaluation in chosen:
@@ -86,22 +117,22 @@ def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
     return Claim(lease, _work_items(chosen))
 
 
-def _work_items(evaluations: list[Evaluation]) -> list[dict[str, Any]]:
+def _work_items(evaluations: list[Evaluation]) -> list[WorkItem]:
     """What a worker needs to measure each evaluation: the architecture and how to measure it."""
     studies = {study.pk: study for study in Study.objects.filter(pk__in={e.study_id for e in evaluations})}
     specs = {pk: study_config(study).build_evaluator().worker_spec() for pk, study in studies.items()}
     return [
-        {
-            "id": evaluation.pk,
-            "study": {"id": evaluation.study_id, "name": studies[evaluation.study_id].name},
-            "key": evaluation.key,
-            "architecture": evaluation.architecture,
-            "evaluator": specs[evaluation.study_id],
-            "objectives": [
-                {"name": o.get("name"), "direction": o.get("direction"), "unit": o.get("unit", "")}
+        WorkItem(
+            id=evaluation.pk,
+            study=StudyRef(id=evaluation.study_id, name=studies[evaluation.study_id].name),
+            key=evaluation.key,
+            architecture=evaluation.architecture,
+            evaluator=EvaluatorSpec(**specs[evaluation.study_id]),
+            objectives=[
+                ObjectiveView(name=o.get("name"), direction=o.get("direction"), unit=o.get("unit", ""))
                 for o in studies[evaluation.study_id].objectives
             ],
-        }
+        )
         for evaluation in evaluations
     ]
 
@@ -113,8 +144,7 @@ def extend_lease(token: WorkerToken, lease_id: Any, lease_seconds: int) -> tuple
         held = lease.evaluations.filter(status=Evaluation.Status.PENDING)
         ids = sorted(held.values_list("pk", flat=True))
         if not ids:
-            raise Refused(
-                409,
+            raise LeaseLost(
                 "this lease holds no pending evaluation any more: it expired and its work was "
                 "given to another worker, or everything it held has been reported",
             )
@@ -124,57 +154,59 @@ def extend_lease(token: WorkerToken, lease_id: Any, lease_seconds: int) -> tuple
     return lease, ids
 
 
-def report_evaluation(token: WorkerToken, evaluation_id: int, data: dict[str, Any]) -> tuple[int, str]:
-    """Record a worker's report; returns (HTTP status, ``recorded`` or ``already_recorded``).
+def report_evaluation(token: WorkerToken, evaluation_id: int, data: dict[str, Any]) -> ReportOutcome:
+    """Record a worker's report (checked as a ``ReportRequest`` once the study is known).
 
-    Raises Refused for another study's evaluation (403), an unknown one (404), a late report (409);
-    PayloadError for a malformed one. Nothing is written unless the report is recorded.
+    Raises NotFound for an unknown evaluation, Forbidden for another study's, InvalidPayload for a
+    malformed report, UnknownLease, Forbidden for another token's lease, LateReport. Nothing is
+    written unless the report is recorded.
     """
     evaluation = Evaluation.objects.filter(pk=evaluation_id).first()
     if evaluation is None:
-        raise Refused(404, f"there is no evaluation {evaluation_id}")
+        raise NotFound(f"there is no evaluation {evaluation_id}")
     if not token_studies(token).filter(pk=evaluation.study_id).exists():
-        raise Refused(403, f"this token does not give access to the study of evaluation {evaluation_id}")
+        raise Forbidden(f"this token does not give access to the study of evaluation {evaluation_id}")
     n_objectives = len(Study.objects.values_list("objectives", flat=True).get(pk=evaluation.study_id))
-    report = parse_report(data, n_objectives)
+    report = checked(ReportRequest, data, n_objectives=n_objectives)
     with transaction.atomic():
         lease = _own_lease(token, report.lease, field="lease")
         evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id)
         if evaluation.status != Evaluation.Status.PENDING:
             if evaluation.lease_id == lease.pk:
-                return 200, "already_recorded"
-            raise Refused(
-                409,
+                return "already_recorded"
+            raise LateReport(
                 f"evaluation {evaluation_id} was already {evaluation.status} "
                 f"(reported under another lease at {_when(evaluation.finished_at)}); this report is late",
             )
         record_result(evaluation, _result(report), report.device or lease.device, lease)
-    return 201, "recorded"
+    return "recorded"
 
 
-def _result(report: Report) -> EvaluationResult:
+def _result(report: ReportRequest) -> EvaluationResult:
     if report.status == "done":
         return EvaluationResult(
-            objectives=report.objectives,
+            objectives=tuple(report.objectives or ()),
             stage_latency=report.stage_latency,
-            metrics=report.metrics,
+            metrics=report.metrics or {},
             seconds=report.seconds or 0.0,
         )
     return EvaluationResult(
         objectives=None,
         stage_latency=report.stage_latency,
-        metrics=report.metrics,
+        metrics=report.metrics or {},
         error=report.error,
         seconds=report.seconds or 0.0,
     )
 
 
 def _own_lease(token: WorkerToken, lease_id: Any, field: str | None = None) -> Lease:
+    """The token's lease ``lease_id``, locked; ``field`` names it when a body (not the URL) gave it."""
     lease = Lease.objects.select_for_update().filter(pk=lease_id).first()
     if lease is None:
-        raise Refused(404 if field is None else 400, f"there is no lease {lease_id}", field)
+        message = f"there is no lease {lease_id}"
+        raise NotFound(message) if field is None else UnknownLease(message, field)
     if lease.token_id != token.pk:
-        raise Refused(403, "this lease was given to another token", field)
+        raise Forbidden("this lease was given to another token", field)
     return lease
 
 
