@@ -85,6 +85,25 @@ def test_brackets_inside_strings_do_not_count_as_nesting(study: Study, worker: W
     assert study.evaluations.get(pk=evaluation).error.startswith("[{[{")
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("number", "field"),
+    [("1e999", "metrics.params"), ("9" * 400, "metrics.params"), ("-" + "9" * 5000, None)],
+)
+def test_a_number_too_large_for_a_float_is_refused_in_words(
+    study: Study, worker: Worker, number: str, field: str | None
+) -> None:
+    claim = worker.claim().json()
+    evaluation, lease = claim["evaluations"][0]["id"], claim["lease"]["id"]
+    before = written_state(study)
+    report = json.dumps({"lease": lease, "status": "done", "objectives": [1, 2], "metrics": {"params": 0}})
+    body = report.replace('"params": 0', f'"params": {number}')
+    response = worker.post(f"evaluations/{evaluation}/report", body)
+    assert response.status_code == 400 and response.json()["field"] == field
+    assert len(response.json()["error"]) < 200  # the number is not echoed whole
+    assert written_state(study) == before
+
+
 @pytest.mark.parametrize(
     ("text", "depth"),
     [("1", 0), ("[]", 1), ('{"a": [1, {"b": []}]}', 4), ('["[[[[", "\\"[["]', 1), ('"\\\\"', 0)],

@@ -392,8 +392,10 @@ def _hint(loc: tuple[int | str, ...], model: type[BaseModel] | None) -> str:
     return f"; {field.description}" if field is not None and field.description else ""
 
 
-def _shown(value: Any) -> Any:
-    return f"{value:g}" if isinstance(value, float) else value
+def _shown(value: Any) -> str:
+    """A number as a message shows it: short (a sent value may have thousands of digits)."""
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= 24 else f"{text[:20]}... ({len(text)} characters)"
 
 
 def _json_kind(value: Any) -> str:
