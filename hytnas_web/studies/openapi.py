@@ -89,7 +89,7 @@ def _operation(operation: Operation, pattern: URLPattern) -> dict[str, Any]:
     described: dict[str, Any] = {"summary": operation.summary}
     if not operation.needs_token:
         described["security"] = []
-    converters = pattern.pattern.converters  # type: ignore[attr-defined]  # a RoutePattern's
+    converters = pattern.pattern.converters
     if converters:
         described["parameters"] = [
             {

@@ -183,17 +183,18 @@ def report_evaluation(token: WorkerToken, evaluation_id: int, data: dict[str, An
 
 
 def _result(report: ReportRequest) -> EvaluationResult:
+    metrics: dict[str, Any] = report.metrics or {}  # JSON scalars: numbers, and words such as a note
     if report.status == "done":
         return EvaluationResult(
             objectives=tuple(report.objectives or ()),
             stage_latency=report.stage_latency,
-            metrics=report.metrics or {},
+            metrics=metrics,
             seconds=report.seconds or 0.0,
         )
     return EvaluationResult(
         objectives=None,
         stage_latency=report.stage_latency,
-        metrics=report.metrics or {},
+        metrics=metrics,
         error=report.error,
         seconds=report.seconds or 0.0,
     )
