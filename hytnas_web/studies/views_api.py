@@ -99,11 +99,11 @@ def _answer(model: BaseModel, status: int = 200) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
-def _refusal(exc: Exception) -> JsonResponse:
+def _refusal(exc: InvalidPayload | Refused) -> JsonResponse:
+    """The error body and status of a refusal, found by the nearest class in ``REFUSALS``."""
     status = next(REFUSALS[kind][0] for kind in type(exc).__mro__ if kind in REFUSALS)
     if isinstance(exc, Refused):
         return _answer(ErrorResponse(error=exc.message, field=exc.field, status="rejected"), status)
-    assert isinstance(exc, InvalidPayload)
     return _answer(ErrorResponse(error=exc.message, field=exc.field), status)
 
 

@@ -99,8 +99,8 @@ def _rule(message: str) -> PydanticCustomError:
     return PydanticCustomError("rule", message)
 
 
-def _one_error_for_a_union(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """Report a value that fits no member of a union once, not once per member.
+def _one_error_for_a_scalar(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Report a value that fits none of a scalar's types once, not once per type.
 
     A value of a member's type that breaks that member's limit (a string too long) is told the
     limit; any other value is told the types it may have.
@@ -125,7 +125,7 @@ Scalar = Annotated[
     | FiniteNumber
     | Annotated[str, StringConstraints(max_length=MAX_NAME)]
     | None,
-    WrapValidator(_one_error_for_a_union),
+    WrapValidator(_one_error_for_a_scalar),
 ]
 Device = Annotated[
     dict[Name, Scalar],
