@@ -1,4 +1,4 @@
-"""The site's forms: the study form (built from Django's own parts), the save-as-preset and worker-token forms.
+"""The site's forms: the study form (from Django's own parts), the save-as-preset and worker-token forms.
 
 The study form is a main form (``study.StudyMainForm``), one sub-form per component choice
 (``components``), formsets for objective rows and table uploads (``rows``) and its initial values

@@ -18,7 +18,7 @@ MAX_JSON_FIELD_BYTES = 256 * 1024
 class JSONTextField(forms.JSONField):
     """JSON typed into a textarea: malformed, non-finite or absurdly nested input is a field error."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {"invalid": "Enter valid JSON: %(reason)s"}
+    default_error_messages: ClassVar[dict[str, Any]] = {"invalid": "Enter valid JSON: %(reason)s"}
 
     def to_python(self, value: Any) -> Any:
         if value in self.empty_values:

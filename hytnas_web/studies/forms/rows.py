@@ -95,7 +95,7 @@ class TableUploadForm(RowForm, ChoiceForm):
 
     def clean_file(self) -> UploadedTable | None:
         """The upload's text (too large, not UTF-8 text or holding NUL characters: a field error)."""
-        upload: UploadedFile | None = self.cleaned_data.get("file")
+        upload: UploadedFile[Any] | None = self.cleaned_data.get("file")
         if not upload:
             return None
         limit = settings.MAX_TABLE_UPLOAD_BYTES

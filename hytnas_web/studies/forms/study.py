@@ -14,7 +14,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.utils import ErrorList
 
 from hytnas_web.studies import services
@@ -134,11 +134,14 @@ class StudyForm:
         )
         custom = option_prefix("space", "custom")
         self.custom_space = CustomSpaceForm(
-            data, prefix=custom, initial=initial.params.get(custom), chosen=self.main.chosen("space") == "custom"
+            data,
+            prefix=custom,
+            initial=initial.params.get(custom),
+            chosen=self.main.chosen("space") == "custom",
         )
         self.evaluator_section = self._section("evaluator", "Evaluator", catalogue, initial, with_json=False)
         self.component_sections = [
-            self._section(kind.value, kind.label, catalogue, initial) for kind in ComponentKind
+            self._section(kind.value, str(kind.label), catalogue, initial) for kind in ComponentKind
         ]
         self.objectives = ObjectiveFormSet(data, prefix="objectives", initial=initial.objectives)
         self.tables = TableFormSet(data, files, prefix="tables", form_kwargs={"chosen": self.uses_tables})
@@ -213,7 +216,9 @@ class StudyForm:
             places.append(Place((section.kind, "params"), option.form))
         named = [(row, objective) for row in self.objectives if (objective := row.objective()) is not None]
         values["objectives"] = [objective for _, objective in named]
-        places += row_places(("objectives",), [row for row, _ in named], "name", first=self._first(self.objectives))
+        places += row_places(
+            ("objectives",), [row for row, _ in named], "name", first=self._first(self.objectives)
+        )
         tables, table_rows = self._tables()
         places += row_places(TABLES_PATH, table_rows, "file", first=self._first(self.tables))
         return values, tables, places
@@ -255,7 +260,7 @@ class StudyForm:
             yield from form
 
     def __getitem__(self, name: str) -> forms.BoundField:
-        """The input posted as ``name``: ``budget``, ``surrogate-xgboost-max_depth``, ``objectives-0-name``."""
+        """The input posted as ``name``: ``budget``, ``surrogate-xgboost-max_depth``, ``tables-0-file``."""
         for field in self.bound_fields():
             if field.html_name == name:
                 return field
@@ -267,17 +272,19 @@ class StudyForm:
         errors: dict[str, ErrorList] = {}
         for form in self._forms():
             for name, messages in form.errors.items():
-                key = name if name == forms.forms.NON_FIELD_ERRORS else form.add_prefix(name)
+                key = name if name == NON_FIELD_ERRORS else form.add_prefix(name)
                 errors.setdefault(key, ErrorList()).extend(messages)
         for formset in self._formsets():
             if formset.non_form_errors():
-                errors[formset.prefix] = formset.non_form_errors()
+                errors[str(formset.prefix)] = formset.non_form_errors()
         return errors
 
     def summary_errors(self) -> list[str]:
         """Errors with no input of their own on the page: above the form, hidden inputs, formsets."""
         summary = [str(e) for e in self.main.non_field_errors()]
-        summary += [f"{name}: {e}" for name in ("preset", "tables_from") for e in self.main.errors.get(name, [])]
+        summary += [
+            f"{name}: {e}" for name in ("preset", "tables_from") for e in self.main.errors.get(name, [])
+        ]
         for formset in self._formsets():
             summary += [str(e) for e in formset.non_form_errors()]
         return summary

@@ -32,4 +32,4 @@ class WorkerTokenForm(forms.Form):
 
     def __init__(self, *args: Any, owner: AbstractBaseUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["study"].queryset = Study.objects.filter(owner=owner).order_by("-updated_at")
+        self.fields["study"].queryset = Study.objects.filter(owner=owner).order_by("-updated_at")  # type: ignore[attr-defined]
