@@ -343,6 +343,8 @@ HOSTILE_INPUTS = [
     "preset",
     "tables_from",
     "tables-0-objectives",
+    "objectives-TOTAL_FORMS",
+    "tables-TOTAL_FORMS",
 ]
 HOSTILE_VALUES = ["", "-1", "0", "1e308", "1e999", "NaN", "9" * 5000, "\x00", "[]", "{}", '{"name": 1}', "🙂"]
 
@@ -441,6 +443,32 @@ def test_clone_and_edit_of_a_table_study_reuses_its_tables(alice_client: Any, al
     copy = Study.objects.exclude(pk=original.pk).get()
     assert copy.budget == 25
     assert copy.evaluator["params"]["tables"] == original.evaluator["params"]["tables"]
+
+
+def test_an_error_in_a_reused_table_is_shown_above_the_form(alice_client: Any, alice: Any) -> None:
+    data = table_study(alice_client)
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"))
+    assert post(alice_client, data).status_code == 302
+    original = Study.objects.get(owner=alice)
+    # The clone renames an objective the reused accuracy table measures: it has no upload input.
+    clone_url = f"{CREATE}?clone={original.pk}"
+    clone_data = form_post_data(alice_client, clone_url, **{"objectives-0-name": "top1"})
+    response = post(alice_client, clone_data)
+    message = "evaluator.params.tables[0].objectives: unknown objective 'accuracy'; known: top1, latency"
+    assert field_errors(response, "__all__") == [message]
+    summary = response.content.decode().split('class="error-summary"')[1].split("</div>")[0]
+    assert message.replace("'", "&#x27;") in summary
+    assert Study.objects.count() == 1
+
+
+def test_too_many_objective_rows_are_refused_above_the_form(alice_client: Any) -> None:
+    sixth_row = {"objectives-TOTAL_FORMS": "6", "objectives-5-name": "f6"}
+    data = form_post_data(alice_client, **small_zdt1(**sixth_row))
+    response = post(alice_client, data)
+    assert field_errors(response, "objectives") == ["Please submit at most 5 forms."]
+    assert "Please submit at most 5 forms." in response.content.decode().split('class="error-summary"')[1]
+    assert not Study.objects.exists()
 
 
 def test_tables_of_another_users_study_cannot_be_borrowed(
