@@ -15,13 +15,6 @@ from django.forms.utils import ErrorDict
 
 from hytnas_web.studies.forms.fields import JSONTextField, schema_field
 
-SPACE_CHOICES = [
-    ("benchmark", "The benchmark problem's own space (continuous, x0 … xn in [0, 1])"),
-    ("hytnas", "HyT-NAS hybrid conv/attention space (23 variables)"),
-    ("custom", "Custom space (JSON)"),
-]
-"""How the study form picks a space (``services.SPACE_KINDS``); only ``custom`` takes input."""
-
 
 def option_prefix(kind: str, key: str) -> str:
     """The prefix of one choice's sub-form, e.g. ``surrogate-xgboost``."""

@@ -19,7 +19,6 @@ from django.forms.utils import ErrorList
 
 from hytnas_web.studies import services
 from hytnas_web.studies.forms.components import (
-    SPACE_CHOICES,
     ComponentSection,
     CustomSpaceForm,
     component_section,
@@ -29,6 +28,7 @@ from hytnas_web.studies.forms.initial import StudyFormInitial
 from hytnas_web.studies.forms.places import Place, locate, row_places
 from hytnas_web.studies.forms.rows import ObjectiveFormSet, TableFormSet
 from hytnas_web.studies.models import ComponentKind, Preset, Study
+from hytnas_web.studies.services.form_support import SPACE_KINDS
 
 SIZE_LIMITS = {"n_init": 100_000, "batch_size": 100_000, "budget": 1_000_000, "patience": 100_000}
 """Upper bounds the database columns and a sane study can hold (the engine checks the lower ones)."""
@@ -48,7 +48,9 @@ class StudyMainForm(forms.Form):
     tables_from = forms.ModelChoiceField(
         queryset=Study.objects.none(), required=False, widget=forms.HiddenInput
     )
-    space = forms.ChoiceField(choices=SPACE_CHOICES, initial="benchmark", widget=forms.RadioSelect)
+    space = forms.ChoiceField(
+        choices=list(SPACE_KINDS.items()), initial="benchmark", widget=forms.RadioSelect
+    )
     evaluator = forms.ChoiceField(initial="benchmark", widget=forms.RadioSelect)
     ref_point = forms.CharField(
         required=False,
