@@ -11,9 +11,6 @@ from hytnas_web.studies.forms.components import option_prefix
 from hytnas_web.studies.forms.rows import OBJECTIVE_ROWS
 from hytnas_web.studies.models import ComponentKind, Preset
 
-FORM_EVALUATOR_PARAMS = ("tables", "objectives", "space")
-"""Evaluator parameters the page fills from its own inputs (uploads, objective rows, the space)."""
-
 
 @dataclass
 class StudyFormInitial:
@@ -27,13 +24,14 @@ class StudyFormInitial:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     objectives: list[dict[str, str]] = field(default_factory=list)
 
-    def choose(self, kind: str, spec: dict[str, Any], leave_out: tuple[str, ...] = ()) -> None:
-        """Choose the component ``spec`` (``{"name", "params"}``) for ``kind``, with its parameters."""
+    def choose(self, kind: str, spec: dict[str, Any]) -> None:
+        """Choose the component ``spec`` (``{"name", "params"}``) for ``kind``, with its parameters.
+
+        A parameter without an input of its own (the evaluator's tables) is ignored by the sub-form.
+        """
         self.main[kind] = spec["name"]
         params = spec.get("params") or {}
-        self.params[option_prefix(kind, spec["name"])] = {
-            name: _initial_param(value) for name, value in params.items() if name not in leave_out
-        }
+        self.params[option_prefix(kind, spec["name"])] = {k: _initial_param(v) for k, v in params.items()}
 
 
 def initial_values(
@@ -64,7 +62,7 @@ def initial_values(
 def _problem_initial(initial: StudyFormInitial, config: dict[str, Any]) -> None:
     """Space, evaluator, objectives and reference point inputs of a config dict."""
     evaluator = config["evaluator"]
-    initial.choose("evaluator", evaluator, leave_out=FORM_EVALUATOR_PARAMS)
+    initial.choose("evaluator", evaluator)
     space = config["space"]
     if evaluator["name"] == "benchmark":
         initial.main["space"] = "benchmark"

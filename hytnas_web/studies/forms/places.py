@@ -59,12 +59,14 @@ def locate(places: Sequence[Place], path: str) -> tuple[forms.Form, str] | None:
 
 
 def row_places(
-    path: Path, rows: Sequence[forms.Form | None], catch_all: str, first: forms.Form | None
+    path: Path,
+    rows: Sequence[forms.Form | None],
+    catch_all: str,
+    formset: forms.BaseFormSet,  # type: ignore[type-arg]
 ) -> list[Place]:
     """Places of a list filled by formset rows: entry i by ``rows[i]``, the list as a whole by its first.
 
-    ``first`` is the row the list as a whole falls to when no row filled an entry (the formset's
-    first row, where the user would type one).
+    With no entry at all, the list as a whole falls to the formset's first row, where one would be typed.
     """
-    whole = rows[0] if rows else first
+    whole = rows[0] if rows else next(iter(formset.forms), None)
     return [Place(path, whole, catch_all), *(Place((*path, i), row, catch_all) for i, row in enumerate(rows))]

@@ -218,11 +218,9 @@ class StudyForm:
             places.append(Place((section.kind, "params"), option.form))
         named = [(row, objective) for row in self.objectives if (objective := row.objective()) is not None]
         values["objectives"] = [objective for _, objective in named]
-        places += row_places(
-            ("objectives",), [row for row, _ in named], "name", first=self._first(self.objectives)
-        )
+        places += row_places(("objectives",), [row for row, _ in named], "name", self.objectives)
         tables, table_rows = self._tables()
-        places += row_places(TABLES_PATH, table_rows, "file", first=self._first(self.tables))
+        places += row_places(TABLES_PATH, table_rows, "file", self.tables)
         return values, tables, places
 
     def _tables(self) -> tuple[list[dict[str, Any]], list[forms.Form | None]]:
@@ -235,10 +233,6 @@ class StudyForm:
         reused = self.main.cleaned_data.get("tables_from")
         tables = services.study_tables(reused) if reused is not None else []
         return tables, [None] * len(tables)
-
-    @staticmethod
-    def _first(formset: forms.BaseFormSet) -> forms.Form | None:  # type: ignore[type-arg]
-        return formset.forms[0] if formset.forms else None
 
     # --- what templates and tests read ---
 
