@@ -18,7 +18,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from hytnas_web.studies import services
-from hytnas_web.studies.forms import SavePresetForm, StudyForm, default_initial, initial_values
+from hytnas_web.studies.forms import (
+    SavePresetForm,
+    StudyForm,
+    StudyFormInitial,
+    default_initial,
+    initial_values,
+)
 from hytnas_web.studies.models import Preset, Study
 from hytnas_web.studies.services.scheduling import Enqueueing
 from hytnas_web.studies.views_dashboard import dashboard_context as detail_context
@@ -63,8 +69,8 @@ def study_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = StudyForm(request.POST, request.FILES, **context)
         if form.is_valid():
-            preset = form.cleaned_data["preset"]
-            study = services.save_study(request.user, form.cleaned_data["name"], form.config, preset=preset)
+            data = form.main.cleaned_data
+            study = services.save_study(request.user, data["name"], form.config, preset=data["preset"])
             messages.success(request, f"Study “{study.name}” created as a draft; start it when ready.")
             return redirect("studies-detail", pk=study.pk)
     else:
@@ -72,15 +78,15 @@ def study_create(request: HttpRequest) -> HttpResponse:
     return render(request, "studies/create.html", _create_context(form, presets))
 
 
-def _create_initial(request: HttpRequest, presets: list[Preset]) -> dict[str, Any]:
+def _create_initial(request: HttpRequest, presets: list[Preset]) -> StudyFormInitial:
     """Initial values: a study to clone, else a chosen preset, else the built-in HyT-NAS preset."""
     if "clone" in request.GET:
         study = get_object_or_404(Study, pk=_id(request.GET["clone"]), owner=request.user)
         initial = initial_values(config=services.study_config(study).to_dict())
         if study.ref_point_derived:
-            initial.pop("ref_point", None)  # derived from the data last time: derive it again
-        initial.update(name=f"{study.name} (copy)", preset=study.preset_id)
-        initial["tables_from"] = study.pk if services.study_tables(study) else None
+            initial.main.pop("ref_point", None)  # derived from the data last time: derive it again
+        initial.main.update(name=f"{study.name} (copy)", preset=study.preset_id)
+        initial.main["tables_from"] = study.pk if services.study_tables(study) else None
         return initial
     if "preset" in request.GET:
         wanted = _id(request.GET["preset"])
@@ -98,7 +104,7 @@ def _create_context(form: StudyForm, presets: list[Preset]) -> dict[str, Any]:
         "form": form,
         "built_in_presets": built_in,
         "own_presets": [p for p in presets if p.owner_id is not None],
-        "selected_preset": form["preset"].value(),
+        "selected_preset": form.main["preset"].value(),
         "objective_defaults": services.objective_defaults(),
         "max_upload_bytes": settings.MAX_TABLE_UPLOAD_BYTES,
     }

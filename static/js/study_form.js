@@ -52,20 +52,28 @@
   const evaluatorObjectives = JSON.parse(document.getElementById("objective-defaults").textContent);
   let objectivesEdited = false;
 
+  // The name of one evaluator parameter's input: its sub-form's prefix (data-form-prefix), "-", the name.
+  function evaluatorParam(evaluator, param) {
+    const block = form.querySelector(
+      '.component-params[data-component-kind="evaluator"][data-component-key="' + evaluator + '"]'
+    );
+    return block ? block.dataset.formPrefix + "-" + param : "";
+  }
+
   // The input whose value decides the chosen evaluator's objectives, or "" when none does.
   function objectiveInput() {
     const evaluator = chosen("evaluator");
     if (evaluator === "benchmark") {
-      return "evaluator__benchmark__n_obj";
+      return evaluatorParam("benchmark", "n_obj");
     }
     const defaults = evaluatorObjectives[evaluator];
-    return defaults && defaults.param ? "evaluator__" + evaluator + "__" + defaults.param : "";
+    return defaults && defaults.param ? evaluatorParam(evaluator, defaults.param) : "";
   }
 
   function defaultObjectives() {
     const evaluator = chosen("evaluator");
     if (evaluator === "benchmark") {
-      const count = parseInt(chosen("evaluator__benchmark__n_obj"), 10) || 2;
+      const count = parseInt(chosen(evaluatorParam("benchmark", "n_obj")), 10) || 2;
       return Array.from({ length: count }, function (_, i) {
         return { name: "f" + (i + 1), direction: "min", unit: "" };
       });

@@ -10,25 +10,19 @@ from django.urls import reverse
 def form_post_data(client: Any, url: str | None = None, **changes: Any) -> dict[str, Any]:
     """What the browser would post for the study form as ``client`` gets it, with ``changes`` applied.
 
-    ``url`` defaults to the plain creation page (the built-in HyT-NAS preset on ZDT1). A change whose
-    value is None removes the input from the post.
+    ``url`` defaults to the plain creation page (the built-in HyT-NAS preset on ZDT1). Changes are
+    keyed by input name as posted (``budget``, ``surrogate-xgboost-max_depth``, ``objectives-0-name``,
+    ``tables-0-file``); a change whose value is None removes the input from the post.
     """
     response = client.get(url or reverse("studies-create"))
     assert response.status_code == 200
     form = response.context["form"]
     data: dict[str, Any] = {}
-    for name in form.fields:
-        if name.startswith("table_") and name.endswith("_file"):
+    for field in form.bound_fields():
+        value = field.value()
+        if value is None or value is False or field.widget_type == "clearablefile":
             continue
-        value = form[name].value()
-        if value is None:
-            continue
-        if value is True:
-            data[name] = "on"
-        elif value is False:
-            continue
-        else:
-            data[name] = str(value)
+        data[field.html_name] = "on" if value is True else str(value)
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -39,15 +33,15 @@ def small_zdt1(**changes: Any) -> dict[str, Any]:
         "name": "ZDT1 from the form",
         "evaluator": "benchmark",
         "space": "benchmark",
-        "evaluator__benchmark__problem": "zdt1",
-        "evaluator__benchmark__n_var": "4",
-        "evaluator__benchmark__n_obj": "2",
+        "evaluator-benchmark-problem": "zdt1",
+        "evaluator-benchmark-n_var": "4",
+        "evaluator-benchmark-n_obj": "2",
         "n_init": "10",
         "batch_size": "5",
         "budget": "20",
         "solver": "nsga2",
-        "solver__nsga2__pop_size": "20",
-        "solver__nsga2__n_gen": "5",
+        "solver-nsga2-pop_size": "20",
+        "solver-nsga2-n_gen": "5",
     }
     values.update(changes)
     return values

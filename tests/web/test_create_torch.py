@@ -16,7 +16,7 @@ from tests.web.study_form_data import CUSTOM_SPACE, form_post_data, measured_csv
 CREATE = reverse("studies-create")
 PROXY = {"name": "accuracy_proxy", "direction": "max", "unit": "score"}
 LATENCY = {"name": "latency", "direction": "min", "unit": "ms"}
-BLANK_OBJECTIVES = {f"objective_{i}_name": "" for i in range(5)}
+BLANK_OBJECTIVES = {f"objectives-{i}-name": "" for i in range(5)}
 
 
 def torch_form(client: Any, evaluator: str = "torch", **changes: Any) -> dict[str, Any]:
@@ -25,8 +25,8 @@ def torch_form(client: Any, evaluator: str = "torch", **changes: Any) -> dict[st
         "name": f"{evaluator} study",
         "evaluator": evaluator,
         "space": "hytnas",
-        f"evaluator__{evaluator}__task": "classification",
-        f"evaluator__{evaluator}__resolution": "64",
+        f"evaluator-{evaluator}-task": "classification",
+        f"evaluator-{evaluator}-resolution": "64",
         "n_init": "4",
         "batch_size": "2",
         "budget": "8",
@@ -58,7 +58,7 @@ def test_a_pytorch_study_is_created_with_the_evaluators_own_objectives_and_space
 
 
 def test_without_an_accuracy_proxy_latency_is_the_only_objective(alice_client: Any, alice: Any) -> None:
-    data = torch_form(alice_client, "remote", evaluator__remote__accuracy="none")
+    data = torch_form(alice_client, "remote", **{"evaluator-remote-accuracy": "none"})
     assert alice_client.post(CREATE, data).status_code == 302
     study = Study.objects.get(owner=alice)
     assert study.objectives == [LATENCY]
@@ -69,12 +69,12 @@ def test_named_objectives_that_match_the_evaluator_are_kept_with_its_units(
     alice_client: Any, alice: Any
 ) -> None:
     rows = {
-        "objective_0_name": "accuracy_proxy",
-        "objective_0_direction": "max",
-        "objective_0_unit": "",
-        "objective_1_name": "latency",
-        "objective_1_direction": "min",
-        "objective_1_unit": "ms",
+        "objectives-0-name": "accuracy_proxy",
+        "objectives-0-direction": "max",
+        "objectives-0-unit": "",
+        "objectives-1-name": "latency",
+        "objectives-1-direction": "min",
+        "objectives-1-unit": "ms",
     }
     assert alice_client.post(CREATE, torch_form(alice_client, **rows)).status_code == 302
     assert Study.objects.get(owner=alice).objectives == [PROXY, LATENCY]
@@ -82,40 +82,45 @@ def test_named_objectives_that_match_the_evaluator_are_kept_with_its_units(
 
 def test_objectives_the_evaluator_does_not_report_are_refused_at_their_row(alice_client: Any) -> None:
     # The benchmark's f1, f2 left in the rows: wrong names.
-    wrong_names = torch_form(alice_client, objective_0_name="f1", objective_1_name="f2")
-    errors = field_errors(alice_client.post(CREATE, wrong_names), "objective_0_name")
+    wrong_names = torch_form(alice_client, **{"objectives-0-name": "f1", "objectives-1-name": "f2"})
+    errors = field_errors(alice_client.post(CREATE, wrong_names), "objectives-0-name")
     assert errors == ["the torch evaluator reports 'accuracy_proxy' here, not 'f1'"]
     # One row too many for a latency-only evaluator.
     too_many = torch_form(
         alice_client,
-        evaluator__torch__accuracy="none",
-        objective_0_name="latency",
-        objective_1_name="accuracy_proxy",
+        **{
+            "evaluator-torch-accuracy": "none",
+            "objectives-0-name": "latency",
+            "objectives-1-name": "accuracy_proxy",
+        },
     )
-    errors = field_errors(alice_client.post(CREATE, too_many), "objective_0_name")
+    errors = field_errors(alice_client.post(CREATE, too_many), "objectives-0-name")
     assert len(errors) == 1 and "reports 1 objective(s), latency; 2 are named" in errors[0]
     # Maximising latency would turn the search upside down.
     wrong_way = torch_form(
         alice_client,
-        evaluator__torch__accuracy="none",
-        objective_0_name="latency",
-        objective_0_direction="max",
+        **{
+            "evaluator-torch-accuracy": "none",
+            "objectives-0-name": "latency",
+            "objectives-0-direction": "max",
+        },
     )
-    assert field_errors(alice_client.post(CREATE, wrong_way), "objective_0_direction") == [
+    assert field_errors(alice_client.post(CREATE, wrong_way), "objectives-0-direction") == [
         "latency is better smaller: choose min"
     ]
     wrong_unit = torch_form(
-        alice_client, evaluator__torch__accuracy="none", objective_0_name="latency", objective_0_unit="s"
+        alice_client,
+        **{"evaluator-torch-accuracy": "none", "objectives-0-name": "latency", "objectives-0-unit": "s"},
     )
-    assert field_errors(alice_client.post(CREATE, wrong_unit), "objective_0_unit") == [
+    assert field_errors(alice_client.post(CREATE, wrong_unit), "objectives-0-unit") == [
         "the torch evaluator reports latency in ms"
     ]
     assert not Study.objects.exists()
 
 
 def test_a_custom_space_with_a_pytorch_evaluator_is_refused(alice_client: Any) -> None:
-    data = torch_form(alice_client, space="custom", space_spec=CUSTOM_SPACE)
-    errors = field_errors(alice_client.post(CREATE, data), "space_spec")
+    data = torch_form(alice_client, space="custom", **{"space-custom-spec": CUSTOM_SPACE})
+    errors = field_errors(alice_client.post(CREATE, data), "space-custom-spec")
     assert len(errors) == 1 and "builds HyT-NAS networks" in errors[0]
     data = torch_form(alice_client, "remote", space="benchmark")
     errors = field_errors(alice_client.post(CREATE, data), "space")
@@ -124,14 +129,14 @@ def test_a_custom_space_with_a_pytorch_evaluator_is_refused(alice_client: Any) -
 
 
 def test_a_bad_torch_setting_is_shown_at_its_input(alice_client: Any) -> None:
-    data = torch_form(alice_client, evaluator__torch__resolution="8")
-    errors = field_errors(alice_client.post(CREATE, data), "evaluator__torch__resolution")
+    data = torch_form(alice_client, **{"evaluator-torch-resolution": "8"})
+    errors = field_errors(alice_client.post(CREATE, data), "evaluator-torch-resolution")
     assert errors == ["8 is below the minimum 32"]
 
 
 def test_tables_are_neither_needed_nor_read_for_a_pytorch_evaluator(alice_client: Any, alice: Any) -> None:
     data = torch_form(alice_client)
-    data["table_0_file"] = SimpleUploadedFile("acc.csv", measured_csv("accuracy"), content_type="text/csv")
+    data["tables-0-file"] = SimpleUploadedFile("acc.csv", measured_csv("accuracy"), content_type="text/csv")
     assert alice_client.post(CREATE, data).status_code == 302
     assert "tables" not in Study.objects.get(owner=alice).evaluator["params"]
 
@@ -142,8 +147,8 @@ def test_the_form_says_where_each_evaluator_runs_and_offers_its_settings(alice_c
     assert "Evaluations run on the evaluations queue (any RQ worker" in content
     assert "Evaluations wait for evaluation workers holding a token" in content
     for evaluator in ("torch", "remote"):
-        assert f'name="evaluator__{evaluator}__task"' in content
-        assert f'name="evaluator__{evaluator}__accuracy"' in content
+        assert f'name="evaluator-{evaluator}-task"' in content
+        assert f'name="evaluator-{evaluator}-accuracy"' in content
     assert "Torch threads during measurement" in content  # the parameters' help texts
     assert ">dispatch<" not in content  # where work runs is a sentence, not a capability badge
     defaults = json.loads(_script(content, "objective-defaults"))  # what the page's script reads
@@ -167,13 +172,13 @@ def _script(content: str, element_id: str) -> str:
 
 
 def test_cloning_a_pytorch_study_fills_the_form_with_its_settings(alice_client: Any, alice: Any) -> None:
-    data = torch_form(alice_client, "remote", evaluator__remote__repeats="25")
+    data = torch_form(alice_client, "remote", **{"evaluator-remote-repeats": "25"})
     assert alice_client.post(CREATE, data).status_code == 302
     study = Study.objects.get(owner=alice)
     form = alice_client.get(CREATE, {"clone": study.pk}).context["form"]
     assert form["evaluator"].value() == "remote" and form["space"].value() == "hytnas"
-    assert form["evaluator__remote__repeats"].value() == 25
-    assert [form[f"objective_{i}_name"].value() for i in range(2)] == ["accuracy_proxy", "latency"]
+    assert form["evaluator-remote-repeats"].value() == 25
+    assert [form[f"objectives-{i}-name"].value() for i in range(2)] == ["accuracy_proxy", "latency"]
     clone = form_post_data(alice_client, reverse("studies-create") + f"?clone={study.pk}")
     assert alice_client.post(CREATE, clone).status_code == 302
     assert Study.objects.filter(owner=alice, evaluator__name="remote").count() == 2

@@ -82,7 +82,8 @@ def test_only_the_selected_components_parameters_are_read(alice_client: Any, ali
     data = form_post_data(
         alice_client,
         **small_zdt1(
-            surrogate="xgboost", surrogate__xgboost__max_depth="3", surrogate__gp__n_restarts="lots"
+            surrogate="xgboost",
+            **{"surrogate-xgboost-max_depth": "3", "surrogate-gp-n_restarts": "lots"},
         ),
     )
     assert post(alice_client, data).status_code == 302
@@ -93,7 +94,7 @@ def test_only_the_selected_components_parameters_are_read(alice_client: Any, ali
 def test_a_choice_parameter_keeps_its_type(alice_client: Any, alice: Any) -> None:
     data = form_post_data(
         alice_client,
-        **small_zdt1(surrogate="gp", surrogate__gp__nu="1.5", acquisition="ucb", selection="hvi"),
+        **small_zdt1(surrogate="gp", acquisition="ucb", selection="hvi", **{"surrogate-gp-nu": "1.5"}),
     )
     assert post(alice_client, data).status_code == 302
     surrogate = ComponentSetting.objects.get(study__owner=alice, kind="surrogate")
@@ -109,10 +110,10 @@ def test_a_given_reference_point_is_stored_in_the_objectives_units(alice_client:
 
 
 def test_blank_objectives_are_the_benchmarks_own(alice_client: Any, alice: Any) -> None:
-    blank = {f"objective_{i}_name": "" for i in range(5)}
+    blank = {f"objectives-{i}-name": "" for i in range(5)}
     data = form_post_data(
         alice_client,
-        **small_zdt1(evaluator__benchmark__problem="dtlz2", evaluator__benchmark__n_obj="3", **blank),
+        **small_zdt1(**{"evaluator-benchmark-problem": "dtlz2", "evaluator-benchmark-n_obj": "3"}, **blank),
     )
     assert post(alice_client, data).status_code == 302
     assert [o["name"] for o in Study.objects.get(owner=alice).objectives] == ["f1", "f2", "f3"]
@@ -125,19 +126,21 @@ def test_a_table_study_with_two_uploaded_tables(alice_client: Any, alice: Any) -
             name="Measured tables",
             evaluator="table",
             space="custom",
-            space_spec=CUSTOM_SPACE,
-            objective_0_name="accuracy",
-            objective_0_direction="max",
-            objective_0_unit="%",
-            objective_1_name="latency",
-            objective_1_direction="min",
-            objective_1_unit="ms",
-            table_0_objectives="accuracy",
-            table_1_objectives="latency",
+            **{
+                "space-custom-spec": CUSTOM_SPACE,
+                "objectives-0-name": "accuracy",
+                "objectives-0-direction": "max",
+                "objectives-0-unit": "%",
+                "objectives-1-name": "latency",
+                "objectives-1-direction": "min",
+                "objectives-1-unit": "ms",
+                "tables-0-objectives": "accuracy",
+                "tables-1-objectives": "latency",
+            },
         ),
     )
-    data["table_0_file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"), "text/csv")
-    data["table_1_file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"), "text/csv")
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"), "text/csv")
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"), "text/csv")
     response = post(alice_client, data)
     assert response.status_code == 302, response.context["form"].errors
     study = Study.objects.get(owner=alice)
@@ -163,8 +166,8 @@ def test_the_form_starts_from_the_builtin_hytnas_preset(alice_client: Any) -> No
     hytnas = Preset.objects.get(owner=None, key="hytnas")
     assert form["preset"].value() == hytnas.pk
     assert form["surrogate"].value() == "xgboost"
-    assert form["solver__nsga2__pop_size"].value() == 100
-    assert form["solver__nsga2__n_gen"].value() == 25
+    assert form["solver-nsga2-pop_size"].value() == 100
+    assert form["solver-nsga2-n_gen"].value() == 25
     assert (form["n_init"].value(), form["batch_size"].value()) == (100, 50)
 
 
@@ -175,9 +178,9 @@ def test_a_preset_prefills_components_and_sizes(alice_client: Any) -> None:
     form = response.context["form"]
     assert form["sampler"].value() == "lhs"
     assert form["surrogate"].value() == "gp"
-    assert form["surrogate__gp__nu"].value() == 1.5
+    assert form["surrogate-gp-nu"].value() == 1.5
     assert form["acquisition"].value() == "identity"
-    assert form["solver__nsga2__n_gen"].value() == 50
+    assert form["solver-nsga2-n_gen"].value() == 50
     assert (form["n_init"].value(), form["batch_size"].value()) == (50, 10)
     assert f'<option value="{gp.pk}" selected>' in response.content.decode()
 
@@ -186,7 +189,7 @@ def test_a_users_own_preset_prefills_the_form(alice_client: Any, alice: Any, mak
     study = make_study(alice)
     preset = services.save_preset(alice, study, "small", "Small ZDT1")
     form = alice_client.get(CREATE, {"preset": preset.pk}).context["form"]
-    assert form["solver__nsga2__pop_size"].value() == 20
+    assert form["solver-nsga2-pop_size"].value() == 20
     assert (form["n_init"].value(), form["batch_size"].value()) == (10, 10)
 
 
@@ -200,7 +203,7 @@ def test_clone_prefills_everything_from_a_study(alice_client: Any, alice: Any, m
     study = make_study(alice, name="Original")
     form = alice_client.get(CREATE, {"clone": study.pk}).context["form"]
     assert form["name"].value() == "Original (copy)"
-    assert form["evaluator__benchmark__n_var"].value() == 4
+    assert form["evaluator-benchmark-n_var"].value() == 4
     assert form["budget"].value() == 30
     assert form["ref_point"].value() == "1.1, 1.1"
     data = form_post_data(alice_client, f"{CREATE}?clone={study.pk}")
@@ -226,10 +229,10 @@ def test_clone_of_another_users_study_is_not_found(bob_client: Any, alice: Any, 
 @pytest.mark.parametrize(
     ("changes", "field", "fragment"),
     [
-        ({"surrogate__xgboost__max_depth": "99"}, "surrogate__xgboost__max_depth", "above the maximum 16"),
-        ({"solver__nsga2__pop_size": "2"}, "solver__nsga2__pop_size", "below the minimum 4"),
-        ({"surrogate__xgboost__learning_rate": "abc"}, "surrogate__xgboost__learning_rate", "Enter a number"),
-        ({"surrogate__xgboost__max_depth": ""}, "surrogate__xgboost__max_depth", "a value is required"),
+        ({"surrogate-xgboost-max_depth": "99"}, "surrogate-xgboost-max_depth", "above the maximum 16"),
+        ({"solver-nsga2-pop_size": "2"}, "solver-nsga2-pop_size", "below the minimum 4"),
+        ({"surrogate-xgboost-learning_rate": "abc"}, "surrogate-xgboost-learning_rate", "Enter a number"),
+        ({"surrogate-xgboost-max_depth": ""}, "surrogate-xgboost-max_depth", "a value is required"),
         ({"budget": "5"}, "budget", "smaller than the initial design (10)"),
         ({"budget": "ten"}, "budget", "Enter a whole number"),
         ({"budget": "1" * 40}, "budget", "less than or equal to"),
@@ -241,21 +244,21 @@ def test_clone_of_another_users_study_is_not_found(bob_client: Any, alice: Any, 
         ({"surrogate": "oracle"}, "surrogate", "Select a valid choice"),
         ({"acquisition": "ei"}, "acquisition", "needs a predictive std"),
         (
-            {"evaluator__benchmark__problem": "dtlz2", "evaluator__benchmark__n_obj": "3"},
-            "objective_0_name",
+            {"evaluator-benchmark-problem": "dtlz2", "evaluator-benchmark-n_obj": "3"},
+            "objectives-0-name",
             "reports 3 objectives; 2 are named",
         ),
         (
             {
-                "evaluator__benchmark__problem": "zdt1",
-                "evaluator__benchmark__n_obj": "4",
-                "objective_2_name": "f3",
-                "objective_3_name": "f4",
+                "evaluator-benchmark-problem": "zdt1",
+                "evaluator-benchmark-n_obj": "4",
+                "objectives-2-name": "f3",
+                "objectives-3-name": "f4",
             },
-            "evaluator__benchmark__n_obj",
+            "evaluator-benchmark-n_obj",
             "exactly 2",
         ),
-        ({"objective_1_name": "f1"}, "objective_0_name", "used twice"),
+        ({"objectives-1-name": "f1"}, "objectives-0-name", "used twice"),
         ({"space": "hytnas"}, "space", "its own space"),
         ({"seed": "-1"}, "seed", "below the minimum 0"),
         ({"patience": "0"}, "patience", "below the minimum 1"),
@@ -287,8 +290,10 @@ def test_a_bad_value_is_reported_next_to_its_field(
 def test_a_bad_custom_space_is_reported_at_the_space_input(
     alice_client: Any, spec: str, fragment: str
 ) -> None:
-    data = form_post_data(alice_client, **small_zdt1(evaluator="table", space="custom", space_spec=spec))
-    errors = field_errors(post(alice_client, data), "space_spec")
+    data = form_post_data(
+        alice_client, **small_zdt1(evaluator="table", space="custom", **{"space-custom-spec": spec})
+    )
+    errors = field_errors(post(alice_client, data), "space-custom-spec")
     assert any(fragment in e for e in errors), errors
 
 
@@ -297,11 +302,11 @@ def test_a_bad_mix_of_surrogates_is_reported_at_its_parameter(alice_client: Any)
         alice_client,
         **small_zdt1(
             surrogate="mix",
-            surrogate__mix__surrogates='[{"name": "gp"}]',
+            **{"surrogate-mix-surrogates": '[{"name": "gp"}]'},
             selection="nds",
         ),
     )
-    errors = field_errors(post(alice_client, data), "surrogate__mix__surrogates")
+    errors = field_errors(post(alice_client, data), "surrogate-mix-surrogates")
     assert any("one surrogate per objective" in e for e in errors), errors
 
 
@@ -315,21 +320,21 @@ def test_missing_inputs_are_required_not_a_crash(alice_client: Any) -> None:
 HOSTILE_INPUTS = [
     "name",
     "space",
-    "space_spec",
+    "space-custom-spec",
     "evaluator",
-    "evaluator__benchmark__problem",
-    "evaluator__benchmark__n_var",
-    "objective_0_name",
-    "objective_0_direction",
-    "objective_0_unit",
+    "evaluator-benchmark-problem",
+    "evaluator-benchmark-n_var",
+    "objectives-0-name",
+    "objectives-0-direction",
+    "objectives-0-unit",
     "ref_point",
     "sampler",
     "surrogate",
-    "surrogate__xgboost__max_depth",
-    "surrogate__xgboost__learning_rate",
-    "surrogate__xgboost__booster",
-    "surrogate__mix__surrogates",
-    "solver__nsga2__pop_size",
+    "surrogate-xgboost-max_depth",
+    "surrogate-xgboost-learning_rate",
+    "surrogate-xgboost-booster",
+    "surrogate-mix-surrogates",
+    "solver-nsga2-pop_size",
     "n_init",
     "batch_size",
     "budget",
@@ -337,7 +342,9 @@ HOSTILE_INPUTS = [
     "patience",
     "preset",
     "tables_from",
-    "table_0_objectives",
+    "tables-0-objectives",
+    "objectives-TOTAL_FORMS",
+    "tables-TOTAL_FORMS",
 ]
 HOSTILE_VALUES = ["", "-1", "0", "1e308", "1e999", "NaN", "9" * 5000, "\x00", "[]", "{}", '{"name": 1}', "🙂"]
 
@@ -367,67 +374,67 @@ def table_study(client: Any, **changes: Any) -> dict[str, Any]:
     table = {
         "evaluator": "table",
         "space": "custom",
-        "space_spec": CUSTOM_SPACE,
-        "objective_0_name": "accuracy",
-        "objective_0_direction": "max",
-        "objective_1_name": "latency",
-        "table_0_objectives": "accuracy",
-        "table_1_objectives": "latency",
+        "space-custom-spec": CUSTOM_SPACE,
+        "objectives-0-name": "accuracy",
+        "objectives-0-direction": "max",
+        "objectives-1-name": "latency",
+        "tables-0-objectives": "accuracy",
+        "tables-1-objectives": "latency",
     }
     return form_post_data(client, **small_zdt1(**{**table, **changes}))
 
 
 def test_a_malformed_csv_is_reported_at_its_upload_with_the_line_number(alice_client: Any) -> None:
     data = table_study(alice_client)
-    data["table_0_file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
-    data["table_1_file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", bad_line=5))
-    errors = field_errors(post(alice_client, data), "table_1_file")
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", bad_line=5))
+    errors = field_errors(post(alice_client, data), "tables-1-file")
     assert any("line 5" in e and "'lots' is not a number" in e for e in errors), errors
     assert not Study.objects.exists()
 
 
 def test_a_table_with_unknown_columns_names_the_column(alice_client: Any) -> None:
     data = table_study(alice_client)
-    data["table_0_file"] = SimpleUploadedFile("a.csv", b"width,height,accuracy\n1,2,3\n")
-    data["table_1_file"] = SimpleUploadedFile("l.csv", measured_csv("latency"))
-    errors = field_errors(post(alice_client, data), "table_0_file")
+    data["tables-0-file"] = SimpleUploadedFile("a.csv", b"width,height,accuracy\n1,2,3\n")
+    data["tables-1-file"] = SimpleUploadedFile("l.csv", measured_csv("latency"))
+    errors = field_errors(post(alice_client, data), "tables-0-file")
     assert any("line 1" in e and "height" in e for e in errors), errors
 
 
 def test_a_table_study_needs_a_table_for_every_objective(alice_client: Any) -> None:
     data = table_study(alice_client)
-    data["table_0_file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
-    errors = field_errors(post(alice_client, data), "table_0_file")
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
+    errors = field_errors(post(alice_client, data), "tables-0-file")
     assert any("no table measures objective 'latency'" in e for e in errors), errors
 
 
 def test_a_table_naming_an_unknown_objective_is_reported_at_its_objectives(alice_client: Any) -> None:
-    data = table_study(alice_client, table_0_objectives="energy")
-    data["table_0_file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
-    errors = field_errors(post(alice_client, data), "table_0_objectives")
+    data = table_study(alice_client, **{"tables-0-objectives": "energy"})
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
+    errors = field_errors(post(alice_client, data), "tables-0-objectives")
     assert any("unknown objective 'energy'" in e for e in errors), errors
 
 
 def test_a_table_that_is_not_text_is_refused(alice_client: Any) -> None:
     data = table_study(alice_client)
-    data["table_0_file"] = SimpleUploadedFile("accuracy.csv", b"\xff\xfe\x00binary")
-    errors = field_errors(post(alice_client, data), "table_0_file")
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", b"\xff\xfe\x00binary")
+    errors = field_errors(post(alice_client, data), "tables-0-file")
     assert any("not UTF-8 text" in e for e in errors), errors
 
 
 @override_settings(MAX_TABLE_UPLOAD_BYTES=2048)
 def test_an_upload_over_the_size_limit_is_refused_with_the_limit(alice_client: Any) -> None:
     data = table_study(alice_client)
-    data["table_0_file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy", rows=400))
-    data["table_1_file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"))
-    errors = field_errors(post(alice_client, data), "table_0_file")
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy", rows=400))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"))
+    errors = field_errors(post(alice_client, data), "tables-0-file")
     assert any("the largest table accepted is 2 KB" in e for e in errors), errors
 
 
 def test_clone_and_edit_of_a_table_study_reuses_its_tables(alice_client: Any, alice: Any) -> None:
     data = table_study(alice_client)
-    data["table_0_file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
-    data["table_1_file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"))
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"))
     assert post(alice_client, data).status_code == 302
     original = Study.objects.get(owner=alice)
     clone_data = form_post_data(alice_client, f"{CREATE}?clone={original.pk}", budget="25")
@@ -436,6 +443,32 @@ def test_clone_and_edit_of_a_table_study_reuses_its_tables(alice_client: Any, al
     copy = Study.objects.exclude(pk=original.pk).get()
     assert copy.budget == 25
     assert copy.evaluator["params"]["tables"] == original.evaluator["params"]["tables"]
+
+
+def test_an_error_in_a_reused_table_is_shown_above_the_form(alice_client: Any, alice: Any) -> None:
+    data = table_study(alice_client)
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"))
+    assert post(alice_client, data).status_code == 302
+    original = Study.objects.get(owner=alice)
+    # The clone renames an objective the reused accuracy table measures: it has no upload input.
+    clone_url = f"{CREATE}?clone={original.pk}"
+    clone_data = form_post_data(alice_client, clone_url, **{"objectives-0-name": "top1"})
+    response = post(alice_client, clone_data)
+    message = "evaluator.params.tables[0].objectives: unknown objective 'accuracy'; known: top1, latency"
+    assert field_errors(response, "__all__") == [message]
+    summary = response.content.decode().split('class="error-summary"')[1].split("</div>")[0]
+    assert message.replace("'", "&#x27;") in summary
+    assert Study.objects.count() == 1
+
+
+def test_too_many_objective_rows_are_refused_above_the_form(alice_client: Any) -> None:
+    sixth_row = {"objectives-TOTAL_FORMS": "6", "objectives-5-name": "f6"}
+    data = form_post_data(alice_client, **small_zdt1(**sixth_row))
+    response = post(alice_client, data)
+    assert field_errors(response, "objectives") == ["Please submit at most 5 forms."]
+    assert "Please submit at most 5 forms." in response.content.decode().split('class="error-summary"')[1]
+    assert not Study.objects.exists()
 
 
 def test_tables_of_another_users_study_cannot_be_borrowed(

@@ -194,10 +194,12 @@ def test_the_import_page_answers_400_naming_the_limit(
 def test_a_custom_space_past_a_limit_is_a_field_error_naming_it(
     alice_client: Any, spec: str, reason: str
 ) -> None:
-    data = form_post_data(alice_client, **small_zdt1(evaluator="table", space="custom", space_spec=spec))
+    data = form_post_data(
+        alice_client, **small_zdt1(evaluator="table", space="custom", **{"space-custom-spec": spec})
+    )
     response = alice_client.post(reverse("studies-create"), data)
     assert response.status_code == 200  # the form again, with the message beside the field
-    assert response.context["form"].errors["space_spec"] == [f"Enter valid JSON: {reason}"]
+    assert response.context["form"].errors["space-custom-spec"] == [f"Enter valid JSON: {reason}"]
     assert not Study.objects.exists()
 
 
@@ -207,8 +209,8 @@ def test_a_measured_table_with_a_cell_over_the_csv_limit_is_an_error_at_its_line
 
     data = table_study(alice_client)
     huge = measured_csv("accuracy").decode().replace("relu", "r" * 200_000, 1).encode()
-    data["table_0_file"] = SimpleUploadedFile("accuracy.csv", huge, "text/csv")
-    data["table_1_file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"), "text/csv")
-    errors = field_errors(post(alice_client, data), "table_0_file")
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", huge, "text/csv")
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"), "text/csv")
+    errors = field_errors(post(alice_client, data), "tables-0-file")
     assert any("line 3" in e and "field larger than field limit (131072)" in e for e in errors), errors
     assert not Study.objects.exists()

@@ -4,7 +4,7 @@ Selectors this test relies on (templates/studies/create.html, component_fields.h
 token_secret.html, tokens_table.html; static/js/study_form.js and tokens.js):
 
 - ``input[name=evaluator]`` and ``input[name=space]`` radios, ``[data-objective-row]`` rows of
-  (name, direction, unit) inputs, ``select[name=evaluator__torch__accuracy]``;
+  (name, direction, unit) inputs, ``select[name=evaluator-torch-accuracy]``;
 - ``p.runs[data-component-key=<evaluator>]``: where that evaluator's work runs, shown when chosen;
 - ``#token-secret-value`` and ``#token-command`` with their ``button[data-copy]``;
 - ``form[data-confirm]``: a revoke form that asks before it posts.
@@ -45,9 +45,9 @@ def test_choosing_a_pytorch_evaluator_fills_its_objectives_and_space(live_server
         assert page.evaluate(OBJECTIVE_ROWS) == [["accuracy_proxy", "max", "score"], ["latency", "min", "ms"]]
         assert page.evaluate(VISIBLE_RUNS) == ["torch"]
         assert "evaluations queue" in page.inner_text("p.runs[data-component-key=torch]")
-        assert not page.is_visible("input[name=table_0_file]")
+        assert not page.is_visible("input[name=tables-0-file]")
 
-        page.select_option("select[name=evaluator__torch__accuracy]", "none")
+        page.select_option("select[name=evaluator-torch-accuracy]", "none")
         assert page.evaluate(OBJECTIVE_ROWS) == [["latency", "min", "ms"]]
 
         page.check("input[name=evaluator][value=remote]")

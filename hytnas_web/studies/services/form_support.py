@@ -19,8 +19,12 @@ logger = logging.getLogger(__name__)
 # the input its ``field`` path names; nothing here is trusted to have been checked by the browser.
 
 
-SPACE_KINDS = ("hytnas", "benchmark", "custom")
-"""How the study form picks a space: the HyT-NAS space, the benchmark problem's own, or a JSON spec."""
+SPACE_KINDS = {
+    "benchmark": "The benchmark problem's own space (continuous, x0 … xn in [0, 1])",
+    "hytnas": "HyT-NAS hybrid conv/attention space (23 variables)",
+    "custom": "Custom space (JSON)",
+}
+"""How the study form picks a space, as it offers each: the benchmark problem's own, HyT-NAS, a JSON spec."""
 
 
 DISPATCH_TEXT = {

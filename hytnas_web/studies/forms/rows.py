@@ -1,0 +1,134 @@
+"""The study form's repeated rows as formsets: objectives, and the measured tables' uploads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+
+from hytnas_web.studies.forms.components import ChoiceForm
+
+OBJECTIVE_ROWS = 5
+"""Objective rows in the form: the most objectives a benchmark problem reports."""
+
+TABLE_SLOTS = 5
+"""Upload slots for measured tables: one per objective at most."""
+
+
+class RowForm(forms.Form):
+    """A formset row that knows its 1-based position, for labels that say which row they belong to."""
+
+    def __init__(self, *args: Any, number: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.number = number
+
+
+class RowFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
+    """A fixed number of rows, each told its number."""
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "number": (index or 0) + 1}
+
+
+class ObjectiveForm(RowForm):
+    """One objective: its name (a blank row is ignored), direction and unit."""
+
+    name = forms.CharField(required=False, max_length=60)
+    direction = forms.ChoiceField(choices=[("min", "minimise"), ("max", "maximise")], initial="min")
+    unit = forms.CharField(required=False, max_length=20)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            # The table's column headers are the only visible labels.
+            field.label = f"objective {self.number} {name}"
+            field.widget.attrs["aria-label"] = field.label
+
+    def objective(self) -> dict[str, str] | None:
+        """``{name, direction, unit}``, or None for a blank row."""
+        name = self.cleaned_data.get("name", "")
+        if not name:
+            return None
+        return {"name": name, "direction": self.cleaned_data["direction"], "unit": self.cleaned_data["unit"]}
+
+
+ObjectiveFormSet = forms.formset_factory(
+    ObjectiveForm,
+    formset=RowFormSet,
+    extra=OBJECTIVE_ROWS,
+    max_num=OBJECTIVE_ROWS,
+    absolute_max=OBJECTIVE_ROWS,
+    validate_max=True,
+)
+
+
+@dataclass(frozen=True)
+class UploadedTable:
+    """An upload's file name and text, once its size and encoding have been checked."""
+
+    name: str
+    text: str
+
+
+class TableUploadForm(RowForm, ChoiceForm):
+    """One measured table: a CSV file and, optionally, the objectives it measures.
+
+    Part of the table evaluator's inputs: validated (and its upload read) only when that evaluator
+    is the chosen one.
+    """
+
+    file = forms.FileField(required=False)
+    objectives = forms.CharField(
+        required=False,
+        max_length=300,
+        label="objectives it measures",
+        help_text="Comma-separated names; blank: the objective columns its header names.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].label = f"Table {self.number} (CSV)"
+
+    def clean_file(self) -> UploadedTable | None:
+        """The upload's text (too large, not UTF-8 text or holding NUL characters: a field error)."""
+        upload: UploadedFile[Any] | None = self.cleaned_data.get("file")
+        if not upload:
+            return None
+        limit = settings.MAX_TABLE_UPLOAD_BYTES
+        if upload.size is not None and upload.size > limit:
+            raise ValidationError(
+                f"{upload.name} is {_size(upload.size)}; the largest table accepted is {_size(limit)}."
+            )
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"{upload.name} is not UTF-8 text (byte {exc.start + 1}).") from None
+        if "\x00" in text:
+            raise ValidationError(f"{upload.name} contains NUL characters; upload a CSV text file.")
+        return UploadedTable((upload.name or "").replace("\x00", "") or f"table {self.number}", text)
+
+    def table(self) -> dict[str, Any] | None:
+        """``{name, text, objectives}`` as ``services.config_from_form`` takes it; None without a file."""
+        uploaded: UploadedTable | None = self.cleaned_data.get("file")
+        if uploaded is None:
+            return None
+        names = [n.strip() for n in self.cleaned_data.get("objectives", "").split(",")]
+        return {"name": uploaded.name, "text": uploaded.text, "objectives": [n for n in names if n] or None}
+
+
+TableFormSet = forms.formset_factory(
+    TableUploadForm,
+    formset=RowFormSet,
+    extra=TABLE_SLOTS,
+    max_num=TABLE_SLOTS,
+    absolute_max=TABLE_SLOTS,
+    validate_max=True,
+)
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1024 / 1024:.1f} MB" if n_bytes >= 1024 * 1024 else f"{n_bytes / 1024:.0f} KB"

@@ -1,0 +1,286 @@
+"""The study form: a main form, one sub-form per component choice, and formsets for repeated rows.
+
+The form only parses what the browser sent (numbers, JSON, uploads); whether the values make a
+valid study is decided by ``services.config_from_form``, whose ConfigError names the bad value by its
+configuration path. Each part of the form states the path it fills, so ``places.locate`` finds the
+input an error belongs to and every message appears next to the field a user has to change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.forms.utils import ErrorList
+
+from hytnas_web.studies import services
+from hytnas_web.studies.forms.components import (
+    ComponentSection,
+    CustomSpaceForm,
+    component_section,
+    option_prefix,
+)
+from hytnas_web.studies.forms.initial import StudyFormInitial
+from hytnas_web.studies.forms.places import Place, locate, row_places
+from hytnas_web.studies.forms.rows import ObjectiveFormSet, TableFormSet
+from hytnas_web.studies.models import ComponentKind, Preset, Study
+from hytnas_web.studies.services.form_support import SPACE_KINDS
+
+SIZE_LIMITS = {"n_init": 100_000, "batch_size": 100_000, "budget": 1_000_000, "patience": 100_000}
+"""Upper bounds the database columns and a sane study can hold (the engine checks the lower ones)."""
+
+SIZES = ("n_init", "batch_size", "budget", "seed", "patience")
+"""The study's sizes, each a main-form field named as its configuration key."""
+
+TABLES_PATH = ("evaluator", "params", "tables")
+"""Where the uploaded tables go in the configuration."""
+
+
+class StudyMainForm(forms.Form):
+    """The study's own inputs and the choice of each component; each field named as its config key."""
+
+    name = forms.CharField(max_length=200)
+    preset = forms.ModelChoiceField(queryset=Preset.objects.none(), required=False, widget=forms.HiddenInput)
+    tables_from = forms.ModelChoiceField(
+        queryset=Study.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    space = forms.ChoiceField(
+        choices=list(SPACE_KINDS.items()), initial="benchmark", widget=forms.RadioSelect
+    )
+    evaluator = forms.ChoiceField(initial="benchmark", widget=forms.RadioSelect)
+    ref_point = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Reference point",
+        help_text=(
+            "One number per objective, comma-separated, in the objectives' own units (e.g. 75, 3500). "
+            "Blank: derived from the initial design."
+        ),
+    )
+    n_init = forms.IntegerField(max_value=SIZE_LIMITS["n_init"], label="Initial sample size")
+    batch_size = forms.IntegerField(max_value=SIZE_LIMITS["batch_size"], label="Batch size")
+    budget = forms.IntegerField(
+        max_value=SIZE_LIMITS["budget"], label="Evaluation budget", help_text="Initial design included."
+    )
+    seed = forms.IntegerField(initial=0, max_value=2**31 - 1)
+    patience = forms.IntegerField(
+        required=False,
+        max_value=SIZE_LIMITS["patience"],
+        help_text="Stop after this many iterations without hypervolume gain (blank: never).",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        catalogue: dict[str, list[dict[str, Any]]],
+        owner: AbstractBaseUser,
+        presets: list[Preset],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["preset"].queryset = Preset.objects.filter(pk__in=[p.pk for p in presets])  # type: ignore[attr-defined]
+        self.fields["tables_from"].queryset = Study.objects.filter(owner=owner)  # type: ignore[attr-defined]
+        self.fields["evaluator"].choices = [(e["key"], e["label"]) for e in catalogue["evaluator"]]  # type: ignore[attr-defined]
+        for kind in ComponentKind:
+            self.fields[kind.value] = forms.ChoiceField(
+                choices=[(e["key"], e["label"]) for e in catalogue[kind.value]], label=kind.label
+            )
+
+    def chosen(self, name: str) -> str | None:
+        """The choice ``name`` (space, evaluator or a component kind) holds, as posted once bound."""
+        if self.is_bound:
+            value = self.data.get(name)
+        else:
+            field = self.fields[name]
+            value = self.initial.get(name) or field.initial or field.choices[0][0]  # type: ignore[attr-defined]
+        return value if isinstance(value, str) else None
+
+    def clean_ref_point(self) -> list[float] | None:
+        text = self.cleaned_data.get("ref_point", "").strip()
+        if not text:
+            return None
+        values = []
+        for part in text.split(","):
+            part = part.strip()
+            try:
+                value = float(part)
+            except ValueError:
+                raise ValidationError(f"{part!r} is not a number") from None
+            if not math.isfinite(value):
+                raise ValidationError(f"{part!r} is not a finite number")
+            values.append(value)
+        return values
+
+
+class StudyForm:
+    """Everything a study needs, as Django forms; see the module docstring for how errors find their field."""
+
+    def __init__(
+        self,
+        data: Any = None,
+        files: Any = None,
+        *,
+        catalogue: dict[str, list[dict[str, Any]]],
+        owner: AbstractBaseUser,
+        presets: list[Preset],
+        initial: StudyFormInitial | None = None,
+    ) -> None:
+        initial = initial or StudyFormInitial()
+        self.is_bound = data is not None
+        self.main = StudyMainForm(
+            data, files, catalogue=catalogue, owner=owner, presets=presets, initial=initial.main
+        )
+        custom = option_prefix("space", "custom")
+        self.custom_space = CustomSpaceForm(
+            data,
+            prefix=custom,
+            initial=initial.params.get(custom),
+            chosen=self.main.chosen("space") == "custom",
+        )
+        self.evaluator_section = self._section("evaluator", "Evaluator", catalogue, initial, with_json=False)
+        self.component_sections = [
+            self._section(kind.value, str(kind.label), catalogue, initial) for kind in ComponentKind
+        ]
+        self.objectives = ObjectiveFormSet(data, prefix="objectives", initial=initial.objectives)
+        self.tables = TableFormSet(data, files, prefix="tables", form_kwargs={"chosen": self.uses_tables})
+        self.config: Any = None
+
+    def _section(
+        self,
+        kind: str,
+        label: str,
+        catalogue: dict[str, list[dict[str, Any]]],
+        initial: StudyFormInitial,
+        with_json: bool = True,
+    ) -> ComponentSection:
+        return component_section(
+            kind,
+            label,
+            catalogue[kind],
+            self.main[kind],
+            self.main.chosen(kind),
+            data=self.main.data if self.is_bound else None,
+            initial=initial.params,
+            with_json=with_json,
+        )
+
+    @property
+    def uses_tables(self) -> bool:
+        """Whether the uploads count: only a table-evaluator study reads them."""
+        return self.main.chosen("evaluator") == "table"
+
+    # --- validation ---
+
+    def is_valid(self) -> bool:
+        """Every part valid and, from their values, a configuration the engine accepts (``config``)."""
+        if not self.is_bound:
+            return False
+        if self.config is not None:
+            return True
+        parts = [form.is_valid() for form in self._forms()] + [f.is_valid() for f in self._formsets()]
+        if not all(parts):
+            return False  # the engine would only report the same values again
+        values, tables, places = self._values()
+        try:
+            self.config = services.config_from_form(values, tables)
+        except services.ConfigError as exc:
+            located = locate(places, exc.field)
+            if located is None:
+                self.main.add_error(None, f"{exc.field}: {exc.message}")
+            else:
+                form, field = located
+                form.add_error(field, exc.message)
+            return False
+        return True
+
+    def _values(self) -> tuple[dict[str, Any], list[dict[str, Any]], list[Place]]:
+        """The values ``services.config_from_form`` takes, the tables, and where each value came from."""
+        data = self.main.cleaned_data
+        places = [Place((), self.main)]
+        values: dict[str, Any] = {
+            "space": data["space"],
+            "space_spec": None,
+            "ref_point": data.get("ref_point"),
+            **{name: data.get(name) for name in SIZES},
+        }
+        if self.custom_space.chosen:
+            # The JSON is the whole space specification: every error about the space is about it.
+            values["space_spec"] = self.custom_space.cleaned_data.get("spec")
+            places.append(Place(("space",), self.custom_space, catch_all="spec"))
+        for section in [self.evaluator_section, *self.component_sections]:
+            option = section.chosen
+            assert option is not None  # the main form accepted the key
+            values[section.kind] = {"name": option.key, "params": option.form.params()}
+            places.append(Place((section.kind, "params"), option.form))
+        named = [(row, objective) for row in self.objectives if (objective := row.objective()) is not None]
+        values["objectives"] = [objective for _, objective in named]
+        places += row_places(("objectives",), [row for row, _ in named], "name", self.objectives)
+        tables, table_rows = self._tables()
+        places += row_places(TABLES_PATH, table_rows, "file", self.tables)
+        return values, tables, places
+
+    def _tables(self) -> tuple[list[dict[str, Any]], list[forms.Form | None]]:
+        """The uploaded tables and the rows they came from; else those of the study cloned (no rows)."""
+        if not self.uses_tables:
+            return [], []
+        uploaded = [(row, table) for row in self.tables if (table := row.table()) is not None]
+        if uploaded:
+            return [table for _, table in uploaded], [row for row, _ in uploaded]
+        reused = self.main.cleaned_data.get("tables_from")
+        tables = services.study_tables(reused) if reused is not None else []
+        return tables, [None] * len(tables)
+
+    # --- what templates and tests read ---
+
+    def _forms(self) -> Iterator[forms.Form]:
+        """Every form of the page but the formsets' management forms, in page order."""
+        yield self.main
+        yield self.custom_space
+        for section in [self.evaluator_section, *self.component_sections]:
+            for option in section.options:
+                yield option.form
+        yield from self.objectives
+        yield from self.tables
+
+    def _formsets(self) -> list[forms.BaseFormSet]:  # type: ignore[type-arg]
+        """The formsets that count: the tables' only for a table-evaluator study."""
+        return [self.objectives, *([self.tables] if self.uses_tables else [])]
+
+    def bound_fields(self) -> Iterator[forms.BoundField]:
+        """Every input of the page, the formsets' management inputs included."""
+        for form in [*self._forms(), self.objectives.management_form, self.tables.management_form]:
+            yield from form
+
+    def __getitem__(self, name: str) -> forms.BoundField:
+        """The input posted as ``name``: ``budget``, ``surrogate-xgboost-max_depth``, ``tables-0-file``."""
+        for field in self.bound_fields():
+            if field.html_name == name:
+                return field
+        raise KeyError(name)
+
+    @property
+    def errors(self) -> dict[str, ErrorList]:
+        """Every error by the input it is shown at; ``__all__`` and a formset's prefix: above the form."""
+        errors: dict[str, ErrorList] = {}
+        for form in self._forms():
+            for name, messages in form.errors.items():
+                key = name if name == NON_FIELD_ERRORS else form.add_prefix(name)
+                errors.setdefault(key, ErrorList()).extend(messages)
+        for formset in self._formsets():
+            if formset.non_form_errors():
+                errors[str(formset.prefix)] = formset.non_form_errors()
+        return errors
+
+    def summary_errors(self) -> list[str]:
+        """Errors with no input of their own on the page: above the form, hidden inputs, formsets."""
+        summary = [str(e) for e in self.main.non_field_errors()]
+        summary += [
+            f"{name}: {e}" for name in ("preset", "tables_from") for e in self.main.errors.get(name, [])
+        ]
+        for formset in self._formsets():
+            summary += [str(e) for e in formset.non_form_errors()]
+        return summary
