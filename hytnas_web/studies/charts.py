@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from search_engine.types import PHASES, STAGES  # plain names; the engine's computing stays in services
+
 if TYPE_CHECKING:  # only the record types: the services package is what calls the engine
     from search_engine.metrics.charts import (
         FidelitySeries,
@@ -32,8 +34,8 @@ Figure = dict[str, Any]
 FRONT_COLOUR = "#d62728"
 REFERENCE_COLOUR = "#444444"
 PREDICTED_COLOUR = "#ff7f0e"
-STAGE_COLOURS = {"backbone": "#1f77b4", "neck": "#2ca02c", "head": "#9467bd"}
-PHASE_COLOURS = {"fit": "#1f77b4", "solve": "#ff7f0e", "select": "#2ca02c", "evaluate": "#9467bd"}
+STAGE_COLOURS = dict(zip(STAGES, ("#1f77b4", "#2ca02c", "#9467bd"), strict=True))
+PHASE_COLOURS = dict(zip(PHASES, ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"), strict=True))
 BASE_LAYOUT: dict[str, Any] = {
     "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
     "hovermode": "closest",
@@ -327,7 +329,7 @@ def stage_share_figure(data: StageLatencyData) -> Figure | None:
         "name": "backbone share",
         "x": rounded(data.backbone_share),
         "xbins": {"start": 0.0, "end": 1.0, "size": 0.025},
-        "marker": {"color": STAGE_COLOURS["backbone"]},
+        "marker": {"color": STAGE_COLOURS[STAGES[0]]},
         "hovertemplate": "share %{x}<br>%{y} architectures<extra></extra>",
     }
     layout = _layout(

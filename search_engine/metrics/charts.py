@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 from search_engine.metrics.hypervolume import log_hypervolume_difference
 from search_engine.metrics.pareto import pareto_mask
 from search_engine.objectives import Objective, to_minimisation
-from search_engine.types import Array
+from search_engine.types import PHASES, STAGES, Array
 
 IntArray = npt.NDArray[np.int64]
 
@@ -31,13 +31,6 @@ DEFAULT_MAX_POINTS = 10_000
 
 NEAR_FRONT_SHARE = 0.5
 """Of the points kept besides the front, the share chosen by closeness to the front; the rest by stride."""
-
-STAGES = ("backbone", "neck", "head")
-"""Stages whose latency an evaluator may report, in network order."""
-
-PHASES = ("fit", "solve", "select", "evaluate")
-"""Phases of an iteration whose seconds are recorded, in the order they run."""
-
 
 @dataclass(frozen=True, eq=False)
 class ParetoChartData:
@@ -331,9 +324,9 @@ def stage_latency_data(
     shares: list[float] = []
     for i, sl in reported.items():
         total = sum(sl.values())
-        if total > 0.0 and "backbone" in sl:
+        if total > 0.0 and STAGES[0] in sl:
             share_ids.append(i)
-            shares.append(sl["backbone"] / total)
+            shares.append(sl[STAGES[0]] / total)
     return StageLatencyData(
         front_ids=tuple(r[0] for r in rows),
         stages=stages,

@@ -25,9 +25,7 @@ from hytnas_web.studies.services.devices import device_details, device_label, me
 from search_engine.errors import ConfigError
 from search_engine.metrics.pareto import pareto_mask
 from search_engine.objectives import Objective, to_minimisation
-
-STAGES = ("backbone", "neck", "head")
-"""The usual order of per-stage latencies."""
+from search_engine.types import STAGES
 
 PARTS = (*STAGES, "classifier", "total")
 """Parts of a network whose size the torch evaluator counts (``params_<part>``, ``macs_<part>``)."""

@@ -31,10 +31,11 @@ from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services import json_input
 from hytnas_web.studies.services.api_payloads import MAX_DEPTH, check_device
 from hytnas_web.studies.services.configs import study_config
-from hytnas_web.studies.services.csv_export import STAGES, objective_column, unneutralise
+from hytnas_web.studies.services.csv_export import objective_column, unneutralise
 from hytnas_web.studies.services.json_values import jsonable
 from hytnas_web.studies.services.versions import bump_version
 from search_engine.spaces.base import SearchSpace
+from search_engine.types import STAGES
 
 ENCODE_CHUNK = 500
 """Rows encoded per call; a chunk with a bad value is re-encoded row by row to find it."""
