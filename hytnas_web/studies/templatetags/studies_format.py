@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from hytnas_web.studies import services
+from hytnas_web.studies import formatting, services
 
 register = template.Library()
 
@@ -28,6 +28,15 @@ def number(value: Any, digits: int = 4) -> str:
     if number.is_integer() and abs(number) < 1e15:
         return str(int(number))
     return f"{number:.{int(digits)}g}"
+
+
+@register.filter
+def file_size(value: Any) -> str:
+    """A size in bytes in words (``1.0 MB``), number and unit kept on one line."""
+    try:
+        return formatting.file_size(int(value), joiner=formatting.NBSP)
+    except (TypeError, ValueError):
+        return DASH
 
 
 @register.filter
