@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from search_engine.errors import DataError, EncodeError
-from search_engine.numbers import parse_finite
+from search_engine.finite_numbers import parse_finite
 from search_engine.objectives import Objective
 from search_engine.spaces.base import SearchSpace
 

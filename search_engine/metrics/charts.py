@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
+from search_engine.finite_numbers import finite_or_none
 from search_engine.metrics.hypervolume import log_hypervolume_difference
 from search_engine.metrics.pareto import pareto_mask
 from search_engine.objectives import Objective, to_minimisation
@@ -311,7 +312,7 @@ def stage_latency_data(
         front_ids: ids of the current Pareto front.
     """
     reported = {
-        int(i): {s: float(v) for s, v in sl.items() if s in STAGES and _finite(v)}
+        int(i): {s: float(v) for s, v in sl.items() if s in STAGES and finite_or_none(v) is not None}
         for i, sl in zip(ids, stage_latency, strict=True)
         if sl
     }
@@ -335,10 +336,6 @@ def stage_latency_data(
         share_ids=tuple(share_ids),
         backbone_share=tuple(shares),
     )
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -385,7 +382,7 @@ def fidelity_series(
         for metric in FIDELITY_METRICS:
             for name in objectives:
                 value = by_name.get(name, {}).get(metric)
-                columns[metric][name].append(_number(value))
+                columns[metric][name].append(finite_or_none(value))
     frozen = {metric: {n: tuple(v) for n, v in cols.items()} for metric, cols in columns.items()}
     return FidelitySeries(
         iterations=tuple(i for i, _ in kept),
@@ -419,12 +416,8 @@ def timing_series(iterations: Sequence[int], timings: Sequence[Mapping[str, Any]
     )
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if _finite(value) else None
-
-
 def _seconds(value: Any) -> float:
-    number = _number(value)
+    number = finite_or_none(value)
     return 0.0 if number is None else number
 
 

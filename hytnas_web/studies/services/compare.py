@@ -156,12 +156,15 @@ def _measured_rows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(ids (n,), Y (n, m) in minimisation form with NaN rows for failures, finished (n,) bool)``."""
     m = len(objectives)
-    rows = list(study.evaluations.order_by("id").values_list("id", "status", "objectives"))
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    finished = np.array([r[1] != Evaluation.Status.PENDING for r in rows], dtype=bool)
+    rows = list(study.evaluations.order_by("id").values_list("id", "status", "objectives", named=True))
+    ids = np.array([r.id for r in rows], dtype=np.int64)
+    finished = np.array([r.status != Evaluation.Status.PENDING for r in rows], dtype=bool)
     nan_row = [float("nan")] * m
     Y = np.array(
-        [r[2] if r[1] == Evaluation.Status.DONE and _is_row(r[2], m) else nan_row for r in rows],
+        [
+            r.objectives if r.status == Evaluation.Status.DONE and _is_row(r.objectives, m) else nan_row
+            for r in rows
+        ],
         dtype=np.float64,
     ).reshape(len(rows), m)
     return ids, to_minimisation(Y, objectives), finished

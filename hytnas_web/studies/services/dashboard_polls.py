@@ -94,9 +94,9 @@ def probe(study_id: int, owner_id: int) -> Probe:
         row = cursor.fetchone()
     if row is None:
         raise Study.DoesNotExist(f"no study {study_id} of user {owner_id}")
-    updated, created = (_as_datetime(value) for value in row[2:4])
-    version = Version(int(row[0]), int(row[1] or 0), _microseconds(updated))
-    return Probe(study_id, owner_id, _microseconds(created), version, time.time())
+    counter, max_id, updated, created = row
+    version = Version(int(counter), int(max_id or 0), _microseconds(_as_datetime(updated)))
+    return Probe(study_id, owner_id, _microseconds(_as_datetime(created)), version, time.time())
 
 
 _PROBE_SQL = (
