@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 
 from hytnas_web.studies import formatting, services
+from search_engine.types import PHASES  # a plain name; the engine's computing stays in services
 
 register = template.Library()
 
@@ -61,9 +62,15 @@ def seconds(value: Any) -> str:
         return DASH
 
 
+@register.simple_tag
+def phase_names() -> tuple[str, ...]:
+    """The phases of an iteration whose seconds are recorded, in the order they run."""
+    return PHASES
+
+
 @register.filter
 def timing(timings: Any, phase: str) -> str:
-    """The seconds an iteration spent in ``phase`` (fit, solve, select, evaluate)."""
+    """The seconds an iteration spent in ``phase`` (one of ``phase_names``)."""
     if not isinstance(timings, dict):
         return DASH
     return seconds(timings.get(phase))
