@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from search_engine.errors import DataError
-from search_engine.measured_csv import measured_number, read_records, refused_values
 from search_engine.finite_numbers import parse_finite
+from search_engine.measured_csv import measured_number, read_records, refused_values
 from search_engine.spaces.generic import GenericSpace
 
 SPACE = GenericSpace(
