@@ -43,9 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from search_engine.evaluators import torch_model
 from search_engine.registry import EVALUATORS
 from search_engine.spaces.hytnas import HyTNASSpace
+from search_engine.types import STAGES
 
 SEED = 0
-STAGES = ("backbone", "neck", "head")
 SPLIT = ("build", "warmup_other", "timed_passes", "macs_count", "naswot")
 
 

@@ -34,3 +34,19 @@ class DataError(ValueError):
         self.line = line
         self.column = column
         self.message = message
+
+
+class EncodeError(ValueError):
+    """A space cannot encode an architecture: one variable's value is missing, unknown or out of range.
+
+    ``variable`` names the variable, ``value`` is what the architecture gave for it (None when it gave
+    nothing) and ``row`` is the architecture's position in the list passed to ``encode``, so callers
+    (a CSV import, a measured table) point at the offending cell without reading the message.
+    """
+
+    def __init__(self, message: str, *, variable: str, value: object = None, row: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.variable = variable
+        self.value = value
+        self.row = row

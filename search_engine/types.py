@@ -18,6 +18,13 @@ import numpy.typing as npt
 Array = npt.NDArray[np.float64]
 Architecture = Mapping[str, Any]
 
+STAGES = ("backbone", "neck", "head")
+"""Stages whose latency an evaluator may report (``EvaluationResult.stage_latency``'s keys), in order."""
+
+PHASES = ("fit", "solve", "select", "evaluate")
+"""Phases of an iteration whose seconds are recorded (``Proposal.timings`` and the runner's
+``evaluate``), in the order they run; the initial design fits, solves and selects nothing."""
+
 
 @dataclass(frozen=True)
 class EvaluationResult:
@@ -26,7 +33,7 @@ class EvaluationResult:
     Attributes:
         objectives: objective values in each objective's own units and direction (accuracy in
             percent, latency in ms), or ``None`` when the evaluation failed.
-        stage_latency: optional per-stage latency in ms, keys ``backbone``, ``neck``, ``head``.
+        stage_latency: optional per-stage latency in ms, keyed by ``STAGES``.
         metrics: optional extra measurements (parameters, MACs, ...).
         error: why the evaluation failed, in words; ``None`` on success.
         seconds: wall time the evaluation took.

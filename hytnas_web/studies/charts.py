@@ -1,4 +1,7 @@
-"""Engine chart data -> Plotly figure dicts (``{"data": [...], "layout": {...}}``) for the study dashboard.
+"""Engine chart data -> Plotly figure dicts (``{"data": [...], "layout": {...}}``) for every page.
+
+The study dashboard's figures come first, the compare page's (one trace per study) last; all draw
+from one palette.
 
 Plotly renders a subset of HTML in hover labels, titles and axis labels, so every piece of user
 text (study, objective and variable names, units) goes through ``escape`` first; numbers are
@@ -17,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from search_engine.types import PHASES, STAGES  # plain names; the engine's computing stays in services
+
 if TYPE_CHECKING:  # only the record types: the services package is what calls the engine
     from search_engine.metrics.charts import (
         FidelitySeries,
@@ -29,11 +34,14 @@ if TYPE_CHECKING:  # only the record types: the services package is what calls t
 
 Figure = dict[str, Any]
 
-FRONT_COLOUR = "#d62728"
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+"""Plotly's default colour order; compared studies take one each, in the order they are listed."""
+
+FRONT_COLOUR = PALETTE[3]
 REFERENCE_COLOUR = "#444444"
-PREDICTED_COLOUR = "#ff7f0e"
-STAGE_COLOURS = {"backbone": "#1f77b4", "neck": "#2ca02c", "head": "#9467bd"}
-PHASE_COLOURS = {"fit": "#1f77b4", "solve": "#ff7f0e", "select": "#2ca02c", "evaluate": "#9467bd"}
+PREDICTED_COLOUR = PALETTE[1]
+STAGE_COLOURS = dict(zip(STAGES, (PALETTE[0], PALETTE[2], PALETTE[4]), strict=True))
+PHASE_COLOURS = dict(zip(PHASES, (PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[4]), strict=True))
 BASE_LAYOUT: dict[str, Any] = {
     "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
     "hovermode": "closest",
@@ -327,7 +335,7 @@ def stage_share_figure(data: StageLatencyData) -> Figure | None:
         "name": "backbone share",
         "x": rounded(data.backbone_share),
         "xbins": {"start": 0.0, "end": 1.0, "size": 0.025},
-        "marker": {"color": STAGE_COLOURS["backbone"]},
+        "marker": {"color": STAGE_COLOURS[STAGES[0]]},
         "hovertemplate": "share %{x}<br>%{y} architectures<extra></extra>",
     }
     layout = _layout(
@@ -406,3 +414,135 @@ def timing_figure(series: TimingSeries) -> Figure | None:
         yaxis={"title": {"text": "seconds"}},
     )
     return {"data": traces, "layout": layout}
+
+
+# --- the compare page: one trace (or one colour) per study ---
+
+
+_STUDY_EXTRA = "<extra>%{fullData.name}</extra>"
+"""Hover box side label: the trace's (escaped) study name."""
+
+
+def study_colour(i: int) -> str:
+    """The colour of the ``i``-th compared study, the same in every figure."""
+    return PALETTE[i % len(PALETTE)]
+
+
+def compare_hypervolume_figure(
+    names: Sequence[str], series: Sequence[HypervolumeSeries], ref_point: Sequence[float]
+) -> Figure:
+    """Hypervolume vs evaluations, one line per study, the common reference point in the title.
+
+    Args:
+        names: the studies' names (user text: escaped here), in the order they are compared.
+        series: each study's curve, recomputed at the common reference point ``ref_point`` (own units).
+    """
+    ref_text = "(" + ", ".join(f"{v:.4g}" for v in ref_point) + ")"
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": escape(name),
+            "x": list(one.n_evaluations),
+            "y": list(one.hypervolume),
+            "text": [f"iteration {i}" for i in one.iterations],
+            "hovertemplate": "%{x} evaluations, %{text}<br>hypervolume %{y:.6g}" + _STUDY_EXTRA,
+            "line": {"color": study_colour(i)},
+        }
+        for i, (name, one) in enumerate(zip(names, series, strict=True))
+    ]
+    return {
+        "data": traces,
+        "layout": {
+            "title": {"text": f"Hypervolume at the common reference point {ref_text}"},
+            "xaxis": {"title": {"text": "evaluations"}, "rangemode": "tozero"},
+            "yaxis": {"title": {"text": "hypervolume"}, "rangemode": "tozero"},
+            "legend": {"orientation": "h"},
+            "margin": {"t": 50, "r": 20},
+        },
+    }
+
+
+def compare_front_figure(
+    names: Sequence[str],
+    objectives: Sequence[Objective],
+    fronts: Sequence[Any],
+    ref_point: Sequence[float] | None,
+) -> tuple[Figure | None, str]:
+    """Measured fronts overlaid, and a note: a scatter for two objectives, parallel coordinates beyond.
+
+    Args:
+        names: the studies' names (user text: escaped here).
+        objectives: the objectives every compared study measures.
+        fronts: per study, ``(k, n_objectives)`` front points in own units (``k`` may be 0).
+        ref_point: the common reference point in own units, marked on a two-objective scatter.
+    """
+    labels = [escape(o.label()) for o in objectives]
+    if not any(front.shape[0] for front in fronts):
+        return None, "No study has a measured front yet."
+    if len(objectives) == 1:
+        return None, "With one objective the front is a single best value per study (see the table)."
+    if len(objectives) > 2:
+        return _compare_parcoords(names, fronts, labels), (
+            f"{len(objectives)} objectives: the fronts are drawn as parallel coordinates, one line per "
+            "front architecture, coloured by study (the first axis names the study)."
+        )
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": escape(name),
+            "x": front[:, 0].tolist(),
+            "y": front[:, 1].tolist(),
+            "line": {"color": study_colour(i), "shape": "linear"},
+            "hovertemplate": f"{labels[0]}: %{{x:.6g}}<br>{labels[1]}: %{{y:.6g}}" + _STUDY_EXTRA,
+        }
+        for i, (name, front) in enumerate(zip(names, fronts, strict=True))
+    ]
+    if ref_point:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "reference point",
+                "x": [ref_point[0]],
+                "y": [ref_point[1]],
+                "marker": {"symbol": "x", "size": 10, "color": REFERENCE_COLOUR},
+                "hovertemplate": "reference point<br>(%{x:.4g}, %{y:.4g})<extra></extra>",
+            }
+        )
+    layout = {
+        "title": {"text": "Measured Pareto fronts"},
+        "xaxis": {"title": {"text": labels[0]}},
+        "yaxis": {"title": {"text": labels[1]}},
+        "legend": {"orientation": "h"},
+        "margin": {"t": 50, "r": 20},
+    }
+    return {"data": traces, "layout": layout}, ""
+
+
+def _compare_parcoords(names: Sequence[str], fronts: Sequence[Any], labels: list[str]) -> Figure:
+    """One line per front architecture; the first axis (and the colour) says which study."""
+    n = len(names)
+    which = np.concatenate([np.full(f.shape[0], i) for i, f in enumerate(fronts)])  # (total,)
+    points = np.vstack([f for f in fronts if f.shape[0]])  # (total, m)
+    steps = max(n - 1, 1)
+    # A colourscale needs two stops, so a lone study spans the whole scale.
+    colourscale: list[list[Any]] = [[0, PALETTE[0]], [1, PALETTE[0]]]
+    if n > 1:
+        colourscale = [[i / steps, study_colour(i)] for i in range(n)]
+    dimensions = [
+        {
+            "label": "study",
+            "values": which.tolist(),
+            "tickvals": list(range(n)),
+            "ticktext": [escape(name) for name in names],
+            "range": [0, steps],
+        }
+    ]
+    dimensions += [{"label": labels[j], "values": points[:, j].tolist()} for j in range(points.shape[1])]
+    line = {"color": which.tolist(), "colorscale": colourscale, "cmin": 0, "cmax": steps}
+    return {
+        "data": [{"type": "parcoords", "line": line, "dimensions": dimensions}],
+        "layout": {"title": {"text": "Measured Pareto fronts"}, "margin": {"t": 80, "l": 80, "r": 40}},
+    }

@@ -15,11 +15,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hytnas_web.studies import services
+from hytnas_web.studies.formatting import NBSP, file_size
 from hytnas_web.studies.models import Study
 
 
@@ -65,9 +65,8 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         limit = settings.MAX_TABLE_UPLOAD_BYTES
         if upload.size > limit:
-            raise forms.ValidationError(
-                f"The file is {filesizeformat(upload.size)}; the largest accepted is {filesizeformat(limit)}."
-            )
+            size, largest = file_size(upload.size, joiner=NBSP), file_size(limit, joiner=NBSP)
+            raise forms.ValidationError(f"The file is {size}; the largest accepted is {largest}.")
         return upload
 
 

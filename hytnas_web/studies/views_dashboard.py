@@ -26,7 +26,7 @@ from hytnas_web.lib.shared_answers import SharedAnswers
 from hytnas_web.studies import services
 from hytnas_web.studies.forms import SavePresetForm
 from hytnas_web.studies.models import ComponentKind, Iteration, Study
-from hytnas_web.studies.services.dashboard import (
+from hytnas_web.studies.services.dashboard_polls import (
     ANSWER_CACHE_SECONDS,
     Probe,
     Version,

@@ -2,6 +2,8 @@
 
 A table records what a person measured: the design columns hold ``space.features`` (numeric design
 values, e.g. absolute channel widths) or the space's variable values, rather than cube coordinates.
+Records, numbers and design values are read by ``search_engine.measured_csv``, as the dashboard's
+import of measurements reads them.
 
 Two layouts (comma separated, blank lines skipped, line numbers in errors as an editor shows them):
 
@@ -18,15 +20,20 @@ A table needs at least ``MIN_ROWS`` data rows.
 
 from __future__ import annotations
 
-import csv
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from search_engine.errors import DataError
+from search_engine.errors import DataError, EncodeError
+from search_engine.measured_csv import (
+    Record,
+    design_value,
+    measured_number,
+    objective_named,
+    read_records,
+    width_error,
+)
 from search_engine.objectives import Objective
 from search_engine.spaces.base import SearchSpace
 from search_engine.types import Array
@@ -60,41 +67,6 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _number(cell: str, line: int, column: str, name: str) -> float:
-    """A finite float, or DataError locating the cell (``name`` says what the column holds)."""
-    what = "" if name == column else f" for {name}"
-    if not cell:
-        raise DataError(f"empty cell, expected a number{what}", line=line, column=column)
-    try:
-        value = float(cell)
-    except ValueError:
-        raise DataError(f"{cell!r} is not a number{what}", line=line, column=column) from None
-    if not math.isfinite(value):
-        raise DataError(f"{cell!r} is not a finite number{what}", line=line, column=column)
-    return value
-
-
-def _rows(text: str) -> list[tuple[int, list[str]]]:
-    """``(line number, stripped cells)`` of every non-blank line."""
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                cells = next(csv.reader([line]))
-            except csv.Error as exc:  # e.g. a cell over the csv module's field limit (128 KiB)
-                raise DataError(f"not valid CSV: {exc}", line=number) from None
-            rows.append((number, [cell.strip() for cell in cells]))
-    return rows
-
-
-def _check_width(cells: list[str], width: int, line: int, names: Sequence[str], what: str) -> None:
-    """DataError at the first missing or extra column when a row has the wrong number of cells."""
-    if len(cells) != width:
-        first = min(len(cells), width)
-        column = names[first] if first < len(names) else str(first + 1)
-        raise DataError(f"expected {width} values ({what}), found {len(cells)}", line=line, column=column)
-
-
 def parse_table(
     text: str,
     name: str,
@@ -117,10 +89,10 @@ def parse_table(
             unknown header, missing columns, an empty table or fewer than ``MIN_ROWS`` data rows.
     """
     try:
-        rows = _rows(text.removeprefix("\ufeff"))
+        rows = read_records(text)
         if not rows:
             raise DataError("the table is empty")
-        if all(_is_number(cell) for cell in rows[0][1]):
+        if all(_is_number(cell) for cell in rows[0].cells):
             data = _parse_plain(rows, name, space, objectives, wanted)
         else:
             data = _parse_with_header(rows, name, space, objectives, wanted)
@@ -139,7 +111,7 @@ def _n_features(space: SearchSpace) -> int:
 
 
 def _parse_plain(
-    rows: list[tuple[int, list[str]]],
+    rows: list[Record],
     name: str,
     space: SearchSpace,
     objectives: Sequence[Objective],
@@ -154,37 +126,29 @@ def _parse_plain(
         what += "; list the objectives this table holds in its 'objectives' entry"
     values = np.empty((len(rows), width))  # (n_rows, n_features + n_table_objectives)
     columns = space.feature_names + list(names)
-    for i, (line, cells) in enumerate(rows):
-        _check_width(cells, width, line, [str(j + 1) for j in range(width)], what)
+    for i, (line, cells) in enumerate((row.line, row.cells) for row in rows):
+        if len(cells) != width:
+            raise width_error(cells, width, line, [str(j + 1) for j in range(width)], what)
         for j, cell in enumerate(cells):
-            values[i, j] = _number(cell, line, str(j + 1), columns[j])
+            values[i, j] = measured_number(cell, line, str(j + 1), columns[j])
     return TableData(name, values[:, :n_features], values[:, n_features:], names)
 
 
-def _objective_column(header: str, objectives: Sequence[Objective]) -> str | None:
-    """The objective a header names (by name or label, case-insensitive), or None."""
-    text = header.lower()
-    for objective in objectives:
-        if text in (objective.name.lower(), objective.label().lower()):
-            return objective.name
-    return None
-
-
 def _parse_with_header(
-    rows: list[tuple[int, list[str]]],
+    rows: list[Record],
     name: str,
     space: SearchSpace,
     objectives: Sequence[Objective],
     wanted: Sequence[str] | None,
 ) -> TableData:
     """Rows under a header naming variables or features and objectives."""
-    header_line, header = rows[0]
+    header_line, header = rows[0].line, rows[0].cells
     for j, cell in enumerate(header):
         if not cell:
             raise DataError("empty column name in the header", line=header_line, column=str(j + 1))
         if cell in header[:j]:
             raise DataError("column name used twice", line=header_line, column=cell)
-    objective_of = {cell: _objective_column(cell, objectives) for cell in header}
+    objective_of = {cell: objective_named(cell, objectives) for cell in header}
     present = [objective_of[cell] for cell in header if objective_of[cell] is not None]
     names = tuple(wanted) if wanted is not None else tuple(n for n in present if n is not None)
     if not names:
@@ -213,17 +177,21 @@ def _parse_with_header(
     width = len(header)
     values = np.empty((len(rows) - 1, len(names)))  # (n_rows, n_table_objectives)
     cells_by_row = []
-    for i, (line, cells) in enumerate(rows[1:]):
-        _check_width(cells, width, line, header, f"one per header column, {width} in all")
+    for i, (line, cells) in enumerate((row.line, row.cells) for row in rows[1:]):
+        if len(cells) != width:
+            raise width_error(cells, width, line, header, "one per header column")
         for k, objective_name in enumerate(names):
             column = next(c for c in header if objective_of[c] == objective_name)
-            values[i, k] = _number(cells[position[column]], line, column, objective_name)
+            values[i, k] = measured_number(cells[position[column]], line, column)
         cells_by_row.append((line, cells))
     if by_variables:
         F = _features_from_variables(cells_by_row, position, space)
     else:
         F = np.array(
-            [[_number(cells[position[n]], line, n, n) for n in features] for line, cells in cells_by_row],
+            [
+                [measured_number(cells[position[n]], line, n) for n in features]
+                for line, cells in cells_by_row
+            ],
             dtype=np.float64,
         ).reshape(len(cells_by_row), len(features))
     return TableData(name, F, values, names)
@@ -235,22 +203,9 @@ def _features_from_variables(
     """Design cells holding variable values -> ``(n_rows, n_features)`` through the space's encoding."""
     architectures = []
     for line, cells in cells_by_row:
-        architecture: dict[str, Any] = {}
-        for variable in space.names:
-            cell = cells[position[variable]]
-            if not cell:
-                raise DataError("empty cell, expected a value", line=line, column=variable)
-            architecture[variable] = float(cell) if _is_number(cell) else cell
-        architectures.append(architecture)
+        architectures.append({v: design_value(cells[position[v]], line, v) for v in space.names})
     try:
         X = space.encode(architectures)  # (n_rows, n_vars)
-    except ValueError:
-        for (line, _), architecture in zip(cells_by_row, architectures, strict=True):
-            try:
-                space.encode([architecture])
-            except ValueError as exc:
-                message = str(exc)
-                column = max(space.names, key=lambda v: message.rfind(repr(v)))
-                raise DataError(message, line=line, column=column) from None
-        raise
+    except EncodeError as exc:  # it names the architecture's row and its variable
+        raise DataError(exc.message, line=cells_by_row[exc.row][0], column=exc.variable) from None
     return space.features(X)

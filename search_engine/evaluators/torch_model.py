@@ -47,7 +47,7 @@ from search_engine.nn.synthetic_data import MAX_CLASSES
 from search_engine.objectives import Objective
 from search_engine.params import Param
 from search_engine.spaces.hytnas import HyTNASSpace
-from search_engine.types import Architecture, EvaluationResult
+from search_engine.types import STAGES, Architecture, EvaluationResult
 
 if TYPE_CHECKING:
     import torch
@@ -57,13 +57,12 @@ if TYPE_CHECKING:
 FIELD = "evaluator.params"
 TASKS = ("detection", "classification")
 ACCURACY_METHODS = ("naswot", "trained", "none")
-STAGES = ("backbone", "neck", "head")
 PARTS = (
     *STAGES,
     "classifier",
 )  # execution order; a model has backbone + neck + head or backbone + classifier
 # The stage each part's latency is reported as: a classification network's classifier is its head.
-STAGE_OF_PART = {"backbone": "backbone", "neck": "neck", "head": "head", "classifier": "head"}
+STAGE_OF_PART = {**{stage: stage for stage in STAGES}, "classifier": "head"}
 
 
 class _TimeLimitExceeded(Exception):

@@ -19,10 +19,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
+from search_engine.finite_numbers import finite_or_none
 from search_engine.metrics.hypervolume import log_hypervolume_difference
 from search_engine.metrics.pareto import pareto_mask
 from search_engine.objectives import Objective, to_minimisation
-from search_engine.types import Array
+from search_engine.types import PHASES, STAGES, Array
 
 IntArray = npt.NDArray[np.int64]
 
@@ -31,13 +32,6 @@ DEFAULT_MAX_POINTS = 10_000
 
 NEAR_FRONT_SHARE = 0.5
 """Of the points kept besides the front, the share chosen by closeness to the front; the rest by stride."""
-
-STAGES = ("backbone", "neck", "head")
-"""Stages whose latency an evaluator may report, in network order."""
-
-PHASES = ("fit", "solve", "select", "evaluate")
-"""Phases of an iteration whose seconds are recorded, in the order they run."""
-
 
 @dataclass(frozen=True, eq=False)
 class ParetoChartData:
@@ -318,7 +312,7 @@ def stage_latency_data(
         front_ids: ids of the current Pareto front.
     """
     reported = {
-        int(i): {s: float(v) for s, v in sl.items() if s in STAGES and _finite(v)}
+        int(i): {s: float(v) for s, v in sl.items() if s in STAGES and finite_or_none(v) is not None}
         for i, sl in zip(ids, stage_latency, strict=True)
         if sl
     }
@@ -331,9 +325,9 @@ def stage_latency_data(
     shares: list[float] = []
     for i, sl in reported.items():
         total = sum(sl.values())
-        if total > 0.0 and "backbone" in sl:
+        if total > 0.0 and STAGES[0] in sl:
             share_ids.append(i)
-            shares.append(sl["backbone"] / total)
+            shares.append(sl[STAGES[0]] / total)
     return StageLatencyData(
         front_ids=tuple(r[0] for r in rows),
         stages=stages,
@@ -342,10 +336,6 @@ def stage_latency_data(
         share_ids=tuple(share_ids),
         backbone_share=tuple(shares),
     )
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass(frozen=True)
@@ -392,7 +382,7 @@ def fidelity_series(
         for metric in FIDELITY_METRICS:
             for name in objectives:
                 value = by_name.get(name, {}).get(metric)
-                columns[metric][name].append(_number(value))
+                columns[metric][name].append(finite_or_none(value))
     frozen = {metric: {n: tuple(v) for n, v in cols.items()} for metric, cols in columns.items()}
     return FidelitySeries(
         iterations=tuple(i for i, _ in kept),
@@ -426,12 +416,8 @@ def timing_series(iterations: Sequence[int], timings: Sequence[Mapping[str, Any]
     )
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if _finite(value) else None
-
-
 def _seconds(value: Any) -> float:
-    number = _number(value)
+    number = finite_or_none(value)
     return 0.0 if number is None else number
 
 

@@ -7,13 +7,13 @@ objective's units, and mean nothing for rank-based surrogates, whose scores are 
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from search_engine.finite_numbers import finite_or_none
 from search_engine.types import Array
 
 
@@ -76,12 +76,6 @@ def _one_objective(predicted: Array, measured: Array, values: bool) -> Objective
     tau = rho = None
     # Correlation is undefined for a constant column; scipy would return NaN with a warning.
     if n >= 2 and np.ptp(p) > 0.0 and np.ptp(y) > 0.0:
-        tau = _finite_or_none(stats.kendalltau(p, y).statistic)
-        rho = _finite_or_none(stats.spearmanr(p, y).statistic)
+        tau = finite_or_none(stats.kendalltau(p, y).statistic)
+        rho = finite_or_none(stats.spearmanr(p, y).statistic)
     return ObjectiveFidelity(n=n, kendall_tau=tau, spearman_rho=rho, rmse=rmse, mae=mae)
-
-
-def _finite_or_none(value: Any) -> float | None:
-    """``float(value)`` when finite, else None."""
-    number = float(value)
-    return number if math.isfinite(number) else None

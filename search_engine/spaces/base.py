@@ -48,7 +48,11 @@ class SearchSpace(Component):
         return self._decode(self._check_points(X))
 
     def encode(self, architectures: Sequence[Architecture]) -> Array:
-        """Architectures -> ``(n, n_vars)`` canonical points. Unknown values raise ValueError."""
+        """Architectures -> ``(n, n_vars)`` canonical points.
+
+        Raises:
+            EncodeError: (a ValueError) naming the first variable, value and row that cannot be encoded.
+        """
         X = self._encode(list(architectures))
         return X.reshape(len(architectures), self.n_vars)
 

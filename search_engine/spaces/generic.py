@@ -11,6 +11,7 @@ Encoding rules (one per variable type, applied column by column):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from search_engine.errors import ConfigError
+from search_engine.errors import ConfigError, EncodeError
 from search_engine.params import Param
 from search_engine.spaces.base import SearchSpace
 from search_engine.types import Architecture, Array
@@ -178,26 +179,33 @@ class GenericSpace(SearchSpace):
         for i, arch in enumerate(architectures):
             for j, var in enumerate(self.variables):
                 if var.name not in arch:
-                    raise ValueError(f"architecture {i} has no value for variable {var.name!r}")
-                X[i, j] = self._encode_value(var, arch[var.name])
+                    message = f"architecture {i} has no value for variable {var.name!r}"
+                    raise EncodeError(message, variable=var.name, row=i)
+                try:
+                    X[i, j] = self._encode_value(var, arch[var.name])
+                except EncodeError as exc:
+                    exc.row = i
+                    raise
         return X
 
     @staticmethod
     def _encode_value(var: Variable, value: Any) -> float:
+        """One value's cube coordinate, or EncodeError naming ``var`` and ``value``."""
+        error = functools.partial(EncodeError, variable=var.name, value=value)
         if var.type == "choice":
             for index, choice in enumerate(var.choices):
                 if choice == value or _format_value(choice) == _format_value(value):
                     return (index + 0.5) / len(var.choices)
-            raise ValueError(f"{value!r} is not a choice of {var.name!r} ({list(var.choices)})")
+            raise error(f"{value!r} is not a choice of {var.name!r} ({list(var.choices)})")
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"{value!r} is not a number for {var.name!r}") from None
+            raise error(f"{value!r} is not a number for {var.name!r}") from None
         if not var.low <= number <= var.high or not math.isfinite(number):
-            raise ValueError(f"{number} is outside [{var.low}, {var.high}] for {var.name!r}")
+            raise error(f"{number} is outside [{var.low}, {var.high}] for {var.name!r}")
         if var.type == "int":
             if number != int(number):
-                raise ValueError(f"{number} is not a whole number for {var.name!r}")
+                raise error(f"{number} is not a whole number for {var.name!r}")
             return (number - var.low + 0.5) / var.levels
         if var.type == "log-float":
             return (math.log(number) - math.log(var.low)) / (math.log(var.high) - math.log(var.low))

@@ -219,6 +219,8 @@ def test_the_architecture_page_shows_predicted_against_measured_and_its_iteratio
     alice_client: Any, measured_study: Study
 ) -> None:
     second = measured_study.iterations.get(index=1)
+    second.timings = {"fit": 0.5, "solve": 1.5, "select": 0.125}
+    second.save()
     [evaluation] = add_evaluations(
         measured_study,
         [[71.5, 250.0]],
@@ -237,6 +239,7 @@ def test_the_architecture_page_shows_predicted_against_measured_and_its_iteratio
     assert f"{reverse('studies-architectures', args=[measured_study.pk])}?iteration=1" in content
     assert [s["share"] for s in response.context["detail"]["stages"]] == [0.6, 0.2, 0.2]
     assert "60 %" in content and "1.25 s" in content
+    assert "fit 0.5 s, solve 1.5 s, select 0.125 s, evaluate —" in content
 
 
 def test_a_hytnas_architecture_shows_its_derived_widths(

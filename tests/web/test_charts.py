@@ -108,3 +108,18 @@ def test_fidelity_lines_and_timing_bars() -> None:
 
 def test_numbers_are_rounded_and_nan_becomes_null() -> None:
     assert charts.rounded([1.234567891, float("nan")]) == [1.23457, None]
+
+
+def test_compared_studies_keep_one_colour_and_their_names_are_escaped_like_the_dashboards() -> None:
+    names = ["<b>A</b> %{x}", "B"]
+    series = [hypervolume_series([0, 1], [5, 9], [0.2, 0.4]), hypervolume_series([0], [6], [0.3])]
+    curves = charts.compare_hypervolume_figure(names, series, [2.0, 1.1])
+    fronts = [np.array([[1.0, 0.5], [0.5, 1.0]]), np.array([[0.8, 0.8]])]
+    scatter, note = charts.compare_front_figure(names, (HOSTILE, LATENCY), fronts, [2.0, 1.1])
+    assert note == "" and scatter is not None
+    for figure in (curves, scatter):
+        first, second = figure["data"][:2]
+        assert first["name"] == charts.escape(names[0]) == "&lt;b&gt;A&lt;/b&gt; %&#123;x&#125;"
+        assert (first["line"]["color"], second["line"]["color"]) == charts.PALETTE[:2]
+    assert curves["data"][0]["x"] == [5, 9] and "(2, 1.1)" in curves["layout"]["title"]["text"]
+    assert "<script>" not in json.dumps(scatter) and scatter["data"][2]["name"] == "reference point"

@@ -80,8 +80,8 @@ def test_every_curve_uses_the_stated_common_reference_point(alice_client: Any, t
         (first, second), comparison.series, comparison.hypervolume_figure["data"], strict=True
     ):
         counts, values = expected_series(study, ref)
-        assert series.iterations == [0, 1]
-        assert series.n_evaluations == counts == [7, 12]
+        assert list(series.iterations) == [0, 1]
+        assert list(series.n_evaluations) == counts == [7, 12]
         assert series.hypervolume == pytest.approx(values, rel=1e-12)
         assert trace["x"] == counts and trace["y"] == pytest.approx(values, rel=1e-12)
         assert values[1] >= values[0] > 0
@@ -224,5 +224,5 @@ def test_at_a_shared_reference_point_the_curves_match_what_the_jobs_stored(
     assert comparison.ref_point == [1.1, 1.1]
     for study, series in zip(studies, comparison.series, strict=True):
         stored = study.iterations.get(index=0)
-        assert series.n_evaluations == [stored.n_evaluations]
+        assert list(series.n_evaluations) == [stored.n_evaluations]
         assert series.hypervolume == pytest.approx([stored.hypervolume], rel=1e-12)

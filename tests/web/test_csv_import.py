@@ -17,6 +17,8 @@ from hytnas_web.studies import services
 from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services.csv_export import cell
 from hytnas_web.studies.services.csv_import import RowProblem
+from search_engine.errors import DataError
+from search_engine.evaluators.table import TableEvaluator
 
 MIXED_SPACE = {
     "name": "generic",
@@ -226,17 +228,17 @@ def test_every_bad_value_is_reported_with_its_line_and_column(mixed_study: Study
         (7, "accuracy (%)"),
         (7, "latency (ms)"),
         (8, "width"),
-        (9, ""),
+        (9, "latency (ms)"),
     ]
     reasons = {(e.line, e.column): e.reason for e in result.errors}
     assert reasons[(3, "width")] == "'abc' is not a number for 'width'"
     assert "'tanh' is not a choice of 'act'" in reasons[(4, "act")]
     assert "outside [-1.0, 1.0]" in reasons[(4, "rate")]
     assert "not a whole number" in reasons[(5, "width")]
-    assert reasons[(6, "accuracy (%)")] == "nan is not a finite number"
+    assert reasons[(6, "accuracy (%)")] == "'nan' is not a finite number"
     assert reasons[(7, "latency (ms)")] == "'abc' is not a number"
-    assert reasons[(8, "width")] == "empty value"
-    assert reasons[(9, "")] == "expected 6 cells like the header, found 5"
+    assert reasons[(8, "width")] == "empty cell, expected a value"
+    assert reasons[(9, "latency (ms)")] == "expected 6 values (one per header column), found 5"
     assert result.n_rows == 9 and result.error_lines == 7
     assert not result.written and result.n_imported == 0
     assert mixed_study.evaluations.count() == 0  # all or nothing: the two good rows are not written
@@ -401,3 +403,26 @@ def test_an_upload_without_the_csrf_token_is_refused(alice: User, mixed_study: S
     response = client.post(url, {"file": upload(csv_bytes("3,relu,0.5,1.5,80,10"))})
     assert response.status_code == 403
     assert mixed_study.evaluations.count() == 0
+
+
+@pytest.mark.parametrize(
+    "bad_line",
+    [
+        "abc,relu,0.5,1.5,80,10",  # a design value that is not a number
+        "3,tanh,0.5,1.5,80,10",  # not a choice
+        "3,relu,0.5,1.5,inf,10",  # an infinite measurement
+        "3,relu,0.5,1.5,80,",  # an empty measurement
+        ",relu,0.5,1.5,80,10",  # an empty design value
+        "3,relu,0.5,1.5,80",  # a cell short
+    ],
+)
+def test_the_import_and_a_measured_table_refuse_a_bad_cell_with_the_same_error(
+    mixed_study: Study, bad_line: str
+) -> None:
+    good = [f"{w},relu,0.5,1.5,{80 + w},{10 + w}" for w in range(1, 9)] + ["1,-gelu,0,2,70,9"] * 3
+    data = csv_bytes(*good[:4], bad_line, *good[4:])
+    [problem] = services.import_evaluations(mixed_study, data).errors
+    with pytest.raises(DataError) as error:
+        TableEvaluator([{"text": data.decode(), "name": "measured.csv"}], objectives=UNITS, space=MIXED_SPACE)
+    assert problem.line == 6 and (problem.line, problem.column) == (error.value.line, error.value.column)
+    assert error.value.message == f"{problem.reason} (table measured.csv)"

@@ -14,7 +14,7 @@ from django.urls import reverse
 from hytnas_web.lib.shared_answers import SharedAnswers
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Study
-from hytnas_web.studies.services.dashboard import BUSY_WATCHERS, HOLD_SECONDS, POLL_SECONDS
+from hytnas_web.studies.services.dashboard_polls import BUSY_WATCHERS, HOLD_SECONDS, POLL_SECONDS
 from tests.web import test_dashboard_data
 from tests.web.test_dashboard_data import add_evaluation, data
 

@@ -64,7 +64,7 @@ def test_a_failed_study_says_why_in_words(alice_client: Any, alice: Any, make_st
         status=Iteration.Status.DONE,
         n_evaluations=10,
         hypervolume=0.5,
-        timings={"evaluate": 0.25},
+        timings={"fit": 0.5, "evaluate": 0.25},
     )
     Iteration.objects.create(
         study=study,
@@ -82,6 +82,10 @@ def test_a_failed_study_says_why_in_words(alice_client: Any, alice: Any, make_st
     assert "Iteration 1: ValueError: the surrogate could not be fitted on constant data" in content
     assert "Retry failed iteration" in content
     assert "0.25 s" in content
+    # Every phase in order; one that did not run is a dash.
+    header = "".join(f'<th class="num">{phase}</th>' for phase in ("Fit", "Solve", "Select", "Evaluate"))
+    cells = "".join(f'<td class="num">{text}</td>' for text in ("0.5 s", "—", "—", "0.25 s"))
+    assert header in content and cells in content
 
 
 def test_failed_evaluations_show_their_error(alice_client: Any, alice: Any, make_study: Any) -> None:

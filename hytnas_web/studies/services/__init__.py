@@ -7,8 +7,8 @@ never starts on rows another transaction has not written yet. One module per top
 ``scheduling`` (the queue), ``iterations`` (what an iteration job does), ``evaluations`` (measuring
 outside the iteration job: evaluation jobs, recording results), ``remote_work`` with
 ``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``progress``,
-``form_support``, ``dashboard``, ``browse``, ``compare``, ``csv_export``, ``csv_import``,
-``devices`` and ``workers_panel``.
+``form_support``, ``dashboard`` (with ``dashboard_polls`` and ``dashboard_rows``), ``browse``,
+``compare``, ``csv_export``, ``csv_import``, ``devices`` and ``workers_panel``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from hytnas_web.studies.services.csv_import import (
     import_columns,
     import_evaluations,
 )
-from hytnas_web.studies.services.dashboard import Version, dashboard, dashboard_changes, dashboard_version
+from hytnas_web.studies.services.dashboard import dashboard, dashboard_changes
+from hytnas_web.studies.services.dashboard_polls import Version, dashboard_version
 from hytnas_web.studies.services.devices import (
     device_details,
     device_label,

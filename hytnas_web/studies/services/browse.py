@@ -9,7 +9,6 @@ in SQL (works on SQLite and PostgreSQL), with unmeasured rows last in both direc
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +22,10 @@ from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.devices import device_details, device_label, measures_on_device
 from search_engine.errors import ConfigError
+from search_engine.finite_numbers import finite_or_none
 from search_engine.metrics.pareto import pareto_mask
 from search_engine.objectives import Objective, to_minimisation
-
-STAGES = ("backbone", "neck", "head")
-"""The usual order of per-stage latencies."""
+from search_engine.types import STAGES
 
 PARTS = (*STAGES, "classifier", "total")
 """Parts of a network whose size the torch evaluator counts (``params_<part>``, ``macs_<part>``)."""
@@ -95,13 +93,6 @@ def _objective(index: int) -> Cast:
     """The ``index``-th stored objective as a float (SQL NULL when missing)."""
     # KT extracts the list element as text (->> on both databases); the cast makes it numeric.
     return Cast(KT(f"objectives__{index}"), FloatField())
-
-
-def _float(value: Any) -> float:
-    """A stored objective value as a float (NaN for anything that is not a number)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return math.nan
-    return float(value)
 
 
 @dataclass
@@ -257,8 +248,7 @@ def _at(values: list[Any] | None, i: int) -> float | None:
     """The i-th finite number of a stored list, or None."""
     if values is None or i >= len(values):
         return None
-    number = _float(values[i])
-    return number if math.isfinite(number) else None
+    return finite_or_none(values[i])
 
 
 def _derived(study: Study, architecture: dict[str, Any]) -> list[tuple[str, str]]:
@@ -285,10 +275,10 @@ def _stages(stage_latency: Any) -> list[dict[str, Any]]:
     if not isinstance(stage_latency, dict) or not stage_latency:
         return []
     names = sorted(stage_latency, key=lambda n: (STAGES.index(n) if n in STAGES else len(STAGES), n))
-    values = {name: _float(stage_latency[name]) for name in names}
-    total = sum(v for v in values.values() if math.isfinite(v))
+    values = {name: finite_or_none(stage_latency[name]) for name in names}
+    total = sum(v for v in values.values() if v is not None)
     return [
-        {"stage": name, "ms": v if math.isfinite(v) else None, "share": v / total if total > 0 else None}
+        {"stage": name, "ms": v, "share": v / total if v is not None and total > 0 else None}
         for name, v in values.items()
     ]
 
@@ -317,5 +307,5 @@ def _metrics(metrics: Any) -> dict[str, Any]:
 
 def _count(value: Any) -> Any:
     """A count stored as a float (``123456.0``, or half a multiply-add) as a whole number; else as is."""
-    number = _float(value)
-    return round(number) if math.isfinite(number) else value
+    number = finite_or_none(value)
+    return value if number is None else round(number)

@@ -13,20 +13,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from html import escape
 from typing import Any
 
 import numpy as np
 from django.db.models import Max
 
+from hytnas_web.studies import charts
 from hytnas_web.studies.models import ComponentKind, Evaluation, Iteration, Study
 from hytnas_web.studies.services.browse import study_objectives
+from search_engine.metrics.charts import HypervolumeSeries
+from search_engine.metrics.charts import hypervolume_series as curve
 from search_engine.metrics.hypervolume import hypervolume
-from search_engine.metrics.pareto import pareto_mask
+from search_engine.metrics.pareto import pareto_front, pareto_mask
 from search_engine.objectives import Objective, derive_reference_point, from_minimisation, to_minimisation
-
-COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-"""One colour per study, the same in every figure (Plotly's default order)."""
 
 CONFIG_FIELDS = (
     "space",
@@ -47,15 +46,6 @@ ABSENT = "—"
 
 MAX_CELL = 160
 """Longest text shown for one value (an uploaded table's contents would otherwise fill the page)."""
-
-
-@dataclass
-class HypervolumeSeries:
-    """One study's hypervolume after each finished iteration, at the comparison's reference point."""
-
-    iterations: list[int] = field(default_factory=list)
-    n_evaluations: list[int] = field(default_factory=list)
-    hypervolume: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -80,7 +70,7 @@ class Comparison:
         """Per study: iterations, evaluations, last hypervolume at the common reference, front size."""
         rows = []
         for i, study in enumerate(self.studies):
-            series = self.series[i] if i < len(self.series) else HypervolumeSeries()
+            series = self.series[i] if i < len(self.series) else curve([], [], [])
             front = self.fronts[i] if i < len(self.fronts) else np.empty((0, 0))
             rows.append(
                 {
@@ -110,18 +100,23 @@ def compare_studies(studies: Sequence[Study]) -> Comparison:
     measured = [_measured_rows(s, objectives) for s in studies]
     ref_min, rule = common_reference_point(studies, objectives, measured)
     comparison = Comparison(studies, comparable=True, objectives=objectives, differences=differences)
-    comparison.fronts = [_front(rows) for _, rows, _ in measured]
+    comparison.fronts = [pareto_front(rows[np.all(np.isfinite(rows), axis=1)]) for _, rows, _ in measured]
     if ref_min is None or not any(front.shape[0] for front in comparison.fronts):
         comparison.reason = "Nothing has been measured in these studies yet, so there is no curve to draw."
         return comparison
-    comparison.ref_point = [float(v) for v in from_minimisation(ref_min, objectives)]
+    ref_point = [float(v) for v in from_minimisation(ref_min, objectives)]
+    comparison.ref_point = ref_point
     comparison.ref_rule = rule
     comparison.series = [
         hypervolume_series(s, ids, rows, statuses, ref_min)
         for s, (ids, rows, statuses) in zip(studies, measured, strict=True)
     ]
-    comparison.hypervolume_figure = hypervolume_figure(comparison)
-    comparison.front_figure, comparison.front_note = front_figure(comparison)
+    names = [s.name for s in studies]
+    comparison.hypervolume_figure = charts.compare_hypervolume_figure(names, comparison.series, ref_point)
+    fronts = [from_minimisation(f, objectives) if f.shape[0] else f for f in comparison.fronts]
+    comparison.front_figure, comparison.front_note = charts.compare_front_figure(
+        names, objectives, fronts, ref_point
+    )
     return comparison
 
 
@@ -161,12 +156,15 @@ def _measured_rows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(ids (n,), Y (n, m) in minimisation form with NaN rows for failures, finished (n,) bool)``."""
     m = len(objectives)
-    rows = list(study.evaluations.order_by("id").values_list("id", "status", "objectives"))
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    finished = np.array([r[1] != Evaluation.Status.PENDING for r in rows], dtype=bool)
+    rows = list(study.evaluations.order_by("id").values_list("id", "status", "objectives", named=True))
+    ids = np.array([r.id for r in rows], dtype=np.int64)
+    finished = np.array([r.status != Evaluation.Status.PENDING for r in rows], dtype=bool)
     nan_row = [float("nan")] * m
     Y = np.array(
-        [r[2] if r[1] == Evaluation.Status.DONE and _is_row(r[2], m) else nan_row for r in rows],
+        [
+            r.objectives if r.status == Evaluation.Status.DONE and _is_row(r.objectives, m) else nan_row
+            for r in rows
+        ],
         dtype=np.float64,
     ).reshape(len(rows), m)
     return ids, to_minimisation(Y, objectives), finished
@@ -189,7 +187,9 @@ def hypervolume_series(
     up to its own last one (imported rows created earlier included). A running non-dominated set
     keeps each step small.
     """
-    series = HypervolumeSeries()
+    iterations: list[int] = []
+    n_evaluations: list[int] = []
+    values: list[float] = []
     last_ids = dict(
         study.evaluations.exclude(iteration=None).values_list("iteration__index").annotate(last=Max("id"))
     )
@@ -210,133 +210,10 @@ def hypervolume_series(
             candidates = np.vstack([front, new])
             front = candidates[pareto_mask(candidates)] if candidates.shape[0] else candidates
             taken = upto
-        series.iterations.append(int(index))
-        series.n_evaluations.append(int(np.count_nonzero(finished[:taken])))
-        series.hypervolume.append(hypervolume(front, ref_min))
-    return series
-
-
-def _front(Y: np.ndarray) -> np.ndarray:
-    """The distinct non-dominated finite rows of ``Y`` (minimisation form), sorted by objective 0."""
-    finite = Y[np.all(np.isfinite(Y), axis=1)]
-    if finite.shape[0] == 0:
-        return finite
-    return np.unique(finite[pareto_mask(finite)], axis=0)
-
-
-# --- figures (Plotly figure dicts; names escaped because Plotly renders text as HTML) ---
-
-
-_EXTRA = "<extra>%{fullData.name}</extra>"
-"""Hover box side label: the trace's (escaped) name."""
-
-
-def _colour(i: int) -> str:
-    return COLOURS[i % len(COLOURS)]
-
-
-def _numbers(values: Sequence[float]) -> str:
-    return "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
-
-
-def hypervolume_figure(comparison: Comparison) -> dict[str, Any]:
-    """Hypervolume vs evaluations, one line per study, the common reference point in the title."""
-    ref_text = escape(_numbers(comparison.ref_point or []))
-    traces = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": escape(study.name),
-            "x": series.n_evaluations,
-            "y": series.hypervolume,
-            "text": [f"iteration {i}" for i in series.iterations],
-            "hovertemplate": "%{x} evaluations, %{text}<br>hypervolume %{y:.6g}" + _EXTRA,
-            "line": {"color": _colour(i)},
-        }
-        for i, (study, series) in enumerate(zip(comparison.studies, comparison.series, strict=True))
-    ]
-    return {
-        "data": traces,
-        "layout": {
-            "title": {"text": f"Hypervolume at the common reference point {ref_text}"},
-            "xaxis": {"title": {"text": "evaluations"}, "rangemode": "tozero"},
-            "yaxis": {"title": {"text": "hypervolume"}, "rangemode": "tozero"},
-            "legend": {"orientation": "h"},
-            "margin": {"t": 50, "r": 20},
-        },
-    }
-
-
-def front_figure(comparison: Comparison) -> tuple[dict[str, Any] | None, str]:
-    """Measured fronts overlaid: a scatter for two objectives, parallel coordinates otherwise."""
-    objectives = comparison.objectives
-    fronts = [from_minimisation(f, objectives) if f.shape[0] else f for f in comparison.fronts]
-    labels = [escape(o.label()) for o in objectives]
-    if not any(f.shape[0] for f in fronts):
-        return None, "No study has a measured front yet."
-    if len(objectives) == 1:
-        return None, "With one objective the front is a single best value per study (see the table)."
-    if len(objectives) == 2:
-        traces = [
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": escape(study.name),
-                "x": front[:, 0].tolist(),
-                "y": front[:, 1].tolist(),
-                "line": {"color": _colour(i), "shape": "linear"},
-                "hovertemplate": f"{labels[0]}: %{{x:.6g}}<br>{labels[1]}: %{{y:.6g}}" + _EXTRA,
-            }
-            for i, (study, front) in enumerate(zip(comparison.studies, fronts, strict=True))
-        ]
-        ref = comparison.ref_point or []
-        if ref:
-            traces.append(
-                {
-                    "type": "scatter",
-                    "mode": "markers",
-                    "name": "reference point",
-                    "x": [ref[0]],
-                    "y": [ref[1]],
-                    "marker": {"symbol": "x", "size": 10, "color": "#1d232b"},
-                    "hovertemplate": "reference point<br>(%{x:.4g}, %{y:.4g})<extra></extra>",
-                }
-            )
-        layout = {
-            "title": {"text": "Measured Pareto fronts"},
-            "xaxis": {"title": {"text": labels[0]}},
-            "yaxis": {"title": {"text": labels[1]}},
-            "legend": {"orientation": "h"},
-            "margin": {"t": 50, "r": 20},
-        }
-        return {"data": traces, "layout": layout}, ""
-    return _parcoords(comparison, fronts, labels), (
-        f"{len(objectives)} objectives: the fronts are drawn as parallel coordinates, one line per "
-        "front architecture, coloured by study (the first axis names the study)."
-    )
-
-
-def _parcoords(comparison: Comparison, fronts: list[np.ndarray], labels: list[str]) -> dict[str, Any]:
-    n = len(comparison.studies)
-    which = np.concatenate([np.full(f.shape[0], i) for i, f in enumerate(fronts)])  # (total,)
-    points = np.vstack([f for f in fronts if f.shape[0]])  # (total, m)
-    steps = max(n - 1, 1)
-    colourscale = [[i / steps, _colour(i)] for i in range(n)] if n > 1 else [[0, _colour(0)], [1, _colour(0)]]
-    dimensions = [
-        {
-            "label": "study",
-            "values": which.tolist(),
-            "tickvals": list(range(n)),
-            "ticktext": [escape(s.name) for s in comparison.studies],
-            "range": [0, steps],
-        }
-    ]
-    dimensions += [{"label": labels[j], "values": points[:, j].tolist()} for j in range(points.shape[1])]
-    line = {"color": which.tolist(), "colorscale": colourscale, "cmin": 0, "cmax": steps}
-    return {
-        "data": [{"type": "parcoords", "line": line, "dimensions": dimensions}],
-        "layout": {"title": {"text": "Measured Pareto fronts"}, "margin": {"t": 80, "l": 80, "r": 40}},
-    }
+        iterations.append(int(index))
+        n_evaluations.append(int(np.count_nonzero(finished[:taken])))
+        values.append(hypervolume(front, ref_min))
+    return curve(iterations, n_evaluations, values)
 
 
 # --- configuration differences ---
@@ -388,6 +265,10 @@ def _flat_config(study: Study) -> dict[str, str]:
     flat: dict[str, str] = {}
     _flatten("", data, flat)
     return flat
+
+
+def _numbers(values: Sequence[float]) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, str]) -> None:

@@ -31,15 +31,10 @@ from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.devices import device_label
 from search_engine.metrics.pareto import pareto_mask
 from search_engine.objectives import Objective, to_minimisation
+from search_engine.types import PHASES, STAGES
 
 CHUNK_SIZE = 2000
 """Rows fetched from the database per round trip while streaming."""
-
-STAGES = ("backbone", "neck", "head")
-"""Per-stage latency keys (``EvaluationResult.stage_latency``), exported as ``latency_<stage>_ms``."""
-
-PHASES = ("fit", "solve", "select", "evaluate")
-"""Iteration timings exported as ``<phase>_seconds``."""
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a text cell as a formula (OWASP's list)."""

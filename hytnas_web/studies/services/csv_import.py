@@ -7,34 +7,46 @@ so an export imports into a new study of the same space as the same values. A ``
 other than ``done`` marks a row that was never measured; it is skipped, not an error.
 
 Everything is checked before anything is written, and each problem is reported with its line,
-column and reason. By default one bad row refuses the whole file (all-or-nothing);
-``valid_rows_only=True`` imports the good rows and reports the rest. An architecture the study
-already holds, or one that appears twice in the file, is reported as a duplicate and added once.
+column and reason. Records, numbers, design values and the values a space refuses are read by the
+engine's ``search_engine.measured_csv``, the same reader as the table evaluator's measured tables,
+so one bad cell gives one message wherever the file is read. By default one bad row refuses the
+whole file (all-or-nothing); ``valid_rows_only=True`` imports the good rows and reports the rest.
+An architecture the study already holds, or one that appears twice in the file, is reported as a
+duplicate and added once.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from hytnas_web.studies.formatting import file_size
 from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services import json_input
 from hytnas_web.studies.services.api_payloads import MAX_DEPTH, check_device
 from hytnas_web.studies.services.configs import study_config
-from hytnas_web.studies.services.csv_export import STAGES, objective_column, unneutralise
+from hytnas_web.studies.services.csv_export import objective_column, unneutralise
 from hytnas_web.studies.services.json_values import jsonable
 from hytnas_web.studies.services.versions import bump_version
+from search_engine.errors import DataError, EncodeError
+from search_engine.measured_csv import (
+    Record,
+    design_value,
+    measured_number,
+    objective_named,
+    read_records,
+    refused_values,
+    width_error,
+)
+from search_engine.objectives import Objective
 from search_engine.spaces.base import SearchSpace
+from search_engine.types import STAGES
 
 ENCODE_CHUNK = 500
 """Rows encoded per call; a chunk with a bad value is re-encoded row by row to find it."""
@@ -56,6 +68,11 @@ class RowProblem:
     line: int | None
     column: str
     reason: str
+
+    @classmethod
+    def of(cls, error: DataError) -> RowProblem:
+        """The problem a located ``DataError`` of the engine's reader describes."""
+        return cls(error.line, error.column or "", error.message)
 
 
 @dataclass
@@ -142,13 +159,7 @@ def import_evaluations(
         return result
     config = study_config(study)
     space = config.build_space()
-    rows = _parse(
-        text,
-        space,
-        [objective_column(o) for o in config.objectives],
-        [o.name for o in config.objectives],
-        result,
-    )
+    rows = _parse(text, space, list(config.objectives), result)
     if rows is None:
         return result
     _encode(rows, space)
@@ -168,7 +179,7 @@ def _read_text(upload: bytes | IO[bytes], result: ImportResult) -> str | None:
     data = upload[: limit + 1] if isinstance(upload, bytes) else upload.read(limit + 1)
     if len(data) > limit:
         result.errors.append(
-            RowProblem(None, "", f"the file is larger than {_size(limit)}, the largest accepted")
+            RowProblem(None, "", f"the file is larger than {file_size(limit)}, the largest accepted")
         )
         return None
     try:
@@ -182,79 +193,74 @@ def _read_text(upload: bytes | IO[bytes], result: ImportResult) -> str | None:
     return text
 
 
-def _size(n_bytes: int) -> str:
-    """``1.0 KB``, ``5.0 MB``: Django's file size in words, with a plain space."""
-    return str(filesizeformat(n_bytes)).replace("\xa0", " ")
-
-
 def _parse(
-    text: str, space: SearchSpace, labels: list[str], names: list[str], result: ImportResult
+    text: str, space: SearchSpace, objectives: list[Objective], result: ImportResult
 ) -> list[_Row] | None:
     """Data rows with their values checked one by one; None when the header or the CSV is unusable."""
-    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = next(reader)
-        columns = _columns(header, space.names, labels, names, result)
-        if columns is None:
-            return None
-        rows = []
-        for cells in reader:
-            if not any(c.strip() for c in cells):
-                continue  # blank lines carry nothing
-            result.n_rows += 1
-            row = _row(cells, reader.line_num, columns, header, space.names, labels, result)
-            if row is not None:
-                rows.append(row)
-    except csv.Error as exc:
-        result.errors.append(RowProblem(reader.line_num, "", f"not valid CSV: {exc}"))
+        records = read_records(text)
+    except DataError as exc:
+        result.errors.append(RowProblem(exc.line, "", exc.message))
         return None
+    if not records:
+        result.errors.append(RowProblem(None, "", "the file is empty"))
+        return None
+    header, data = records[0], records[1:]
+    columns = _columns(header, space.names, objectives, result)
+    if columns is None:
+        return None
+    result.n_rows = len(data)
     if result.n_rows == 0:
         result.errors.append(RowProblem(None, "", "the file has a header but no rows"))
         return None
-    return rows
+    labels = [objective_column(o) for o in objectives]
+    rows = [_row(record, columns, header.cells, space.names, labels, result) for record in data]
+    return [row for row in rows if row is not None]
 
 
 def _columns(
-    header: list[str], variables: list[str], labels: list[str], names: list[str], result: ImportResult
+    header: Record, variables: list[str], objectives: list[Objective], result: ImportResult
 ) -> _Columns | None:
     """Map the header to variables, objectives and stages; record unknown, missing, repeated columns."""
-    cleaned = [unneutralise(h.strip()) for h in header]
+    line = header.line
+    cleaned = [unneutralise(h) for h in header.cells]
     position: dict[str, int] = {}
     for i, name in enumerate(cleaned):
         if name in position:
-            result.errors.append(RowProblem(1, name, "the column appears twice"))
+            result.errors.append(RowProblem(line, name, "column name used twice"))
         position.setdefault(name, i)
     found_variables = {v: position[v] for v in variables if v in position}
-    found_objectives = {}
-    for label, name in zip(labels, names, strict=True):
-        where = position.get(label, position.get(name))
-        if where is not None:
-            found_objectives[label] = where
+    found_objectives: dict[str, int] = {}
+    for i, name in enumerate(cleaned):
+        objective = objective_named(name, objectives)
+        if objective is not None and position[name] == i:
+            found_objectives.setdefault(objective, i)
     stage_columns = {f"latency_{stage}_ms": stage for stage in STAGES}
     stages = {stage_columns[c]: i for c, i in position.items() if c in stage_columns}
     used = {*found_variables.values(), *found_objectives.values(), *stages.values()}
     if DEVICE_COLUMN in position:
         used.add(position[DEVICE_COLUMN])
+    labels = [objective_column(o) for o in objectives]
     for i, name in enumerate(cleaned):
         if i not in used and not _ignored(name) and position[name] == i:
             expected = ", ".join([*variables, *labels])
             result.errors.append(
-                RowProblem(1, name or f"column {i + 1}", f"unknown column (expected: {expected})")
+                RowProblem(line, name or f"column {i + 1}", f"unknown column (expected: {expected})")
             )
     for name in variables:
         if name not in found_variables:
             result.errors.append(
-                RowProblem(1, name, "missing column: a design variable of the study's space")
+                RowProblem(line, name, "missing column: a design variable of the study's space")
             )
-    for label in labels:
-        if label not in found_objectives:
-            result.errors.append(RowProblem(1, label, "missing column: an objective of the study"))
+    for objective, label in zip(objectives, labels, strict=True):
+        if objective.name not in found_objectives:
+            result.errors.append(RowProblem(line, label, "missing column: an objective of the study"))
     if result.errors:
         return None
     return _Columns(
-        width=len(header),
+        width=len(header.cells),
         variables=found_variables,
-        objectives=[found_objectives[label] for label in labels],
+        objectives=[found_objectives[o.name] for o in objectives],
         stages=stages,
         status=position.get("status"),
         device=position.get(DEVICE_COLUMN),
@@ -267,8 +273,7 @@ def _ignored(name: str) -> bool:
 
 
 def _row(
-    cells: list[str],
-    line: int,
+    record: Record,
     columns: _Columns,
     header: list[str],
     variables: list[str],
@@ -276,28 +281,29 @@ def _row(
     result: ImportResult,
 ) -> _Row | None:
     """One data line parsed (errors kept on the row); None for a row skipped as not measured."""
+    line, cells = record.line, record.cells
     if len(cells) != columns.width:
-        result.errors.append(
-            RowProblem(line, "", f"expected {columns.width} cells like the header, found {len(cells)}")
-        )
+        width = columns.width
+        result.errors.append(RowProblem.of(width_error(cells, width, line, header, "one per header column")))
         return None
     if columns.status is not None:
-        status = unneutralise(cells[columns.status].strip())
+        status = unneutralise(cells[columns.status])
         if status and status != Evaluation.Status.DONE:
             result.skipped.append(RowProblem(line, "status", f"not a measurement (status {status})"))
             return None
     row = _Row(line, {}, [], None)
     for name in variables:
-        text = unneutralise(cells[columns.variables[name]].strip())
-        if not text:
-            row.errors.append(RowProblem(line, name, "empty value"))
-        row.architecture[name] = _value(text)
+        try:
+            row.architecture[name] = design_value(unneutralise(cells[columns.variables[name]]), line, name)
+        except DataError as exc:
+            row.errors.append(RowProblem.of(exc))
+            row.architecture[name] = ""
     for label, index in zip(labels, columns.objectives, strict=True):
         number = _number(cells[index], line, label, row.errors)
         row.objectives.append(number if number is not None else math.nan)
     stages = {}
     for stage, index in columns.stages.items():
-        if cells[index].strip():
+        if cells[index]:
             number = _number(cells[index], line, f"latency_{stage}_ms", row.errors)
             if number is not None and number < 0:
                 row.errors.append(RowProblem(line, f"latency_{stage}_ms", "a latency cannot be negative"))
@@ -323,33 +329,13 @@ def _device(text: str, line: int, errors: list[RowProblem]) -> dict[str, Any]:
     return device or {}
 
 
-def _value(text: str) -> Any:
-    """A design value: a number when the text is one (so ``16.0`` matches the choice 16), else text."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def _number(text: str, line: int, column: str, errors: list[RowProblem]) -> float | None:
+def _number(cell: str, line: int, column: str, errors: list[RowProblem]) -> float | None:
     """A finite measured number, or None with the reason added to ``errors``."""
-    text = text.strip()
-    if not text:
-        errors.append(RowProblem(line, column, "empty value: a measurement is needed"))
-        return None
     try:
-        number = float(text)
-    except ValueError:
-        errors.append(RowProblem(line, column, f"{text!r} is not a number"))
+        return measured_number(cell, line, column)
+    except DataError as exc:
+        errors.append(RowProblem.of(exc))
         return None
-    if not math.isfinite(number):
-        errors.append(RowProblem(line, column, f"{text} is not a finite number"))
-        return None
-    return number
 
 
 def _encode(rows: list[_Row], space: SearchSpace) -> None:
@@ -360,46 +346,18 @@ def _encode(rows: list[_Row], space: SearchSpace) -> None:
         try:
             space.encode([row.architecture for row in clean])
             checked = [row for row in chunk if row.errors]
-        except ValueError:
+        except EncodeError:
             checked = chunk
         for row in checked:
-            row.errors.extend(_design_errors(row, space))
+            known = {e.column for e in row.errors}
+            refused = refused_values(space, row.architecture, row.line, known)
+            row.errors.extend(RowProblem.of(error) for error in refused)
             row.errors.sort(key=lambda e: _column_order(e.column, space.names))
 
 
 def _column_order(column: str, names: list[str]) -> int:
     """Sort key putting a row's errors in the order of its design variables, objectives last."""
     return names.index(column) if column in names else len(names)
-
-
-def _design_errors(row: _Row, space: SearchSpace) -> list[RowProblem]:
-    """Every bad design value of one row: encode, blame the variable the message names, replace it
-    with a valid value, encode again — until the row encodes. Empty cells are already reported."""
-    filler = space.decode(np.full((1, space.n_vars), 0.5))[0]
-    reported = {e.column for e in row.errors}
-    architecture = {
-        name: filler[name] if name in reported else value for name, value in row.architecture.items()
-    }
-    errors: list[RowProblem] = []
-    for _ in range(space.n_vars + 1):
-        try:
-            space.encode([architecture])
-            return errors
-        except ValueError as exc:
-            name = _named_variable(str(exc), space.names)
-            errors.append(RowProblem(row.line, name or "", str(exc)))
-            if name is None or architecture[name] == filler[name]:
-                return errors
-            architecture[name] = filler[name]
-    return errors
-
-
-def _named_variable(message: str, names: Sequence[str]) -> str | None:
-    """The variable a space's ValueError names (quoted as ``'name'``), the longest match first."""
-    for name in sorted(names, key=len, reverse=True):
-        if repr(name) in message:
-            return name
-    return None
 
 
 def _write(study: Study, space: SearchSpace, rows: list[_Row], result: ImportResult) -> None:

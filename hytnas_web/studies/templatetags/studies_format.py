@@ -7,7 +7,8 @@ from typing import Any
 
 from django import template
 
-from hytnas_web.studies import services
+from hytnas_web.studies import formatting, services
+from search_engine.types import PHASES  # a plain name; the engine's computing stays in services
 
 register = template.Library()
 
@@ -28,6 +29,15 @@ def number(value: Any, digits: int = 4) -> str:
     if number.is_integer() and abs(number) < 1e15:
         return str(int(number))
     return f"{number:.{int(digits)}g}"
+
+
+@register.filter
+def file_size(value: Any) -> str:
+    """A size in bytes in words (``1.0 MB``), number and unit kept on one line."""
+    try:
+        return formatting.file_size(int(value), joiner=formatting.NBSP)
+    except (TypeError, ValueError):
+        return DASH
 
 
 @register.filter
@@ -52,9 +62,15 @@ def seconds(value: Any) -> str:
         return DASH
 
 
+@register.simple_tag
+def phase_names() -> tuple[str, ...]:
+    """The phases of an iteration whose seconds are recorded, in the order they run."""
+    return PHASES
+
+
 @register.filter
 def timing(timings: Any, phase: str) -> str:
-    """The seconds an iteration spent in ``phase`` (fit, solve, select, evaluate)."""
+    """The seconds an iteration spent in ``phase`` (one of ``phase_names``)."""
     if not isinstance(timings, dict):
         return DASH
     return seconds(timings.get(phase))

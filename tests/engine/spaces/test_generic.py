@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from search_engine.errors import ConfigError
+from search_engine.errors import ConfigError, EncodeError
 from search_engine.spaces.generic import GenericSpace
 
 MIXED = [
@@ -111,3 +111,30 @@ def test_sample_unique_returns_distinct_new_architectures_until_the_space_is_exh
 
 def test_continuous_space_counts_infinitely_many_architectures() -> None:
     assert GenericSpace(MIXED).n_architectures == math.inf
+
+
+@pytest.mark.parametrize(
+    ("value", "variable", "words"),
+    [
+        ({"act": "tanh"}, "act", "is not a choice"),
+        ({"layers": 9}, "layers", "outside"),
+        ({"layers": 2.5}, "layers", "not a whole number"),
+        ({"lr": "fast"}, "lr", "not a number"),
+        ({"dropout": None}, "dropout", "not a number"),
+    ],
+)
+def test_an_encode_error_names_the_variable_value_and_row_it_refuses(
+    value: dict[str, object], variable: str, words: str
+) -> None:
+    space = GenericSpace(MIXED)
+    good = {"layers": 2, "lr": 0.01, "dropout": 0.1, "act": "relu"}
+    with pytest.raises(EncodeError, match=words) as error:
+        space.encode([good, good, {**good, **value}])
+    assert (error.value.variable, error.value.value, error.value.row) == (variable, *value.values(), 2)
+
+
+def test_a_missing_variable_is_an_encode_error_naming_it() -> None:
+    space = GenericSpace(MIXED)
+    with pytest.raises(EncodeError) as error:
+        space.encode([{"layers": 2, "lr": 0.01, "act": "relu"}])
+    assert (error.value.variable, error.value.value, error.value.row) == ("dropout", None, 0)
