@@ -111,7 +111,9 @@ def _refuse_construction(self: object) -> None:
     raise AssertionError(f"{type(self).__name__} was constructed")
 
 
-def test_validation_reads_capabilities_without_building_the_surrogate(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validation_reads_capabilities_without_building_the_surrogate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(Surrogate, "__post_init__", _refuse_construction)
     monkeypatch.setattr(MixSurrogate, "__post_init__", _refuse_construction)
     zdt1_config().validate()  # xgboost + identity + hvi

@@ -67,7 +67,7 @@ def test_space_round_trips_cube_to_architecture_to_cube(key: str, rng: np.random
     np.testing.assert_allclose(space.encode(space.decode(X)), X, atol=1e-12)
 
 
-COMPONENTS = [(kind, key) for kind, registry in REGISTRIES.items() for key in registry.keys()]
+COMPONENTS = [(kind, key) for kind, registry in REGISTRIES.items() for key in registry.keys()]  # noqa: SIM118
 """Every registered component of every kind."""
 
 

@@ -62,8 +62,9 @@ def test_every_registered_class_imports_and_describes_itself() -> None:
         assert [e["key"] for e in entries] == REGISTRIES[kind].keys()
         for entry in entries:
             assert entry["label"]
-            for param in entry["params"]:
-                assert param["help"], f"{kind} {entry['key']} parameter {param['name']} has no help text"
+            for described_param in entry["params"]:
+                name = described_param["name"]
+                assert described_param["help"], f"{kind} {entry['key']} parameter {name} has no help text"
     json.dumps(described)  # a web form receives it as JSON
 
 
@@ -100,4 +101,3 @@ def test_a_class_of_another_kind_is_refused_when_loaded() -> None:
     registry.register("toy", "Toy", "tests.engine.test_registry._Toy")
     with pytest.raises(TypeError, match="is not a Surrogate"):
         registry.load("toy")
-
