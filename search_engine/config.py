@@ -4,17 +4,20 @@ A ``StudyConfig`` is plain data (``to_dict`` / ``from_dict`` round-trip through 
 the optimizer needs, with the measured data and a seed, to reproduce an iteration. ``validate``
 checks every field against the registries and parameter schemas and raises ``ConfigError`` naming
 the field (``surrogate.params.max_depth``, ``ref_point``, ``budget``), so a form can show the
-message beside the right input.
+message beside the right input. It builds no surrogate (compatibility is read from the classes'
+capabilities) and remembers success, so validating the same configuration again costs nothing.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from search_engine.acquisitions.base import Acquisition
 from search_engine.errors import ConfigError
+from search_engine.evaluators.base import Evaluator
 from search_engine.objectives import Objective, ReferencePoint, given_reference_point
 from search_engine.registry import (
     ACQUISITIONS,
@@ -26,6 +29,11 @@ from search_engine.registry import (
     SURROGATES,
     Registry,
 )
+from search_engine.sampling.base import Sampler
+from search_engine.selection.base import Selector
+from search_engine.solvers.base import Solver
+from search_engine.spaces.base import SearchSpace
+from search_engine.surrogates.base import Surrogate
 
 COMPONENT_FIELDS: dict[str, Registry[Any]] = {
     "sampler": SAMPLERS,
@@ -97,6 +105,8 @@ class StudyConfig:
     budget: int = 1000
     seed: int = 0
     patience: int | None = None
+    _validated: bool = field(default=False, init=False, repr=False, compare=False)
+    """Set by a successful ``validate``: the instance is frozen, so success stays true."""
 
     @property
     def n_objectives(self) -> int:
@@ -114,7 +124,12 @@ class StudyConfig:
         return replace(self, **changes)
 
     def validate(self) -> StudyConfig:
-        """Check every field; return self, or raise ConfigError naming the first bad field."""
+        """Check every field; return self, or raise ConfigError naming the first bad field.
+
+        Only the first call on an instance does the work; later calls return at once.
+        """
+        if self._validated:
+            return self
         _check_int(self.n_init, "n_init", low=1)
         _check_int(self.batch_size, "batch_size", low=1)
         _check_int(self.budget, "budget", low=1)
@@ -132,6 +147,7 @@ class StudyConfig:
             spec: ComponentSpec = getattr(self, field_name)
             registry.resolve(spec.name, spec.params, field_name)
         self._validate_compatibility()
+        object.__setattr__(self, "_validated", True)
         return self
 
     def _validate_objectives(self) -> None:
@@ -154,27 +170,29 @@ class StudyConfig:
 
     def _validate_compatibility(self) -> None:
         """Refuse combinations that would silently misuse a surrogate's output."""
-        surrogate = SURROGATES.build(self.surrogate.name, self.surrogate.params, "surrogate")
+        name = self.surrogate.name
+        surrogate_params = SURROGATES.resolve(name, self.surrogate.params, "surrogate")
+        flags = SURROGATES.load(name).capabilities_for(surrogate_params)
+        provides_std, predicts_values = flags["provides_std"], flags["predicts_values"]
         acquisition = ACQUISITIONS.load(self.acquisition.name)
         selector = SELECTORS.load(self.selection.name)
-        name = self.surrogate.name
-        if acquisition.needs_std and not surrogate.provides_std:
+        if acquisition.needs_std and not provides_std:
             raise ConfigError(
                 "acquisition.name",
                 f"{self.acquisition.name!r} needs a predictive std; surrogate {name!r} does not provide one",
             )
-        if acquisition.needs_values and not surrogate.predicts_values:
+        if acquisition.needs_values and not predicts_values:
             raise ConfigError(
                 "acquisition.name",
                 f"{self.acquisition.name!r} compares predictions in objective units; "
                 f"surrogate {name!r} predicts a ranking, not values",
             )
-        if selector.needs_std and not surrogate.provides_std:
+        if selector.needs_std and not provides_std:
             raise ConfigError(
                 "selection.name",
                 f"{self.selection.name!r} needs a predictive std, which surrogate {name!r} does not provide",
             )
-        if selector.needs_values and not surrogate.predicts_values:
+        if selector.needs_values and not predicts_values:
             raise ConfigError(
                 "selection.name",
                 f"{self.selection.name!r} measures hypervolume in objective units; surrogate {name!r} "
@@ -204,7 +222,7 @@ class StudyConfig:
         """Parse a dict (e.g. from JSON). Structure errors name the field; call ``validate`` for the rest."""
         if not isinstance(data, Mapping):
             raise ConfigError("config", f"expected a mapping, got {data!r}")
-        known = {f for f in cls.__dataclass_fields__}
+        known = {f.name for f in fields(cls) if f.init}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(unknown[0], "unknown configuration field")
@@ -234,18 +252,33 @@ class StudyConfig:
                 kwargs[name] = data[name]
         return cls(**kwargs)
 
-    def build_space(self) -> Any:
+    def build_space(self) -> SearchSpace:
         """The search space object."""
         return SPACES.build(self.space.name, self.space.params, "space")
 
-    def build_evaluator(self) -> Any:
+    def build_evaluator(self) -> Evaluator:
         """The evaluator object (may be expensive: a table evaluator fits its predictors)."""
         return EVALUATORS.build(self.evaluator.name, self.evaluator.params, "evaluator")
 
-    def build(self, field_name: str) -> Any:
-        """The optimizer component stored in ``field_name`` (``"surrogate"``, ``"solver"``, ...)."""
-        spec: ComponentSpec = getattr(self, field_name)
-        return COMPONENT_FIELDS[field_name].build(spec.name, spec.params, field_name)
+    def build_sampler(self) -> Sampler:
+        """The initial sampler."""
+        return SAMPLERS.build(self.sampler.name, self.sampler.params, "sampler")
+
+    def build_surrogate(self) -> Surrogate:
+        """A new, unfitted surrogate."""
+        return SURROGATES.build(self.surrogate.name, self.surrogate.params, "surrogate")
+
+    def build_acquisition(self) -> Acquisition:
+        """The acquisition function."""
+        return ACQUISITIONS.build(self.acquisition.name, self.acquisition.params, "acquisition")
+
+    def build_solver(self) -> Solver:
+        """The multi-objective solver of the surrogate problem."""
+        return SOLVERS.build(self.solver.name, self.solver.params, "solver")
+
+    def build_selector(self) -> Selector:
+        """The batch selector."""
+        return SELECTORS.build(self.selection.name, self.selection.params, "selection")
 
 
 def _check_int(value: Any, field_name: str, low: int) -> None:

@@ -29,6 +29,7 @@ from search_engine.objectives import (
 from search_engine.selection.base import SelectionInput
 from search_engine.solvers.base import SurrogateProblem
 from search_engine.spaces.base import SearchSpace
+from search_engine.surrogates.base import Surrogate
 from search_engine.types import Array, Proposal
 
 MIN_POINTS_TO_FIT = 2
@@ -60,7 +61,7 @@ def initial_design(
         exclude: keys of architectures that must not be drawn (already measured).
     """
     space = config.build_space()
-    sampler = config.build("sampler")
+    sampler = config.build_sampler()
     count = config.n_init if n is None else n
     rng = phase_rng(config.seed if seed is None else seed, "initial")
     X: Array = sampler.sample(space, count, rng, exclude=exclude)
@@ -100,7 +101,7 @@ def propose(config: StudyConfig, X: Array, Y: Array, seed: int, batch_size: int 
         return _sampled_proposal(config, space, measured_keys, batch, seed, started, diagnostics)
 
     reference = config.reference_point() or derive_reference_point(Y_min)
-    surrogate = config.build("surrogate")
+    surrogate = config.build_surrogate()
     timings: dict[str, float] = {}
     tick = time.perf_counter()
     surrogate.fit(X_fit, Y_min, phase_rng(seed, "fit"))
@@ -113,7 +114,7 @@ def propose(config: StudyConfig, X: Array, Y: Array, seed: int, batch_size: int 
     tick = time.perf_counter()
     candidates, keys, origin = _candidates(space, population, measured_keys, batch, seed)
     mean, std = surrogate.predict(candidates) if candidates.shape[0] else (np.empty((0, Y.shape[1])), None)
-    selector = config.build("selection")
+    selector = config.build_selector()
     chosen = selector.select(
         SelectionInput(candidates, mean, std, Y_min, reference.as_array()), batch, phase_rng(seed, "select")
     )
@@ -158,10 +159,10 @@ def _check_data(space: SearchSpace, config: StudyConfig, X: Array, Y: Array) -> 
 
 
 def _solve(
-    config: StudyConfig, space: SearchSpace, surrogate: Any, X_fit: Array, Y_min: Array, seed: int
+    config: StudyConfig, space: SearchSpace, surrogate: Surrogate, X_fit: Array, Y_min: Array, seed: int
 ) -> Array:
     """The solver's final population on the acquisition of the fitted surrogate."""
-    acquisition = config.build("acquisition")
+    acquisition = config.build_acquisition()
     best = Y_min.min(axis=0)  # (n_objectives,) incumbent per objective
 
     def evaluate(points: Array) -> Array:
@@ -170,7 +171,7 @@ def _solve(
         return values
 
     problem = SurrogateProblem(space.n_vars, Y_min.shape[1], evaluate, space.canonicalize)
-    solver = config.build("solver")
+    solver = config.build_solver()
     # Seed with the best measured architectures by non-dominated sorting (ties: first objective).
     ranks = non_dominated_ranks(Y_min)
     order = np.lexsort((Y_min[:, 0], ranks))
@@ -210,7 +211,7 @@ def _sampled_proposal(
     diagnostics: dict[str, Any],
 ) -> Proposal:
     """Too few finite measurements to fit anything: draw the batch with the initial sampler."""
-    X = config.build("sampler").sample(space, batch, phase_rng(seed, "top-up"), exclude=measured)
+    X = config.build_sampler().sample(space, batch, phase_rng(seed, "top-up"), exclude=measured)
     reference = config.reference_point()
     diagnostics.update(
         reason=f"fewer than {MIN_POINTS_TO_FIT} successful evaluations: batch drawn by the initial sampler",

@@ -11,11 +11,18 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
+from search_engine.acquisitions.base import Acquisition
 from search_engine.component import Component
 from search_engine.errors import ConfigError
+from search_engine.evaluators.base import Evaluator
 from search_engine.params import Param, resolve_params
+from search_engine.sampling.base import Sampler
+from search_engine.selection.base import Selector
+from search_engine.solvers.base import Solver
+from search_engine.spaces.base import SearchSpace
+from search_engine.surrogates.base import Surrogate
 
 T = TypeVar("T", bound=Component)
 
@@ -30,10 +37,16 @@ class Entry:
 
 
 class Registry(Generic[T]):
-    """Named components of one kind (``sampler``, ``surrogate``, ...)."""
+    """Named components of one kind (``sampler``, ``surrogate``, ...), all subclasses of ``base``.
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
+    The kind is the base class's ``KIND``, the study-configuration field its components fill.
+    """
+
+    def __init__(self, base: type[Component]) -> None:
+        # ``type[Component]``, not ``type[T]``: mypy accepts only concrete classes for ``type[T]``,
+        # and every base is abstract. The variable's annotation gives T.
+        self.base = base
+        self.kind = base.KIND
         self._entries: dict[str, Entry] = {}
         self._classes: dict[str, type[T]] = {}
 
@@ -65,17 +78,26 @@ class Registry(Generic[T]):
         entry = self.entry(key, field)
         if key not in self._classes:
             module_name, _, class_name = entry.path.rpartition(".")
-            self._classes[key] = getattr(importlib.import_module(module_name), class_name)
+            cls = getattr(importlib.import_module(module_name), class_name)
+            if not (isinstance(cls, type) and issubclass(cls, self.base)):
+                raise TypeError(f"{entry.path} is not a {self.base.__name__}")
+            self._classes[key] = cast("type[T]", cls)
         return self._classes[key]
 
     def params(self, key: str) -> tuple[Param, ...]:
         """The parameter schema of ``key``."""
-        return self.load(key).PARAMS
+        return self.load(key).schema()
 
     def resolve(self, key: str, params: Mapping[str, Any], field: str) -> dict[str, Any]:
-        """Validated, complete constructor keywords for ``key`` (``field`` names the spec)."""
+        """Validated, complete constructor keywords for ``key`` (``field`` names the spec).
+
+        Checks each value and the rules between values (``check_params``) without constructing
+        the component, so a configuration is validated without fitting or loading anything.
+        """
         cls = self.load(key, f"{field}.name")
-        return resolve_params(cls.PARAMS, params, f"{field}.params")
+        resolved = resolve_params(cls.schema(), params, f"{field}.params")
+        cls.check_params(resolved, f"{field}.params")
+        return resolved
 
     def build(self, key: str, params: Mapping[str, Any] | None = None, field: str | None = None) -> T:
         """An instance of ``key`` built from validated ``params`` (defaults fill the rest)."""
@@ -92,21 +114,20 @@ class Registry(Generic[T]):
                 {
                     "key": key,
                     "label": entry.label,
-                    "params": [p.to_dict() for p in cls.PARAMS],
+                    "params": [p.to_dict() for p in cls.schema()],
                     "capabilities": cls.capabilities(),
                 }
             )
         return out
 
 
-# Imported lazily below to keep type hints without import cycles.
-SPACES: Registry[Any] = Registry("space")
-EVALUATORS: Registry[Any] = Registry("evaluator")
-SAMPLERS: Registry[Any] = Registry("sampler")
-SURROGATES: Registry[Any] = Registry("surrogate")
-ACQUISITIONS: Registry[Any] = Registry("acquisition")
-SOLVERS: Registry[Any] = Registry("solver")
-SELECTORS: Registry[Any] = Registry("selection")
+SPACES: Registry[SearchSpace] = Registry(SearchSpace)
+EVALUATORS: Registry[Evaluator] = Registry(Evaluator)
+SAMPLERS: Registry[Sampler] = Registry(Sampler)
+SURROGATES: Registry[Surrogate] = Registry(Surrogate)
+ACQUISITIONS: Registry[Acquisition] = Registry(Acquisition)
+SOLVERS: Registry[Solver] = Registry(Solver)
+SELECTORS: Registry[Selector] = Registry(Selector)
 
 SPACES.register("hytnas", "HyT-NAS hybrid conv/attention space", "search_engine.spaces.hytnas.HyTNASSpace")
 SPACES.register(

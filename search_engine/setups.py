@@ -48,6 +48,7 @@ def problem_config(
         evaluator_spec = ComponentSpec("benchmark", {"problem": problem, "n_var": n_var, "n_obj": n_obj})
     evaluator = EVALUATORS.build(evaluator_spec.name, evaluator_spec.params, "evaluator")
     space = evaluator.default_space()
+    assert space is not None, "benchmark and table evaluators imply their space"
     reference = evaluator.default_reference_point()
     return StudyConfig(
         space=ComponentSpec(**space.to_spec()),

@@ -8,6 +8,7 @@ best measured value ``best``; the solver then trades the columns off against eac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy.typing as npt
 from scipy.special import ndtr
 
 from search_engine.acquisitions.base import Acquisition
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.types import Array
 
 _RELATIVE_STD_FLOOR = 1e-12
@@ -38,6 +39,7 @@ def _standardised_gain(
     return gain, z, usable
 
 
+@dataclass(frozen=True)
 class IdentityAcquisition(Acquisition):
     """The predicted mean itself: pure exploitation, usable with any surrogate (rank scores too)."""
 
@@ -45,27 +47,21 @@ class IdentityAcquisition(Acquisition):
         return mean.copy()
 
 
+@dataclass(frozen=True)
 class _ImprovementAcquisition(Acquisition):
     """Shared by PI and EI: both measure improvement below ``best - xi`` in objective units."""
 
     needs_std: ClassVar[bool] = True
     needs_values: ClassVar[bool] = True
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "xi",
-            "float",
-            0.0,
-            "Margin (in objective units) a point must beat the best value by; larger favours exploration.",
-            low=0.0,
-        ),
+
+    xi: float = param(
+        0.0,
+        "Margin (in objective units) a point must beat the best value by; larger favours exploration.",
+        low=0.0,
     )
 
-    def __init__(self, xi: float = 0.0) -> None:
-        if xi < 0:
-            raise ValueError(f"xi must be >= 0, got {xi}")
-        self.xi = float(xi)
 
-
+@dataclass(frozen=True)
 class PIAcquisition(_ImprovementAcquisition):
     """Negated probability of improvement, ``-P(f < best - xi) = -Φ((best - xi - mean) / std)``.
 
@@ -79,6 +75,7 @@ class PIAcquisition(_ImprovementAcquisition):
         return -pi
 
 
+@dataclass(frozen=True)
 class EIAcquisition(_ImprovementAcquisition):
     """Negated expected improvement below ``best - xi`` under ``f ~ N(mean, std²)``.
 
@@ -96,6 +93,7 @@ class EIAcquisition(_ImprovementAcquisition):
         return -ei
 
 
+@dataclass(frozen=True)
 class UCBAcquisition(Acquisition):
     """Lower confidence bound ``mean - beta * std`` (the minimisation form of UCB).
 
@@ -105,16 +103,8 @@ class UCBAcquisition(Acquisition):
 
     needs_std: ClassVar[bool] = True
     needs_values: ClassVar[bool] = False
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "beta", "float", 2.0, "Weight of the predictive std; larger explores more.", low=0.0, high=100.0
-        ),
-    )
 
-    def __init__(self, beta: float = 2.0) -> None:
-        if beta < 0:
-            raise ValueError(f"beta must be >= 0, got {beta}")
-        self.beta = float(beta)
+    beta: float = param(2.0, "Weight of the predictive std; larger explores more.", low=0.0, high=100.0)
 
     def _evaluate(self, mean: Array, std: Array | None, best: Array) -> Array:
         assert std is not None

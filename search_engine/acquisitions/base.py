@@ -8,7 +8,7 @@ none; those that compare against ``best`` in units set ``needs_values`` (rank sc
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,8 +17,10 @@ from search_engine.component import Component
 from search_engine.types import Array
 
 
-class Acquisition(Component):
+class Acquisition(Component, ABC):
     """Base class: checks shapes, then calls ``_evaluate``."""
+
+    KIND: ClassVar[str] = "acquisition"
 
     needs_std: ClassVar[bool] = False
     needs_values: ClassVar[bool] = False

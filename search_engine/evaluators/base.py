@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -24,8 +24,10 @@ from search_engine.types import Architecture, EvaluationResult
 DISPATCHES = ("inline", "queue", "remote")
 
 
-class Evaluator(Component):
+class Evaluator(Component, ABC):
     """Base class. Subclasses implement ``_evaluate_one`` (or ``_evaluate_batch`` when vectorised)."""
+
+    KIND: ClassVar[str] = "evaluator"
 
     DISPATCH: ClassVar[str] = "inline"
 
@@ -34,10 +36,12 @@ class Evaluator(Component):
         """``dispatch``: where the web app runs this evaluator's work (one of ``DISPATCHES``)."""
         return {"dispatch": cls.DISPATCH}
 
-    @property
-    @abstractmethod
-    def objectives(self) -> tuple[Objective, ...]:
-        """The objectives this evaluator reports, in result order."""
+    objectives: tuple[Objective, ...]
+    """The objectives this evaluator reports, in result order.
+
+    An attribute, not an abstract property, because one evaluator takes them as a parameter of the
+    same name (the table evaluator); the others set it in ``__post_init__`` from their parameters.
+    """
 
     def default_space(self) -> SearchSpace | None:
         """The space this evaluator is made for, when it implies one (benchmarks, HyT-NAS tables)."""

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from search_engine.errors import ConfigError
 from search_engine.evaluators.base import Evaluator
 from search_engine.objectives import Objective, derive_reference_point
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.problems.catalog import (
     BENCHMARKS,
     DEFAULT_FRONT_POINTS,
@@ -24,12 +25,11 @@ from search_engine.problems.catalog import (
     BenchmarkProblem,
     true_hypervolume,
 )
-from search_engine.spaces.generic import GenericSpace
+from search_engine.spaces.generic import GenericSpace, Variable
 from search_engine.types import Architecture, Array
 
-FIELD = "evaluator.params"
 
-
+@dataclass(eq=False)
 class BenchmarkEvaluator(Evaluator):
     """Scores architectures with a benchmark problem; objectives ``f1 .. fm``, all minimised, no unit.
 
@@ -38,79 +38,40 @@ class BenchmarkEvaluator(Evaluator):
     get independent draws.
     """
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "problem",
-            "choice",
-            "zdt1",
-            "Benchmark problem with a known Pareto front.",
-            choices=tuple(BENCHMARKS),
-        ),
-        Param(
-            "n_var",
-            "int",
-            6,
-            "Variables (ZDT: at least 2; DTLZ: at least the number of objectives).",
-            low=2,
-            high=100,
-        ),
-        Param(
-            "n_obj",
-            "int",
-            2,
-            "Number of objectives (ZDT: 2; DTLZ5 and DTLZ6: at most 3).",
-            low=2,
-            high=MAX_OBJECTIVES,
-        ),
-        Param(
-            "noise_std",
-            "float",
-            0.0,
-            "Std of Gaussian noise added to every objective value (0: exact).",
-            low=0.0,
-            high=1e6,
-        ),
-        Param("seed", "int", 0, "Seed of the noise.", low=0, high=2**31 - 1),
-        Param(
-            "delay",
-            "float",
-            0.0,
-            "Seconds each evaluation takes: simulates an expensive measurement (demos, crash drills).",
-            low=0.0,
-            high=3600.0,
-        ),
+    problem: str = param("zdt1", "Benchmark problem with a known Pareto front.", choices=tuple(BENCHMARKS))
+    n_var: int = param(
+        6, "Variables (ZDT: at least 2; DTLZ: at least the number of objectives).", low=2, high=100
     )
+    n_obj: int = param(
+        2, "Number of objectives (ZDT: 2; DTLZ5 and DTLZ6: at most 3).", low=2, high=MAX_OBJECTIVES
+    )
+    noise_std: float = param(
+        0.0, "Std of Gaussian noise added to every objective value (0: exact).", low=0.0, high=1e6
+    )
+    seed: int = param(0, "Seed of the noise.", low=0, high=2**31 - 1)
+    delay: float = param(
+        0.0,
+        "Seconds each evaluation takes: simulates an expensive measurement (demos, crash drills).",
+        low=0.0,
+        high=3600.0,
+    )
+    benchmark: BenchmarkProblem = field(init=False, repr=False)
+    """The catalogue problem at this size."""
+    objectives: tuple[Objective, ...] = field(init=False, repr=False)
+    _space: GenericSpace = field(init=False, repr=False)
+    _front: Array | None = field(init=False, repr=False, default=None)
 
-    def __init__(
-        self,
-        problem: str = "zdt1",
-        n_var: int = 6,
-        n_obj: int = 2,
-        noise_std: float = 0.0,
-        seed: int = 0,
-        delay: float = 0.0,
-    ) -> None:
-        if problem not in BENCHMARKS:
-            known = ", ".join(BENCHMARKS)
-            raise ConfigError(f"{FIELD}.problem", f"unknown problem {problem!r}; known: {known}")
-        if not noise_std >= 0.0:
-            raise ConfigError(f"{FIELD}.noise_std", f"must be zero or positive, got {noise_std}")
-        try:
-            self.problem: BenchmarkProblem = BENCHMARKS[problem].with_size(int(n_var), int(n_obj))
-        except ConfigError as exc:
-            raise ConfigError(f"{FIELD}.{exc.field}", exc.message) from None
-        self.noise_std = float(noise_std)
-        self.seed = int(seed)
-        self.delay = float(delay)
-        self._objectives = tuple(Objective(f"f{i + 1}", "min", "") for i in range(self.problem.n_obj))
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.benchmark = _sized(self.problem, self.n_var, self.n_obj, f"{self.KIND}.params")
+        self.objectives = tuple(Objective(f"f{i + 1}", "min", "") for i in range(self.benchmark.n_obj))
         self._space = GenericSpace(
-            [{"name": f"x{i}", "type": "float", "low": 0.0, "high": 1.0} for i in range(self.problem.n_var)]
+            [Variable(f"x{i}", "float", 0.0, 1.0) for i in range(self.benchmark.n_var)]
         )
-        self._front: Array | None = None
 
-    @property
-    def objectives(self) -> tuple[Objective, ...]:
-        return self._objectives
+    @classmethod
+    def check_params(cls, values: Mapping[str, Any], field: str) -> None:
+        _sized(values["problem"], values["n_var"], values["n_obj"], field)
 
     def default_space(self) -> GenericSpace:
         """``n_var`` float variables ``x0 .. x{n-1}`` in [0, 1] (architecture value = cube coordinate)."""
@@ -127,18 +88,18 @@ class BenchmarkEvaluator(Evaluator):
     def true_front(self, n_points: int = DEFAULT_FRONT_POINTS) -> Array:
         """``(k, n_obj)`` dense sample of the problem's Pareto front (cached for the default size)."""
         if n_points != DEFAULT_FRONT_POINTS:
-            return self.problem.true_front(n_points)
+            return self.benchmark.true_front(n_points)
         if self._front is None:
-            self._front = self.problem.true_front(n_points)
+            self._front = self.benchmark.true_front(n_points)
         return self._front
 
     def true_hypervolume(self, ref_point: Sequence[float] | Array) -> float:
         """Hypervolume of the dense true front w.r.t. ``ref_point`` (see ``catalog.true_hypervolume``)."""
-        return true_hypervolume(self.problem, ref_point)
+        return true_hypervolume(self.benchmark, ref_point)
 
     def _evaluate_batch(self, architectures: list[Architecture]) -> list[Any] | None:
         X = self._space.encode(architectures)  # (n, n_var); raises on a missing or out-of-range value
-        F = self.problem.evaluate(X)  # (n, n_obj)
+        F = self.benchmark.evaluate(X)  # (n, n_obj)
         if self.delay > 0.0:
             time.sleep(self.delay * len(architectures))
         if self.noise_std > 0.0:
@@ -156,5 +117,13 @@ class BenchmarkEvaluator(Evaluator):
         for x in np.ascontiguousarray(X, dtype=np.float64):
             digest = hashlib.sha256(x.tobytes()).digest()[:16]
             rng = np.random.default_rng([self.seed, int.from_bytes(digest, "little")])
-            rows.append(rng.standard_normal(self.problem.n_obj))
-        return np.array(rows, dtype=np.float64).reshape(X.shape[0], self.problem.n_obj)
+            rows.append(rng.standard_normal(self.benchmark.n_obj))
+        return np.array(rows, dtype=np.float64).reshape(X.shape[0], self.benchmark.n_obj)
+
+
+def _sized(problem: str, n_var: int, n_obj: int, field: str) -> BenchmarkProblem:
+    """The catalogue's ``problem`` with ``n_var`` variables and ``n_obj`` objectives, or ConfigError."""
+    try:
+        return BENCHMARKS[problem].with_size(n_var, n_obj)
+    except ConfigError as exc:
+        raise ConfigError(f"{field}.{exc.field}", exc.message) from None

@@ -12,6 +12,7 @@ worker with each claim, so every device measures the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from search_engine.evaluators.torch_model import TorchEvaluator
@@ -21,18 +22,15 @@ from search_engine.types import Architecture, EvaluationResult
 MEASURED_BY = "torch"
 
 
+@dataclass(eq=False)
 class RemoteEvaluator(TorchEvaluator):
     """The torch evaluator's objectives and settings, with the measuring done by remote workers."""
 
     DISPATCH: ClassVar[str] = "remote"
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self._params = dict(params)
-
     def worker_spec(self) -> dict[str, Any]:
         """``{"name", "params"}`` of the evaluator a worker builds to measure this study's architectures."""
-        return {"name": MEASURED_BY, "params": dict(self._params)}
+        return {"name": MEASURED_BY, "params": self.param_values()}
 
     def _evaluate_one(self, architecture: Architecture) -> EvaluationResult:
         return EvaluationResult.failure(

@@ -19,27 +19,28 @@ for latency, as ``objective_models`` can do for any table.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, Literal, get_args
 
 import numpy as np
 from scipy import stats
 
 from search_engine.errors import ConfigError, DataError
 from search_engine.evaluators.base import Evaluator
-from search_engine.evaluators.table_csv import parse_table
+from search_engine.evaluators.table_csv import TableData, parse_table
 from search_engine.objectives import Objective
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.registry import SPACES
 from search_engine.spaces.base import SearchSpace
 from search_engine.types import Architecture, Array
 
 FIELD = "evaluator.params"
 
-MODELS = ("xgboost", "xgboost-linear", "xgboost-dart")
+Model = Literal["xgboost", "xgboost-linear", "xgboost-dart"]
 """Regressors: XGBoost with tree (gbtree), linear (gblinear) or dropout-tree (dart) boosters."""
+MODELS: tuple[str, ...] = get_args(Model)
 
 HYTNAS_OBJECTIVES: list[dict[str, str]] = [
     {"name": "accuracy", "direction": "max", "unit": "%"},
@@ -129,74 +130,53 @@ class _Regressor:
         return np.asarray(self._booster.predict((F - self._mean) / self._scale), dtype=np.float64)
 
 
+@dataclass(eq=False)
 class TableEvaluator(Evaluator):
-    """Predicts each objective with a regressor fitted on measured tables (see the module docstring)."""
+    """Predicts each objective with a regressor fitted on measured tables (see the module docstring).
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "tables",
-            "json",
-            [],
-            "Measured tables: a list of {path or text, objectives: [objective names], name (optional)}.",
-        ),
-        Param(
-            "objectives",
-            "json",
-            HYTNAS_OBJECTIVES,
-            "Objectives the tables measure: a list of {name, direction: min | max, unit}.",
-        ),
-        Param(
-            "space",
-            "json",
-            {"name": "hytnas", "params": {}},
-            "Search space whose architectures the tables describe: {name, params}.",
-        ),
-        Param("model", "choice", "xgboost", "Regressor for every objective.", choices=MODELS),
-        Param(
-            "objective_models",
-            "json",
-            None,
-            "Optional {objective name: regressor} overriding the regressor per objective.",
-            optional=True,
-        ),
-        Param("cv_folds", "int", 5, "Folds of the cross-validation reporting fit quality.", low=2, high=10),
-        Param(
-            "seed",
-            "int",
-            0,
-            "Seed of the regressors and of the cross-validation folds.",
-            low=0,
-            high=2**31 - 1,
-        ),
+    Construction reads and parses the tables and fits one regressor per objective. ``objectives``
+    may be given as :class:`Objective` objects or in their JSON form; it holds Objectives once
+    constructed.
+    """
+
+    tables: list[dict[str, Any]] = param(
+        [], "Measured tables: a list of {path or text, objectives: [objective names], name (optional)}."
     )
+    objectives: tuple[Objective, ...] = param(
+        HYTNAS_OBJECTIVES, "Objectives the tables measure: a list of {name, direction: min | max, unit}."
+    )
+    space: dict[str, Any] = param(
+        {"name": "hytnas", "params": {}},
+        "Search space whose architectures the tables describe: {name, params}.",
+    )
+    model: Model = param("xgboost", "Regressor for every objective.")
+    objective_models: dict[str, str] | None = param(
+        None, "Optional {objective name: regressor} overriding the regressor per objective."
+    )
+    cv_folds: int = param(5, "Folds of the cross-validation reporting fit quality.", low=2, high=10)
+    seed: int = param(0, "Seed of the regressors and of the cross-validation folds.", low=0, high=2**31 - 1)
+    models: dict[str, str] = field(init=False, repr=False)
+    """The regressor of each objective."""
+    _space: SearchSpace = field(init=False, repr=False)
+    _tables: list[TableData] = field(init=False, repr=False)
+    _data: dict[str, tuple[Array, Array]] = field(init=False, repr=False)
+    _regressors: dict[str, _Regressor] = field(init=False, repr=False)
+    _report: dict[str, FitQuality] | None = field(init=False, repr=False, default=None)
 
-    def __init__(
-        self,
-        tables: Sequence[Mapping[str, Any]] = (),
-        objectives: Sequence[Mapping[str, Any]] = tuple(HYTNAS_OBJECTIVES),
-        space: Mapping[str, Any] | None = None,
-        model: str = "xgboost",
-        objective_models: Mapping[str, str] | None = None,
-        cv_folds: int = 5,
-        seed: int = 0,
-    ) -> None:
-        self._objectives = _parse_objectives(objectives)
-        self._space = _build_space(space if space is not None else {"name": "hytnas", "params": {}})
-        names = [o.name for o in self._objectives]
-        self.models = _parse_models(model, objective_models, names)
-        if isinstance(cv_folds, bool) or not isinstance(cv_folds, int) or not 2 <= cv_folds <= 10:
-            raise ConfigError(f"{FIELD}.cv_folds", f"expected a whole number from 2 to 10, got {cv_folds!r}")
-        self.cv_folds = cv_folds
-        self.seed = int(seed)
-        self.tables = [
-            parse_table(text, table_name, self._space, self._objectives, wanted)
-            for table_name, text, wanted in _sources(tables, names)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.objectives = _parse_objectives(self.objectives)
+        self._space = _build_space(self.space)
+        names = [o.name for o in self.objectives]
+        self.models = _parse_models(self.model, self.objective_models, names)
+        self._tables = [
+            parse_table(text, table_name, self._space, self.objectives, wanted)
+            for table_name, text, wanted in _sources(self.tables, names)
         ]
         self._data = {name: self._gather(name) for name in names}
         self._regressors = {
             name: _Regressor(self.models[name], self.seed).fit(F, y) for name, (F, y) in self._data.items()
         }
-        self._report: dict[str, FitQuality] | None = None
 
     @classmethod
     def hytnas(cls, data_dir: str | Path, **params: Any) -> TableEvaluator:
@@ -211,10 +191,6 @@ class TableEvaluator(Evaluator):
         params.setdefault("objective_models", dict(HYTNAS_MODELS))
         return cls(tables=tables, **params)
 
-    @property
-    def objectives(self) -> tuple[Objective, ...]:
-        return self._objectives
-
     def default_space(self) -> SearchSpace:
         """The space the tables describe."""
         return self._space
@@ -222,7 +198,7 @@ class TableEvaluator(Evaluator):
     def default_reference_point(self) -> tuple[float, ...] | None:
         """(75 %, 3500 ms) for the HyT-NAS objectives (accuracy, latency); None otherwise."""
         hytnas = tuple(Objective.from_dict(o) for o in HYTNAS_OBJECTIVES)
-        return HYTNAS_REFERENCE_POINT if self._objectives == hytnas else None
+        return HYTNAS_REFERENCE_POINT if self.objectives == hytnas else None
 
     def training_data(self, objective: str) -> tuple[Array, Array]:
         """``(features (n, n_features), measured (n,))`` the predictor of ``objective`` was fitted on."""
@@ -234,8 +210,8 @@ class TableEvaluator(Evaluator):
         F = np.asarray(F, dtype=np.float64)
         if F.ndim != 2 or F.shape[1] != self._n_features():
             raise ValueError(f"expected design values of shape (n, {self._n_features()}), got {F.shape}")
-        columns = [self._regressors[o.name].predict(F) for o in self._objectives]
-        return np.column_stack(columns).reshape(F.shape[0], len(self._objectives))
+        columns = [self._regressors[o.name].predict(F) for o in self.objectives]
+        return np.column_stack(columns).reshape(F.shape[0], len(self.objectives))
 
     def fit_report(self) -> dict[str, FitQuality]:
         """Per objective, the K-fold cross-validated R², RMSE and Kendall tau (computed once, then kept)."""
@@ -250,7 +226,7 @@ class TableEvaluator(Evaluator):
         """Rows of every table holding ``objective``, stacked: ``(n, n_features)``, ``(n,)``."""
         parts = [
             (t.features, t.values[:, t.objectives.index(objective)])
-            for t in self.tables
+            for t in self._tables
             if objective in t.objectives
         ]
         if not parts:
@@ -293,7 +269,10 @@ def _parse_objectives(objectives: Any) -> tuple[Objective, ...]:
     field = f"{FIELD}.objectives"
     if not isinstance(objectives, list | tuple) or not objectives:
         raise ConfigError(field, "expected a non-empty list of {name, direction, unit}")
-    parsed = tuple(Objective.from_dict(o, f"{field}[{i}]") for i, o in enumerate(objectives))
+    parsed = tuple(
+        o if isinstance(o, Objective) else Objective.from_dict(o, f"{field}[{i}]")
+        for i, o in enumerate(objectives)
+    )
     names = [o.name for o in parsed]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
@@ -310,8 +289,6 @@ def _build_space(spec: Any) -> SearchSpace:
 
 
 def _parse_models(model: str, overrides: Mapping[str, str] | None, names: list[str]) -> dict[str, str]:
-    if model not in MODELS:
-        raise ConfigError(f"{FIELD}.model", f"{model!r} is not one of {', '.join(MODELS)}")
     models = dict.fromkeys(names, model)
     if overrides is None:
         return models

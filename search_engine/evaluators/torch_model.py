@@ -34,8 +34,9 @@ import hashlib
 import statistics
 import sys
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
@@ -45,7 +46,7 @@ from search_engine.evaluators.naswot import naswot_score
 from search_engine.evaluators.short_training import VAL_IMAGES, TrainingDiverged, train_and_validate
 from search_engine.nn.synthetic_data import MAX_CLASSES
 from search_engine.objectives import Objective
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.spaces.hytnas import HyTNASSpace
 from search_engine.types import STAGES, Architecture, EvaluationResult
 
@@ -54,9 +55,6 @@ if TYPE_CHECKING:
 
     from search_engine.nn.synthetic_data import SyntheticImages
 
-FIELD = "evaluator.params"
-TASKS = ("detection", "classification")
-ACCURACY_METHODS = ("naswot", "trained", "none")
 PARTS = (
     *STAGES,
     "classifier",
@@ -69,6 +67,7 @@ class _TimeLimitExceeded(Exception):
     """Raised between passes or training steps once an evaluation has run longer than its time limit."""
 
 
+@dataclass(eq=False)
 class TorchEvaluator(Evaluator):
     """Real PyTorch model per architecture; objectives an accuracy (max) and ``latency`` (min, ms).
 
@@ -88,148 +87,60 @@ class TorchEvaluator(Evaluator):
 
     DISPATCH: ClassVar[str] = "queue"  # seconds per architecture: one job each, on any worker
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "task",
-            "choice",
-            "detection",
-            "Detection (backbone, neck, head) or classification.",
-            choices=TASKS,
-        ),
-        Param("resolution", "int", 224, "Input image side in pixels.", low=32, high=1024),
-        Param("num_classes", "int", 10, "Number of classes the head predicts.", low=1, high=10000),
-        Param("anchors", "int", 6, "Anchors per feature-map cell (detection head).", low=1, high=64),
-        Param(
-            "threads", "int", 1, "Torch threads during measurement (restored afterwards).", low=1, high=256
-        ),
-        Param("warmup", "int", 3, "Untimed passes before timing.", low=0, high=1000),
-        Param(
-            "repeats", "int", 10, "Timed passes; medians and percentiles are over these.", low=1, high=10000
-        ),
-        Param(
-            "time_limit",
-            "float",
-            120.0,
-            "Seconds allowed per architecture (build, measure, train); beyond it the evaluation fails.",
-            low=0.0,
-            high=86400.0,
-        ),
-        Param(
-            "accuracy",
-            "choice",
-            "naswot",
-            "Accuracy objective: NASWOT training-free score (Mellor et al., ICML 2021), accuracy (%) "
-            "after a short training run on a synthetic task (seconds to minutes each: raise the time "
-            "limit), or none.",
-            choices=ACCURACY_METHODS,
-        ),
-        Param(
-            "batch_size", "int", 16, "Images in the batch the NASWOT score is computed on.", low=2, high=1024
-        ),
-        Param(
-            "train_resolution",
-            "int",
-            32,
-            "Image side for short training (trained accuracy).",
-            low=16,
-            high=512,
-        ),
-        Param("train_steps", "int", 200, "Optimiser steps of short training.", low=1, high=100000),
-        Param("train_batch", "int", 32, "Images per short-training step.", low=2, high=4096),
-        Param(
-            "train_images",
-            "int",
-            2048,
-            f"Synthetic training images (validation: {VAL_IMAGES}).",
-            low=16,
-            high=200000,
-        ),
-        Param(
-            "train_lr",
-            "float",
-            2e-3,
-            "Peak AdamW learning rate of short training (cosine decay).",
-            low=1e-6,
-            high=1.0,
-        ),
-        Param(
-            "seed", "int", 0, "Seed of the weights, input images and training data.", low=0, high=2**31 - 1
-        ),
+    task: Literal["detection", "classification"] = param(
+        "detection", "Detection (backbone, neck, head) or classification."
     )
+    resolution: int = param(224, "Input image side in pixels.", low=32, high=1024)
+    num_classes: int = param(10, "Number of classes the head predicts.", low=1, high=10000)
+    anchors: int = param(6, "Anchors per feature-map cell (detection head).", low=1, high=64)
+    threads: int = param(1, "Torch threads during measurement (restored afterwards).", low=1, high=256)
+    warmup: int = param(3, "Untimed passes before timing.", low=0, high=1000)
+    repeats: int = param(10, "Timed passes; medians and percentiles are over these.", low=1, high=10000)
+    time_limit: float = param(
+        120.0,
+        "Seconds allowed per architecture (build, measure, train); beyond it the evaluation fails.",
+        low=1e-6,
+        high=86400.0,
+    )
+    accuracy: Literal["naswot", "trained", "none"] = param(
+        "naswot",
+        "Accuracy objective: NASWOT training-free score (Mellor et al., ICML 2021), accuracy (%) "
+        "after a short training run on a synthetic task (seconds to minutes each: raise the time "
+        "limit), or none.",
+    )
+    batch_size: int = param(16, "Images in the batch the NASWOT score is computed on.", low=2, high=1024)
+    train_resolution: int = param(32, "Image side for short training (trained accuracy).", low=16, high=512)
+    train_steps: int = param(200, "Optimiser steps of short training.", low=1, high=100000)
+    train_batch: int = param(32, "Images per short-training step.", low=2, high=4096)
+    train_images: int = param(
+        2048, f"Synthetic training images (validation: {VAL_IMAGES}).", low=16, high=200000
+    )
+    train_lr: float = param(
+        2e-3, "Peak AdamW learning rate of short training (cosine decay).", low=1e-6, high=1.0
+    )
+    seed: int = param(0, "Seed of the weights, input images and training data.", low=0, high=2**31 - 1)
+    objectives: tuple[Objective, ...] = field(init=False, repr=False)
+    _space: HyTNASSpace = field(init=False, repr=False)
+    _training_data: SyntheticImages | None = field(init=False, repr=False, default=None)
+    """Generated on first use, then shared by every trained evaluation."""
 
-    def __init__(
-        self,
-        task: str = "detection",
-        resolution: int = 224,
-        num_classes: int = 10,
-        anchors: int = 6,
-        threads: int = 1,
-        warmup: int = 3,
-        repeats: int = 10,
-        time_limit: float = 120.0,
-        accuracy: str = "naswot",
-        batch_size: int = 16,
-        train_resolution: int = 32,
-        train_steps: int = 200,
-        train_batch: int = 32,
-        train_images: int = 2048,
-        train_lr: float = 2e-3,
-        seed: int = 0,
-    ) -> None:
-        if task not in TASKS:
-            raise ConfigError(f"{FIELD}.task", f"{task!r} is not one of {', '.join(TASKS)}")
-        if accuracy not in ACCURACY_METHODS:
-            raise ConfigError(
-                f"{FIELD}.accuracy", f"{accuracy!r} is not one of {', '.join(ACCURACY_METHODS)}"
-            )
-        for name, value, low in (
-            ("resolution", resolution, 32),
-            ("threads", threads, 1),
-            ("repeats", repeats, 1),
-            ("batch_size", batch_size, 2),
-            ("train_resolution", train_resolution, 16),
-            ("train_steps", train_steps, 1),
-            ("train_batch", train_batch, 2),
-            ("train_images", train_images, 16),
-        ):
-            if int(value) < low:
-                raise ConfigError(f"{FIELD}.{name}", f"must be at least {low}, got {value}")
-        for name, number in (("time_limit", time_limit), ("train_lr", train_lr)):
-            if not number > 0.0:
-                raise ConfigError(f"{FIELD}.{name}", f"must be positive, got {number}")
-        if accuracy == "trained" and not 2 <= int(num_classes) <= MAX_CLASSES:
-            raise ConfigError(
-                f"{FIELD}.num_classes",
-                f"the synthetic training task has 2 to {MAX_CLASSES} classes, got {num_classes}",
-            )
-        self.task = task
-        self.resolution = int(resolution)
-        self.num_classes = int(num_classes)
-        self.anchors = int(anchors)
-        self.threads = int(threads)
-        self.warmup = max(int(warmup), 0)
-        self.repeats = int(repeats)
-        self.time_limit = float(time_limit)
-        self.accuracy = accuracy
-        self.batch_size = int(batch_size)
-        self.train_resolution = int(train_resolution)
-        self.train_steps = int(train_steps)
-        self.train_batch = int(train_batch)
-        self.train_images = int(train_images)
-        self.train_lr = float(train_lr)
-        self.seed = int(seed)
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self._space = HyTNASSpace()
-        self._training_data: SyntheticImages | None = None  # generated on first use, then shared
         latency = Objective("latency", "min", "ms")
         accuracy_objective = {
             "naswot": Objective("accuracy_proxy", "max", "score"),
             "trained": Objective("accuracy", "max", "%"),
-        }.get(accuracy)
-        self._objectives = (accuracy_objective, latency) if accuracy_objective else (latency,)
+        }.get(self.accuracy)
+        self.objectives = (accuracy_objective, latency) if accuracy_objective else (latency,)
 
-    @property
-    def objectives(self) -> tuple[Objective, ...]:
-        return self._objectives
+    @classmethod
+    def check_params(cls, values: Mapping[str, Any], field: str) -> None:
+        if values["accuracy"] == "trained" and not 2 <= values["num_classes"] <= MAX_CLASSES:
+            raise ConfigError(
+                f"{field}.num_classes",
+                f"the synthetic training task has 2 to {MAX_CLASSES} classes, got {values['num_classes']}",
+            )
 
     def default_space(self) -> HyTNASSpace:
         """The HyT-NAS space: the only one whose architectures this evaluator can build."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 
@@ -13,13 +13,15 @@ from search_engine.spaces.base import SearchSpace
 from search_engine.types import Array
 
 
-class Sampler(Component):
+class Sampler(Component, ABC):
     """Draws an initial design. Subclasses propose raw cube points in ``_sample_cube``.
 
     The public ``sample`` canonicalises those points, drops repeated architectures (a fine design
     in the cube can land several points on one architecture of a coarse space) and tops up with
     uniform draws, so a caller always gets ``n`` distinct architectures while the space has them.
     """
+
+    KIND: ClassVar[str] = "sampler"
 
     def sample(
         self, space: SearchSpace, n: int, rng: np.random.Generator, exclude: Iterable[str] = ()
@@ -47,7 +49,3 @@ class Sampler(Component):
     @abstractmethod
     def _sample_cube(self, space: SearchSpace, n: int, rng: np.random.Generator) -> Array:
         """``(n, n_vars)`` points of the unit cube (need not be canonical or distinct)."""
-
-    @classmethod
-    def capabilities(cls) -> dict[str, Any]:
-        return {}

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
 
 import numpy as np
 
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.sampling.base import Sampler
 from search_engine.spaces.base import SearchSpace
 from search_engine.types import Array
 
 
+@dataclass(frozen=True)
 class BetaSampler(Sampler):
     """Independent Beta(a, b) coordinates.
 
@@ -20,16 +21,8 @@ class BetaSampler(Sampler):
     then brackets the objectives' range, which helps a surrogate extrapolate. a = b = 1 is uniform.
     """
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param("a", "float", 0.5, "Beta shape a; below 1 pushes mass towards 0.", low=0.05, high=100.0),
-        Param("b", "float", 0.5, "Beta shape b; below 1 pushes mass towards 1.", low=0.05, high=100.0),
-    )
-
-    def __init__(self, a: float = 0.5, b: float = 0.5) -> None:
-        if a <= 0 or b <= 0:
-            raise ValueError(f"Beta shapes must be positive, got a={a}, b={b}")
-        self.a = float(a)
-        self.b = float(b)
+    a: float = param(0.5, "Beta shape a; below 1 pushes mass towards 0.", low=0.05, high=100.0)
+    b: float = param(0.5, "Beta shape b; below 1 pushes mass towards 1.", low=0.05, high=100.0)
 
     def _sample_cube(self, space: SearchSpace, n: int, rng: np.random.Generator) -> Array:
         return rng.beta(self.a, self.b, size=(n, space.n_vars))  # (n, n_vars)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
 
 import numpy as np
 
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.sampling.base import Sampler
 from search_engine.spaces.base import SearchSpace
 from search_engine.surrogates.base import seed_from
@@ -16,6 +16,7 @@ N_INIT = 3
 """k-means restarts; fixed so a design depends only on the seed, not on a library default."""
 
 
+@dataclass(frozen=True)
 class KMeansSampler(Sampler):
     """Diverse designs from k-means over a pool of ``pool_factor * n`` distinct random architectures.
 
@@ -25,21 +26,12 @@ class KMeansSampler(Sampler):
     than n uniform draws, which tend to leave near-duplicates and gaps.
     """
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "pool_factor",
-            "int",
-            20,
-            "Pool size as a multiple of the number of points; larger spreads better, costs more.",
-            low=2,
-            high=200,
-        ),
+    pool_factor: int = param(
+        20,
+        "Pool size as a multiple of the number of points; larger spreads better, costs more.",
+        low=2,
+        high=200,
     )
-
-    def __init__(self, pool_factor: int = 20) -> None:
-        if pool_factor < 1:
-            raise ValueError(f"pool_factor must be at least 1, got {pool_factor}")
-        self.pool_factor = int(pool_factor)
 
     def _sample_cube(self, space: SearchSpace, n: int, rng: np.random.Generator) -> Array:
         from sklearn.cluster import KMeans

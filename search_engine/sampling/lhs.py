@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy.stats import qmc
 
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.sampling.base import Sampler
 from search_engine.spaces.base import SearchSpace
 from search_engine.types import Array
 
 
+@dataclass(frozen=True)
 class LHSSampler(Sampler):
     """Latin hypercube design (scrambled, so points sit anywhere inside their strata).
 
@@ -21,20 +23,9 @@ class LHSSampler(Sampler):
     discrepancy, spreading the points in the joint space at a small extra cost.
     """
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "optimization",
-            "choice",
-            "none",
-            "'random-cd' reorders the strata to spread points jointly; 'none' keeps a plain design.",
-            choices=("none", "random-cd"),
-        ),
+    optimization: Literal["none", "random-cd"] = param(
+        "none", "'random-cd' reorders the strata to spread points jointly; 'none' keeps a plain design."
     )
-
-    def __init__(self, optimization: str = "none") -> None:
-        if optimization not in ("none", "random-cd"):
-            raise ValueError(f"unknown LHS optimization {optimization!r}")
-        self.optimization = optimization
 
     def _sample_cube(self, space: SearchSpace, n: int, rng: np.random.Generator) -> Array:
         method: Literal["random-cd"] | None = "random-cd" if self.optimization == "random-cd" else None

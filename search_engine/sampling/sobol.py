@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import qmc
@@ -12,6 +13,7 @@ from search_engine.spaces.base import SearchSpace
 from search_engine.types import Array
 
 
+@dataclass(frozen=True)
 class SobolSampler(Sampler):
     """Owen-scrambled Sobol points.
 

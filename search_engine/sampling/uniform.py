@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from search_engine.sampling.base import Sampler
@@ -9,6 +11,7 @@ from search_engine.spaces.base import SearchSpace
 from search_engine.types import Array
 
 
+@dataclass(frozen=True)
 class UniformSampler(Sampler):
     """Independent uniform draws in the cube.
 

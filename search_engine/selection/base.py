@@ -8,7 +8,7 @@ that reason in objective units (hypervolume) set ``needs_values``; those that re
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -38,8 +38,10 @@ class SelectionInput:
     ref_point: Array
 
 
-class Selector(Component):
+class Selector(Component, ABC):
     """Base class: checks the result is ``min(batch_size, n_candidates)`` distinct indices."""
+
+    KIND: ClassVar[str] = "selection"
 
     needs_values: ClassVar[bool] = False
     needs_std: ClassVar[bool] = False

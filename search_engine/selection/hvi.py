@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -12,6 +13,7 @@ from search_engine.metrics.pareto import pareto_front
 from search_engine.selection.base import SelectionInput, Selector
 
 
+@dataclass(frozen=True)
 class HVISelector(Selector):
     """Picks, one at a time, the candidate whose predicted objectives add the most hypervolume.
 

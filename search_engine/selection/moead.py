@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.selection.base import SelectionInput, Selector
 from search_engine.surrogates.base import seed_from
 from search_engine.types import Array
 
 
+@dataclass(frozen=True)
 class MOEADSelector(Selector):
     """Clusters the candidates' predicted objectives with k-means, then takes the best of each cluster.
 
@@ -28,27 +30,12 @@ class MOEADSelector(Selector):
     with the best-scoring candidates not yet picked (duplicated predictions).
     """
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "n_init",
-            "int",
-            4,
-            "k-means restarts from different seeds (the best clustering is kept).",
-            low=1,
-            high=50,
-        ),
-        Param(
-            "scalarization",
-            "choice",
-            "chebyshev",
-            "How a cluster's best candidate is judged: largest scaled objective, or their mean.",
-            choices=("chebyshev", "weighted_sum"),
-        ),
+    n_init: int = param(
+        4, "k-means restarts from different seeds (the best clustering is kept).", low=1, high=50
     )
-
-    def __init__(self, n_init: int = 4, scalarization: str = "chebyshev") -> None:
-        self.n_init = n_init
-        self.scalarization = scalarization
+    scalarization: Literal["chebyshev", "weighted_sum"] = param(
+        "chebyshev", "How a cluster's best candidate is judged: largest scaled objective, or their mean."
+    )
 
     def _select(
         self, candidates: SelectionInput, batch_size: int, rng: np.random.Generator

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -10,6 +12,7 @@ from search_engine.selection.base import SelectionInput, Selector
 from search_engine.types import Array
 
 
+@dataclass(frozen=True)
 class NDFSelector(Selector):
     """Takes the predicted non-dominated fronts in order while they fit in the batch.
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import rankdata
@@ -9,6 +11,7 @@ from scipy.stats import rankdata
 from search_engine.selection.base import SelectionInput, Selector
 
 
+@dataclass(frozen=True)
 class NDSSelector(Selector):
     """Ranks the candidates per objective (1 = best predicted), sums the ranks, lowest sums first.
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
 from search_engine.selection.base import SelectionInput, Selector
 
 
+@dataclass(frozen=True)
 class RandomSelector(Selector):
     """Picks ``batch_size`` candidates uniformly at random, ignoring predictions."""
 

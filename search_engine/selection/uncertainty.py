@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy.typing as npt
 from search_engine.selection.base import SelectionInput, Selector
 
 
+@dataclass(frozen=True)
 class UncertaintySelector(Selector):
     """Picks the largest predicted std, summed over objectives.
 

@@ -7,10 +7,10 @@ population (the best measured points by non-dominated sorting), and returns its 
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 
@@ -36,8 +36,10 @@ class SurrogateProblem:
     canonicalize: Callable[[Array], Array]
 
 
-class Solver(Component):
+class Solver(Component, ABC):
     """Base class: checks inputs and output, subclasses implement ``_solve``."""
+
+    KIND: ClassVar[str] = "solver"
 
     @property
     @abstractmethod
@@ -65,7 +67,3 @@ class Solver(Component):
     @abstractmethod
     def _solve(self, problem: SurrogateProblem, initial: Array, rng: np.random.Generator) -> Array:
         """Evolve from ``initial (population_size, n_vars)``; return the final population."""
-
-    @classmethod
-    def capabilities(cls) -> dict[str, Any]:
-        return {}

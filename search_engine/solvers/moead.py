@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
 
 import numpy as np
 
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.solvers import pymoo_adapter
 from search_engine.solvers.base import Solver, SurrogateProblem
 from search_engine.surrogates.base import seed_from
 from search_engine.types import Array
 
-REFERENCE_METHODS = ("das-dennis", "energy")
+ReferenceMethod = Literal["das-dennis", "energy"]
+REFERENCE_METHODS: tuple[str, ...] = get_args(ReferenceMethod)
 
 
 def das_dennis_partitions(n_objectives: int, pop_size: int) -> int:
@@ -92,6 +94,7 @@ def _moead_class() -> type[Any]:
     return BoundedReplacementMOEAD
 
 
+@dataclass(frozen=True)
 class MOEADSolver(Solver):
     """MOEA/D (Tchebycheff decomposition for two objectives, PBI beyond), generational variant.
 
@@ -107,60 +110,20 @@ class MOEADSolver(Solver):
     than the number of reference directions.
     """
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "pop_size",
-            "int",
-            100,
-            "Approximate number of subproblems (reference directions).",
-            low=4,
-            high=2000,
-        ),
-        Param(
-            "n_gen", "int", 25, "Generations, the initial population counting as the first.", low=1, high=1000
-        ),
-        Param(
-            "n_neighbors",
-            "int",
-            20,
-            "Subproblems whose solutions mate and get replaced together.",
-            low=2,
-            high=200,
-        ),
-        Param(
-            "max_replacements",
-            "int",
-            2,
-            "Most neighbouring solutions one offspring may replace; small values keep diversity.",
-            low=1,
-            high=200,
-        ),
-        Param(
-            "ref_dirs",
-            "choice",
-            "das-dennis",
-            "Reference directions: a regular lattice, or Riesz-energy points (slower, exact size).",
-            choices=REFERENCE_METHODS,
-        ),
+    pop_size: int = param(100, "Approximate number of subproblems (reference directions).", low=4, high=2000)
+    n_gen: int = param(25, "Generations, the initial population counting as the first.", low=1, high=1000)
+    n_neighbors: int = param(
+        20, "Subproblems whose solutions mate and get replaced together.", low=2, high=200
     )
-
-    def __init__(
-        self,
-        pop_size: int = 100,
-        n_gen: int = 25,
-        n_neighbors: int = 20,
-        max_replacements: int = 2,
-        ref_dirs: str = "das-dennis",
-    ) -> None:
-        if min(pop_size, n_gen, n_neighbors, max_replacements) < 1:
-            raise ValueError("pop_size, n_gen, n_neighbors and max_replacements must be positive")
-        if ref_dirs not in REFERENCE_METHODS:
-            raise ValueError(f"unknown reference directions {ref_dirs!r}")
-        self.pop_size = int(pop_size)
-        self.n_gen = int(n_gen)
-        self.n_neighbors = int(n_neighbors)
-        self.max_replacements = int(max_replacements)
-        self.ref_dirs = ref_dirs
+    max_replacements: int = param(
+        2,
+        "Most neighbouring solutions one offspring may replace; small values keep diversity.",
+        low=1,
+        high=200,
+    )
+    ref_dirs: ReferenceMethod = param(
+        "das-dennis", "Reference directions: a regular lattice, or Riesz-energy points (slower, exact size)."
+    )
 
     @property
     def population_size(self) -> int:

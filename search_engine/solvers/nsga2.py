@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
 
 import numpy as np
 
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.solvers import pymoo_adapter
 from search_engine.solvers.base import Solver, SurrogateProblem
 from search_engine.surrogates.base import seed_from
 from search_engine.types import Array
 
 
+@dataclass(frozen=True)
 class NSGA2Solver(Solver):
     """NSGA-II: non-dominated sorting plus crowding distance, SBX crossover, polynomial mutation.
 
@@ -22,59 +23,19 @@ class NSGA2Solver(Solver):
     setting: population 100 for 25 generations, the initial population counting as the first.
     """
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "pop_size",
-            "int",
-            100,
-            "Individuals per generation (and seeds taken from the data).",
-            low=4,
-            high=2000,
-        ),
-        Param(
-            "n_gen", "int", 25, "Generations, the initial population counting as the first.", low=1, high=1000
-        ),
-        Param(
-            "crossover_prob",
-            "float",
-            0.9,
-            "Probability that a pair of parents is recombined (SBX).",
-            low=0.0,
-            high=1.0,
-        ),
-        Param(
-            "crossover_eta",
-            "float",
-            15.0,
-            "SBX distribution index: larger keeps children near parents.",
-            low=0.0,
-            high=100.0,
-        ),
-        Param(
-            "mutation_eta",
-            "float",
-            20.0,
-            "Polynomial mutation index: larger makes smaller steps.",
-            low=0.0,
-            high=100.0,
-        ),
+    pop_size: int = param(
+        100, "Individuals per generation (and seeds taken from the data).", low=4, high=2000
     )
-
-    def __init__(
-        self,
-        pop_size: int = 100,
-        n_gen: int = 25,
-        crossover_prob: float = 0.9,
-        crossover_eta: float = 15.0,
-        mutation_eta: float = 20.0,
-    ) -> None:
-        if pop_size < 1 or n_gen < 1:
-            raise ValueError(f"pop_size and n_gen must be positive, got {pop_size} and {n_gen}")
-        self.pop_size = int(pop_size)
-        self.n_gen = int(n_gen)
-        self.crossover_prob = float(crossover_prob)
-        self.crossover_eta = float(crossover_eta)
-        self.mutation_eta = float(mutation_eta)
+    n_gen: int = param(25, "Generations, the initial population counting as the first.", low=1, high=1000)
+    crossover_prob: float = param(
+        0.9, "Probability that a pair of parents is recombined (SBX).", low=0.0, high=1.0
+    )
+    crossover_eta: float = param(
+        15.0, "SBX distribution index: larger keeps children near parents.", low=0.0, high=100.0
+    )
+    mutation_eta: float = param(
+        20.0, "Polynomial mutation index: larger makes smaller steps.", low=0.0, high=100.0
+    )
 
     @property
     def population_size(self) -> int:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
 
 import numpy as np
 
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.solvers import pymoo_adapter
 from search_engine.solvers.base import Solver, SurrogateProblem
 from search_engine.surrogates.base import seed_from
@@ -23,6 +23,7 @@ def augmented_chebyshev(F: Array, weights: Array, rho: float) -> Array:
     return np.asarray(weighted.max(axis=1) + rho * weighted.sum(axis=1), dtype=np.float64)
 
 
+@dataclass(frozen=True)
 class ParEGOSolver(Solver):
     """ParEGO (Knowles 2006) as a population solver.
 
@@ -34,45 +35,16 @@ class ParEGOSolver(Solver):
     direction.
     """
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "n_weights", "int", 10, "Random scalarisations (one genetic-algorithm run each).", low=1, high=100
-        ),
-        Param(
-            "pop_size",
-            "int",
-            10,
-            "Individuals per run; the result holds up to n_weights x pop_size.",
-            low=2,
-            high=500,
-        ),
-        Param(
-            "n_gen",
-            "int",
-            25,
-            "Generations per run, the initial population counting as the first.",
-            low=1,
-            high=1000,
-        ),
-        Param(
-            "rho",
-            "float",
-            0.05,
-            "Weight of the sum term of the augmented Chebyshev scalarisation.",
-            low=0.0,
-            high=1.0,
-        ),
+    n_weights: int = param(10, "Random scalarisations (one genetic-algorithm run each).", low=1, high=100)
+    pop_size: int = param(
+        10, "Individuals per run; the result holds up to n_weights x pop_size.", low=2, high=500
     )
-
-    def __init__(self, n_weights: int = 10, pop_size: int = 10, n_gen: int = 25, rho: float = 0.05) -> None:
-        if n_weights < 1 or pop_size < 1 or n_gen < 1:
-            raise ValueError("n_weights, pop_size and n_gen must be positive")
-        if rho < 0:
-            raise ValueError(f"rho must be >= 0, got {rho}")
-        self.n_weights = int(n_weights)
-        self.pop_size = int(pop_size)
-        self.n_gen = int(n_gen)
-        self.rho = float(rho)
+    n_gen: int = param(
+        25, "Generations per run, the initial population counting as the first.", low=1, high=1000
+    )
+    rho: float = param(
+        0.05, "Weight of the sum term of the augmented Chebyshev scalarisation.", low=0.0, high=1.0
+    )
 
     @property
     def population_size(self) -> int:

@@ -7,9 +7,9 @@ point and a key, so "same key" is what "same candidate" means everywhere in the 
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -17,8 +17,10 @@ from search_engine.component import Component
 from search_engine.types import Architecture, Array
 
 
-class SearchSpace(Component):
+class SearchSpace(Component, ABC):
     """Abstract search space. Subclasses fill the ``_hooks``; public methods check shapes."""
+
+    KIND: ClassVar[str] = "space"
 
     @property
     @abstractmethod

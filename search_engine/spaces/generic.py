@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from search_engine.errors import ConfigError, EncodeError
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.spaces.base import SearchSpace
 from search_engine.types import Architecture, Array
 
@@ -104,32 +104,37 @@ def _format_value(value: Any) -> str:
     return str(int(number)) if number.is_integer() else f"{number:.10g}"
 
 
+@dataclass(eq=False)
 class GenericSpace(SearchSpace):
-    """A space defined by a list of variable specs (see the module docstring for the encoding)."""
+    """A space defined by a list of variable specs (see the module docstring for the encoding).
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "variables",
-            "json",
-            [{"name": "x0", "type": "float", "low": 0.0, "high": 1.0}],
-            "List of variables: {name, type: int | float | log-float | choice, low, high | choices}.",
-        ),
+    ``variables`` may be given as :class:`Variable` objects or in their JSON form (dicts); it holds
+    Variable objects once constructed.
+    """
+
+    variables: list[Variable] = param(
+        [{"name": "x0", "type": "float", "low": 0.0, "high": 1.0}],
+        "List of variables: {name, type: int | float | log-float | choice, low, high | choices}.",
     )
+    _names: list[str] = field(init=False, repr=False)
+    _levels: npt.NDArray[np.int64] = field(init=False, repr=False)  # (n_vars,), 0 = continuous
+    _discrete: npt.NDArray[np.bool_] = field(init=False, repr=False)
 
-    def __init__(self, variables: Sequence[Any]) -> None:
-        field = "space.params.variables"
-        if not isinstance(variables, list | tuple) or not variables:
-            raise ConfigError(field, "a space needs a non-empty list of variables")
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        where = "space.params.variables"
+        if not isinstance(self.variables, list | tuple) or not self.variables:
+            raise ConfigError(where, "a space needs a non-empty list of variables")
         self.variables = [
-            v if isinstance(v, Variable) else Variable.from_dict(v, f"{field}[{i}]")
-            for i, v in enumerate(variables)
+            v if isinstance(v, Variable) else Variable.from_dict(v, f"{where}[{i}]")
+            for i, v in enumerate(self.variables)
         ]
         names = [v.name for v in self.variables]
         duplicate = next((n for n in names if names.count(n) > 1), None)
         if duplicate is not None:
-            raise ConfigError(field, f"variable name {duplicate!r} is used twice")
+            raise ConfigError(where, f"variable name {duplicate!r} is used twice")
         self._names = names
-        self._levels = np.array([v.levels for v in self.variables])  # (n_vars,), 0 = continuous
+        self._levels = np.array([v.levels for v in self.variables])
         self._discrete = self._levels > 0
 
     @property

@@ -9,11 +9,11 @@ stage's channels, times the FFN ratio).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from search_engine.params import Param
 from search_engine.spaces.generic import GenericSpace, Variable
 from search_engine.types import Array
 
@@ -70,13 +70,14 @@ def ffn_widths(architecture: dict[str, Any]) -> list[int]:
     ]
 
 
+@dataclass(eq=False)
 class HyTNASSpace(GenericSpace):
-    """The 23-variable HyT-NAS space; architectures are dicts keyed by the variable names."""
+    """The 23-variable HyT-NAS space; architectures are dicts keyed by the variable names.
 
-    PARAMS: ClassVar[tuple[Param, ...]] = ()
+    It has no parameters: its variables are fixed, so the field is not a constructor keyword.
+    """
 
-    def __init__(self) -> None:
-        super().__init__(_hytnas_variables())
+    variables: list[Variable] = field(init=False, default_factory=_hytnas_variables)
 
     def to_spec(self) -> dict[str, Any]:
         return {"name": "hytnas", "params": {}}

@@ -12,8 +12,8 @@ need values, hypervolume selection and charts must not treat them as measurement
 
 from __future__ import annotations
 
-from abc import abstractmethod
-from typing import Any
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -21,8 +21,10 @@ from search_engine.component import Component
 from search_engine.types import Array
 
 
-class Surrogate(Component):
+class Surrogate(Component, ABC):
     """Base class: shape checks in ``fit``/``predict``; subclasses implement ``_fit``/``_predict``."""
+
+    KIND: ClassVar[str] = "surrogate"
 
     provides_std: bool = False
     predicts_values: bool = True

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.surrogates.base import seed_from
 from search_engine.surrogates.torch_base import TorchSurrogate, cube_inputs
 from search_engine.types import Array
@@ -16,7 +16,6 @@ from search_engine.types import Array
 if TYPE_CHECKING:
     import torch
 
-METHODS = ("mc-dropout", "variational")
 # Initial weight std of the variational posterior, softplus(RHO_INIT) ~ 0.007: training starts
 # near an ordinary network and widens where the data allow.
 RHO_INIT = -5.0
@@ -32,6 +31,7 @@ class _FittedBNN:
     predict_seed: int
 
 
+@dataclass(eq=False)
 class BNNSurrogate(TorchSurrogate):
     """A two-hidden-layer ReLU network per objective with a distribution over its function.
 
@@ -53,47 +53,18 @@ class BNNSurrogate(TorchSurrogate):
     provides_std = True
     predicts_values = True
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "method",
-            "choice",
-            "mc-dropout",
-            "mc-dropout: dropout kept on at prediction; variational: Gaussian weights (Bayes by backprop).",
-            choices=METHODS,
-        ),
-        Param("hidden", "int", 64, "Units in each of the two hidden layers.", low=4, high=1024),
-        Param("epochs", "int", 500, "Full-batch training steps.", low=1, high=20000),
-        Param("lr", "float", 0.01, "Adam learning rate.", low=1e-5, high=1.0),
-        Param("dropout", "float", 0.1, "Dropout probability (mc-dropout).", low=0.01, high=0.9),
-        Param("weight_decay", "float", 1e-4, "Weight decay (mc-dropout).", low=0.0, high=1.0),
-        Param(
-            "prior_std", "float", 1.0, "Std of the Gaussian weight prior (variational).", low=1e-3, high=100.0
-        ),
-        Param("n_samples", "int", 50, "Sampled networks averaged per prediction.", low=2, high=1000),
-        Param("n_threads", "int", 1, "Torch threads used while fitting and predicting.", low=1, high=64),
+    method: Literal["mc-dropout", "variational"] = param(
+        "mc-dropout",
+        "mc-dropout: dropout kept on at prediction; variational: Gaussian weights (Bayes by backprop).",
     )
-
-    def __init__(
-        self,
-        method: str = "mc-dropout",
-        hidden: int = 64,
-        epochs: int = 500,
-        lr: float = 0.01,
-        dropout: float = 0.1,
-        weight_decay: float = 1e-4,
-        prior_std: float = 1.0,
-        n_samples: int = 50,
-        n_threads: int = 1,
-    ) -> None:
-        self.method = method
-        self.hidden = hidden
-        self.epochs = epochs
-        self.lr = lr
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.prior_std = prior_std
-        self.n_samples = n_samples
-        self.n_threads = n_threads
+    hidden: int = param(64, "Units in each of the two hidden layers.", low=4, high=1024)
+    epochs: int = param(500, "Full-batch training steps.", low=1, high=20000)
+    lr: float = param(0.01, "Adam learning rate.", low=1e-5, high=1.0)
+    dropout: float = param(0.1, "Dropout probability (mc-dropout).", low=0.01, high=0.9)
+    weight_decay: float = param(1e-4, "Weight decay (mc-dropout).", low=0.0, high=1.0)
+    prior_std: float = param(1.0, "Std of the Gaussian weight prior (variational).", low=1e-3, high=100.0)
+    n_samples: int = param(50, "Sampled networks averaged per prediction.", low=2, high=1000)
+    n_threads: int = param(1, "Torch threads used while fitting and predicting.", low=1, high=64)
 
     def _fit_one(self, X: Array, y: Array, rng: np.random.Generator) -> _FittedBNN:
         import torch

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.surrogates.base import PerObjectiveSurrogate, seed_from
 from search_engine.types import Array
 
@@ -35,6 +35,7 @@ class _FittedGP:
     y_std: float
 
 
+@dataclass(eq=False)
 class GPSurrogate(PerObjectiveSurrogate):
     """Gaussian process with an ARD Matérn kernel, one per objective.
 
@@ -52,47 +53,29 @@ class GPSurrogate(PerObjectiveSurrogate):
     provides_std = True
     predicts_values = True
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "nu",
-            "choice",
-            2.5,
-            "Matérn smoothness: 0.5 rough, 1.5 once differentiable, 2.5 twice differentiable.",
-            choices=(0.5, 1.5, 2.5),
-        ),
-        Param(
-            "n_restarts",
-            "int",
-            0,
-            "Extra likelihood optimisations from random hyperparameters; each costs about one more fit.",
-            low=0,
-            high=20,
-        ),
-        Param(
-            "noise_min",
-            "float",
-            1e-6,
-            "Smallest noise variance, relative to the objective's variance; raise it for noisy measurements.",
-            low=1e-10,
-            high=0.5,
-        ),
-        Param(
-            "max_fit_points",
-            "int",
-            300,
-            "Hyperparameters are fitted on at most this many random points; predictions use all points.",
-            low=20,
-            high=5000,
-        ),
+    nu: float = param(
+        2.5,
+        "Matérn smoothness: 0.5 rough, 1.5 once differentiable, 2.5 twice differentiable.",
+        choices=(0.5, 1.5, 2.5),  # a Literal cannot hold floats
     )
-
-    def __init__(
-        self, nu: float = 2.5, n_restarts: int = 0, noise_min: float = 1e-6, max_fit_points: int = 300
-    ) -> None:
-        self.nu = float(nu)
-        self.n_restarts = n_restarts
-        self.noise_min = noise_min
-        self.max_fit_points = max_fit_points
+    n_restarts: int = param(
+        0,
+        "Extra likelihood optimisations from random hyperparameters; each costs about one more fit.",
+        low=0,
+        high=20,
+    )
+    noise_min: float = param(
+        1e-6,
+        "Smallest noise variance, relative to the objective's variance; raise it for noisy measurements.",
+        low=1e-10,
+        high=0.5,
+    )
+    max_fit_points: int = param(
+        300,
+        "Hyperparameters are fitted on at most this many random points; predictions use all points.",
+        low=20,
+        high=5000,
+    )
 
     def _fit_one(self, X: Array, y: Array, rng: np.random.Generator) -> _FittedGP:
         from sklearn.exceptions import ConvergenceWarning

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from search_engine.errors import ConfigError
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.registry import SURROGATES
 from search_engine.surrogates.base import Surrogate
 from search_engine.types import Array
 
-FIELD = "surrogate.params.surrogates"
 
-
+@dataclass(eq=False)
 class MixSurrogate(Surrogate):
     """One member surrogate per objective, in objective order, each fitted on its own column.
 
@@ -23,37 +23,40 @@ class MixSurrogate(Surrogate):
     latency with steps. The flags depend on the members, so each instance sets its own:
     ``predicts_values`` when every member predicts values, ``provides_std`` when every member
     provides a std. The class-level values (both false) are what can be promised before the
-    members are known; ``capabilities()`` therefore reports them, and configuration checks need
-    an instance (or :meth:`member_capabilities`) to know better.
+    members are known; ``capabilities()`` therefore reports them, and configuration checks ask
+    :meth:`capabilities_for` the members' flags, which needs no member built.
     """
 
     provides_std = False
     predicts_values = False
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "surrogates",
-            "json",
-            [{"name": "gp", "params": {}}, {"name": "xgboost", "params": {}}],
-            'One surrogate per objective, in objective order: a list of {"name": ..., "params": {...}}.',
-        ),
+    surrogates: list[dict[str, Any]] = param(
+        [{"name": "gp", "params": {}}, {"name": "xgboost", "params": {}}],
+        'One surrogate per objective, in objective order: a list of {"name": ..., "params": {...}}.',
     )
+    members: list[Surrogate] = field(init=False, repr=False)
 
-    def __init__(self, surrogates: Sequence[Any]) -> None:
-        if isinstance(surrogates, str | bytes) or not isinstance(surrogates, Sequence) or not surrogates:
-            raise ConfigError(FIELD, 'expected a non-empty list of {"name": ..., "params": {...}}')
-        self.members: list[Surrogate] = [
-            _build_member(spec, f"{FIELD}[{i}]") for i, spec in enumerate(surrogates)
+    def __post_init__(self) -> None:
+        super().__post_init__()  # checks every member's spec (check_params)
+        self.members = [
+            SURROGATES.build(
+                spec["name"], spec.get("params", {}), field=f"{self.KIND}.params.surrogates[{i}]"
+            )
+            for i, spec in enumerate(self.surrogates)
         ]
         # Instance values shadow the class constants; the base class reads them through self.
         self.provides_std = all(m.provides_std for m in self.members)
         self.predicts_values = all(m.predicts_values for m in self.members)
 
-    @staticmethod
-    def member_capabilities(surrogates: Sequence[Any]) -> dict[str, bool]:
-        """The flags a mix of ``surrogates`` (same format as the parameter) would have."""
-        mix = MixSurrogate(surrogates)
-        return {"provides_std": mix.provides_std, "predicts_values": mix.predicts_values}
+    @classmethod
+    def check_params(cls, values: Mapping[str, Any], field: str) -> None:
+        _member_capabilities(values["surrogates"], f"{field}.surrogates")
+
+    @classmethod
+    def capabilities_for(cls, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``provides_std`` and ``predicts_values`` when every member has them."""
+        flags = _member_capabilities(values["surrogates"], f"{cls.KIND}.params.surrogates")
+        return {name: all(f[name] for f in flags) for name in ("provides_std", "predicts_values")}
 
     def _fit(self, X: Array, Y: Array, rng: np.random.Generator) -> None:
         if Y.shape[1] != len(self.members):
@@ -73,17 +76,23 @@ class MixSurrogate(Surrogate):
         return mean, np.column_stack(stds)
 
 
-def _build_member(spec: Any, field: str) -> Surrogate:
-    """Validate one ``{"name", "params"}`` spec and build it; errors name ``field`` or a sub-field."""
-    if not isinstance(spec, Mapping):
-        raise ConfigError(field, f'expected {{"name": ..., "params": {{...}}}}, got {spec!r}')
-    unknown = sorted(set(spec) - {"name", "params"})
-    if unknown:
-        raise ConfigError(f"{field}.{unknown[0]}", 'unknown key; a member has only "name" and "params"')
-    name, params = spec.get("name"), spec.get("params", {})
-    if name == "mix":
-        raise ConfigError(f"{field}.name", "a mix cannot contain another mix")
-    if not isinstance(name, str):
-        raise ConfigError(f"{field}.name", f"expected the name of a surrogate, got {name!r}")
-    member: Surrogate = SURROGATES.build(name, params, field=field)
-    return member
+def _member_capabilities(surrogates: Any, field: str) -> list[dict[str, Any]]:
+    """Each member's flags, after checking its ``{"name", "params"}`` spec; errors name ``field[i]``."""
+    if isinstance(surrogates, str | bytes) or not isinstance(surrogates, list | tuple) or not surrogates:
+        raise ConfigError(field, 'expected a non-empty list of {"name": ..., "params": {...}}')
+    flags = []
+    for i, spec in enumerate(surrogates):
+        where = f"{field}[{i}]"
+        if not isinstance(spec, Mapping):
+            raise ConfigError(where, f'expected {{"name": ..., "params": {{...}}}}, got {spec!r}')
+        unknown = sorted(set(spec) - {"name", "params"})
+        if unknown:
+            raise ConfigError(f"{where}.{unknown[0]}", 'unknown key; a member has only "name" and "params"')
+        name = spec.get("name")
+        if name == "mix":
+            raise ConfigError(f"{where}.name", "a mix cannot contain another mix")
+        if not isinstance(name, str):
+            raise ConfigError(f"{where}.name", f"expected the name of a surrogate, got {name!r}")
+        resolved = SURROGATES.resolve(name, spec.get("params", {}), where)
+        flags.append(SURROGATES.load(name).capabilities_for(resolved))
+    return flags

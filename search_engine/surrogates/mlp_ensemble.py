@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.stats import rankdata
 
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.surrogates.base import seed_from
 from search_engine.surrogates.torch_base import TorchSurrogate, cube_inputs
 from search_engine.types import Array
@@ -26,6 +26,7 @@ class _FittedEnsemble:
     score_std: Any  # (n_members, 1) tensor
 
 
+@dataclass(eq=False)
 class MLPEnsembleSurrogate(TorchSurrogate):
     """An ensemble of two-hidden-layer ReLU networks per objective, trained on pairs.
 
@@ -44,36 +45,14 @@ class MLPEnsembleSurrogate(TorchSurrogate):
     provides_std = True
     predicts_values = False
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param("n_members", "int", 5, "Networks in the ensemble; their spread is the std.", low=2, high=50),
-        Param("hidden", "int", 64, "Units in each of the two hidden layers.", low=4, high=1024),
-        Param("epochs", "int", 200, "Training steps, each on freshly sampled pairs.", low=1, high=20000),
-        Param("lr", "float", 0.01, "AdamW learning rate.", low=1e-5, high=1.0),
-        Param("margin", "float", 0.1, "Score gap the ranking loss asks between a pair.", low=0.0, high=10.0),
-        Param("weight_decay", "float", 1e-4, "AdamW weight decay.", low=0.0, high=1.0),
-        Param("pairs_per_point", "int", 16, "Pairs sampled per measured point each epoch.", low=1, high=256),
-        Param("n_threads", "int", 1, "Torch threads used while fitting and predicting.", low=1, high=64),
-    )
-
-    def __init__(
-        self,
-        n_members: int = 5,
-        hidden: int = 64,
-        epochs: int = 200,
-        lr: float = 0.01,
-        margin: float = 0.1,
-        weight_decay: float = 1e-4,
-        pairs_per_point: int = 16,
-        n_threads: int = 1,
-    ) -> None:
-        self.n_members = n_members
-        self.hidden = hidden
-        self.epochs = epochs
-        self.lr = lr
-        self.margin = margin
-        self.weight_decay = weight_decay
-        self.pairs_per_point = pairs_per_point
-        self.n_threads = n_threads
+    n_members: int = param(5, "Networks in the ensemble; their spread is the std.", low=2, high=50)
+    hidden: int = param(64, "Units in each of the two hidden layers.", low=4, high=1024)
+    epochs: int = param(200, "Training steps, each on freshly sampled pairs.", low=1, high=20000)
+    lr: float = param(0.01, "AdamW learning rate.", low=1e-5, high=1.0)
+    margin: float = param(0.1, "Score gap the ranking loss asks between a pair.", low=0.0, high=10.0)
+    weight_decay: float = param(1e-4, "AdamW weight decay.", low=0.0, high=1.0)
+    pairs_per_point: int = param(16, "Pairs sampled per measured point each epoch.", low=1, high=256)
+    n_threads: int = param(1, "Torch threads used while fitting and predicting.", low=1, high=64)
 
     def _fit_one(self, X: Array, y: Array, rng: np.random.Generator) -> _FittedEnsemble:
         import torch

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.surrogates.base import PerObjectiveSurrogate, seed_from
 from search_engine.types import Array
-
-BOOSTERS = ("gbtree", "dart", "gblinear")
 
 
 def booster_params(
@@ -46,6 +45,7 @@ def predict_booster(model: Any, X: Array) -> Array:
         return np.asarray(model.predict(xgboost.DMatrix(X)), dtype=np.float64)
 
 
+@dataclass(eq=False)
 class XGBSurrogate(PerObjectiveSurrogate):
     """XGBoost regressor per objective (squared error), the preset's surrogate.
 
@@ -57,47 +57,26 @@ class XGBSurrogate(PerObjectiveSurrogate):
     provides_std = False
     predicts_values = True
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param("n_estimators", "int", 100, "Number of boosting rounds (trees).", low=1, high=5000),
-        Param("max_depth", "int", 6, "Maximum depth of each tree.", low=1, high=16),
-        Param("learning_rate", "float", 0.3, "Shrinkage applied to each new tree.", low=1e-4, high=1.0),
-        Param("subsample", "float", 1.0, "Fraction of points each tree is grown on.", low=0.1, high=1.0),
-        Param(
-            "booster",
-            "choice",
-            "gbtree",
-            "gbtree: trees; dart: trees with dropout; gblinear: a linear model.",
-            choices=BOOSTERS,
-        ),
-        Param(
-            "rate_drop", "float", 0.1, "Fraction of trees dropped per round (dart only).", low=0.0, high=1.0
-        ),
-        # One thread by default: on a machine where other workers already use every core, OpenMP
-        # threads that spin-wait for each other made a 0.05 s fit take 20 s; one thread costs ~1.5x.
-        Param(
-            "n_jobs", "int", 1, "Threads xgboost may use (more helps only on idle cores).", low=1, high=256
-        ),
+    n_estimators: int = param(100, "Number of boosting rounds (trees).", low=1, high=5000)
+    max_depth: int = param(6, "Maximum depth of each tree.", low=1, high=16)
+    learning_rate: float = param(0.3, "Shrinkage applied to each new tree.", low=1e-4, high=1.0)
+    subsample: float = param(1.0, "Fraction of points each tree is grown on.", low=0.1, high=1.0)
+    booster: Literal["gbtree", "dart", "gblinear"] = param(
+        "gbtree", "gbtree: trees; dart: trees with dropout; gblinear: a linear model."
     )
-
-    def __init__(
-        self,
-        n_estimators: int = 100,
-        max_depth: int = 6,
-        learning_rate: float = 0.3,
-        subsample: float = 1.0,
-        booster: str = "gbtree",
-        rate_drop: float = 0.1,
-        n_jobs: int = 1,
-    ) -> None:
-        self.n_estimators = n_estimators
-        self.params = booster_params(booster, max_depth, learning_rate, subsample, rate_drop, n_jobs)
-        self.params["objective"] = "reg:squarederror"
+    rate_drop: float = param(0.1, "Fraction of trees dropped per round (dart only).", low=0.0, high=1.0)
+    # One thread by default: on a machine where other workers already use every core, OpenMP
+    # threads that spin-wait for each other made a 0.05 s fit take 20 s; one thread costs ~1.5x.
+    n_jobs: int = param(1, "Threads xgboost may use (more helps only on idle cores).", low=1, high=256)
 
     def _fit_one(self, X: Array, y: Array, rng: np.random.Generator) -> Any:
         import xgboost
 
-        data = xgboost.DMatrix(X, label=y, nthread=self.params["nthread"])
-        params = {**self.params, "seed": seed_from(rng)}
+        params = booster_params(
+            self.booster, self.max_depth, self.learning_rate, self.subsample, self.rate_drop, self.n_jobs
+        )
+        params.update(objective="reg:squarederror", seed=seed_from(rng))
+        data = xgboost.DMatrix(X, label=y, nthread=self.n_jobs)
         return xgboost.train(params, data, num_boost_round=self.n_estimators)
 
     def _predict_one(self, model: Any, X: Array) -> tuple[Array, None]:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import rankdata
 
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.surrogates.base import PerObjectiveSurrogate, seed_from
 from search_engine.surrogates.xgb import booster_params, predict_booster
 from search_engine.types import Array
-
-OBJECTIVES = ("rank:pairwise", "rank:ndcg")
 
 
 def relevance(y: Array, n_levels: int | None) -> npt.NDArray[np.int64]:
@@ -34,6 +33,7 @@ def relevance(y: Array, n_levels: int | None) -> npt.NDArray[np.int64]:
     return labels
 
 
+@dataclass(eq=False)
 class XGBRankerSurrogate(PerObjectiveSurrogate):
     """XGBoost learning-to-rank model per objective; all measured points form one query group.
 
@@ -50,58 +50,31 @@ class XGBRankerSurrogate(PerObjectiveSurrogate):
     provides_std = False
     predicts_values = False
 
-    PARAMS: ClassVar[tuple[Param, ...]] = (
-        Param(
-            "objective",
-            "choice",
-            "rank:pairwise",
-            "rank:pairwise learns the whole order; rank:ndcg focuses on the best points.",
-            choices=OBJECTIVES,
-        ),
-        Param("n_estimators", "int", 100, "Number of boosting rounds (trees).", low=1, high=5000),
-        Param("max_depth", "int", 6, "Maximum depth of each tree.", low=1, high=16),
-        Param("learning_rate", "float", 0.3, "Shrinkage applied to each new tree.", low=1e-4, high=1.0),
-        Param("subsample", "float", 1.0, "Fraction of points each tree is grown on.", low=0.1, high=1.0),
-        Param(
-            "pairs_per_point", "int", 8, "Pairs sampled per point and round (rank:pairwise).", low=1, high=64
-        ),
-        Param(
-            "n_levels", "int", 10, "Relevance grades the objective is cut into (rank:ndcg).", low=2, high=31
-        ),
-        Param(
-            "n_jobs", "int", 1, "Threads xgboost may use (more helps only on idle cores).", low=1, high=256
-        ),
+    objective: Literal["rank:pairwise", "rank:ndcg"] = param(
+        "rank:pairwise", "rank:pairwise learns the whole order; rank:ndcg focuses on the best points."
     )
-
-    def __init__(
-        self,
-        objective: str = "rank:pairwise",
-        n_estimators: int = 100,
-        max_depth: int = 6,
-        learning_rate: float = 0.3,
-        subsample: float = 1.0,
-        pairs_per_point: int = 8,
-        n_levels: int = 10,
-        n_jobs: int = 1,
-    ) -> None:
-        self.objective = objective
-        self.n_estimators = n_estimators
-        self.pairs_per_point = pairs_per_point
-        self.n_levels = n_levels
-        self.params = booster_params("gbtree", max_depth, learning_rate, subsample, 0.0, n_jobs)
-        self.params["objective"] = objective
+    n_estimators: int = param(100, "Number of boosting rounds (trees).", low=1, high=5000)
+    max_depth: int = param(6, "Maximum depth of each tree.", low=1, high=16)
+    learning_rate: float = param(0.3, "Shrinkage applied to each new tree.", low=1e-4, high=1.0)
+    subsample: float = param(1.0, "Fraction of points each tree is grown on.", low=0.1, high=1.0)
+    pairs_per_point: int = param(8, "Pairs sampled per point and round (rank:pairwise).", low=1, high=64)
+    n_levels: int = param(10, "Relevance grades the objective is cut into (rank:ndcg).", low=2, high=31)
+    n_jobs: int = param(1, "Threads xgboost may use (more helps only on idle cores).", low=1, high=256)
 
     def _fit_one(self, X: Array, y: Array, rng: np.random.Generator) -> Any:
         import xgboost
 
-        params = {**self.params, "seed": seed_from(rng)}
+        params = booster_params(
+            "gbtree", self.max_depth, self.learning_rate, self.subsample, 0.0, self.n_jobs
+        )
+        params.update(objective=self.objective, seed=seed_from(rng))
         if self.objective == "rank:ndcg":
             labels = relevance(y, self.n_levels)
             params.update(lambdarank_pair_method="topk", lambdarank_num_pair_per_sample=X.shape[0])
         else:
             labels = relevance(y, None)
             params.update(lambdarank_pair_method="mean", lambdarank_num_pair_per_sample=self.pairs_per_point)
-        data = xgboost.DMatrix(X, label=labels, nthread=self.params["nthread"])
+        data = xgboost.DMatrix(X, label=labels, nthread=self.n_jobs)
         data.set_group([X.shape[0]])
         return xgboost.train(params, data, num_boost_round=self.n_estimators)
 

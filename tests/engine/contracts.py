@@ -7,15 +7,22 @@ registered.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from typing import Any
 
 import numpy as np
+import pytest
 
-from search_engine.registry import SAMPLERS, SELECTORS, SOLVERS, SURROGATES
+from search_engine.component import Component
+from search_engine.errors import ConfigError
+from search_engine.params import Param
+from search_engine.registry import SAMPLERS, SELECTORS, SOLVERS, SURROGATES, Registry
 from search_engine.selection.base import SelectionInput
 from search_engine.solvers.base import SurrogateProblem
 from search_engine.spaces.base import SearchSpace
 from search_engine.spaces.hytnas import HyTNASSpace
+from tests.engine.evaluators import tables
 
 FAST_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
     "surrogate": {
@@ -101,3 +108,78 @@ def check_selector(key: str, n_candidates: int, batch: int) -> None:
     chosen = selector.select(candidates, batch, np.random.default_rng(4))
     assert len(chosen) == min(batch, n_candidates) == len(set(chosen.tolist()))
     np.testing.assert_array_equal(selector.select(candidates, batch, np.random.default_rng(4)), chosen)
+
+
+CONSTRUCTION_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
+    "evaluator": {
+        "table": {
+            "tables": [{"text": tables.header_csv(n=20), "name": "measured"}],
+            "objectives": tables.OBJECTIVES,
+            "space": tables.SPACE,
+        }
+    },
+}
+"""What a component needs beyond its defaults to be constructed: a table evaluator needs a table."""
+
+
+def check_parameters_are_declared_once(cls: type[Component]) -> None:
+    """The constructor's keywords, their defaults and the schema are the same declarations."""
+    schema = cls.schema()
+    keywords = inspect.signature(cls).parameters
+    assert list(keywords) == [p.name for p in schema]
+    by_name = {f.name: f for f in dataclasses.fields(cls)}
+    for spec in schema:
+        declared = by_name[spec.name]
+        default = declared.default_factory() if declared.default is dataclasses.MISSING else declared.default
+        assert default == spec.default, f"{cls.__name__}.{spec.name}"
+        assert spec.help and spec.kind in ("int", "float", "bool", "choice", "str", "json")
+        assert (spec.kind == "choice") == bool(spec.choices)
+        assert spec.default is not None or spec.optional
+
+
+def check_defaults_construct(registry: Registry[Any], key: str) -> None:
+    """Every default passes its own validation and the class constructs from defaults (plus data)."""
+    cls = registry.load(key)
+    for spec in cls.schema():
+        assert spec.validate(spec.default, spec.name) == spec.default
+    extra = CONSTRUCTION_PARAMS.get(registry.kind, {}).get(key, {})
+    built = cls(**extra)
+    assert isinstance(built, registry.base)
+    # JSON parameters are stored parsed (a space's variables as Variable objects), so only the
+    # scalar ones are compared with their JSON defaults.
+    defaults = {p.name: p.default for p in cls.schema() if p.name not in extra and p.kind != "json"}
+    assert {name: built.param_values()[name] for name in defaults} == defaults
+    assert registry.build(key, extra).param_values() == built.param_values()
+
+
+def out_of_bounds(spec: Param) -> list[Any]:
+    """Values ``spec`` must refuse: beyond each bound, outside the choices, of the wrong type."""
+    values: list[Any] = []
+    step = 1 if spec.kind == "int" else 1e-3 * max(1.0, abs(spec.low or 0.0), abs(spec.high or 0.0))
+    if spec.low is not None:
+        values.append(spec.low - step)
+    if spec.high is not None:
+        values.append(spec.high + step)
+    if spec.kind == "choice":
+        values.append("not-one-of-the-choices")
+    if spec.kind in ("int", "float", "bool"):
+        values.append("text")
+    if spec.kind == "str":
+        values.append(3)
+    if not spec.optional and spec.kind != "json":
+        values.append(None)
+    return values
+
+
+def check_out_of_bounds_values_are_refused(registry: Registry[Any], key: str) -> None:
+    """Direct construction and the registry both refuse a bad value, naming its field."""
+    cls = registry.load(key)
+    extra = CONSTRUCTION_PARAMS.get(registry.kind, {}).get(key, {})
+    for spec in cls.schema():
+        for value in out_of_bounds(spec):
+            with pytest.raises(ConfigError) as direct:
+                cls(**{**extra, spec.name: value})
+            assert direct.value.field == f"{registry.kind}.params.{spec.name}", (key, spec.name, value)
+            with pytest.raises(ConfigError) as built:
+                registry.build(key, {**extra, spec.name: value}, "chosen")
+            assert built.value.field == f"chosen.params.{spec.name}", (key, spec.name, value)

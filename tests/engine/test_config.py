@@ -11,6 +11,8 @@ from search_engine.config import ComponentSpec, StudyConfig
 from search_engine.errors import ConfigError
 from search_engine.objectives import Objective
 from search_engine.presets import PRESETS, get_preset
+from search_engine.surrogates.base import Surrogate
+from search_engine.surrogates.mix import MixSurrogate
 
 
 def zdt1_config(**changes: Any) -> StudyConfig:
@@ -103,3 +105,39 @@ def test_the_hytnas_preset_is_the_original_configuration() -> None:
 def test_unknown_preset_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError, match="hytnas"):
         get_preset("fastest")
+
+
+def _refuse_construction(self: object) -> None:
+    raise AssertionError(f"{type(self).__name__} was constructed")
+
+
+def test_validation_reads_capabilities_without_building_the_surrogate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Surrogate, "__post_init__", _refuse_construction)
+    monkeypatch.setattr(MixSurrogate, "__post_init__", _refuse_construction)
+    zdt1_config().validate()  # xgboost + identity + hvi
+    mix = ComponentSpec("mix", {"surrogates": [{"name": "gp"}, {"name": "gp"}]})
+    zdt1_config(surrogate=mix, acquisition=ComponentSpec("ei")).validate()
+    with pytest.raises(ConfigError) as excinfo:
+        ranked = {"surrogates": [{"name": "gp"}, {"name": "xgb-ranker"}]}
+        zdt1_config(surrogate=ComponentSpec("mix", ranked)).validate()  # hvi needs values
+    assert excinfo.value.field == "selection.name"
+    with pytest.raises(ConfigError) as excinfo:
+        bad_member = {"surrogates": [{"name": "gp"}, {"name": "xgboost", "params": {"max_depth": 99}}]}
+        zdt1_config(surrogate=ComponentSpec("mix", bad_member)).validate()
+    assert excinfo.value.field == "surrogate.params.surrogates[1].params.max_depth"
+
+
+def test_a_validated_configuration_is_not_checked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = zdt1_config().validate()
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("checked again")
+
+    monkeypatch.setattr(StudyConfig, "_validate_objectives", refuse)
+    assert config.validate() is config
+    with pytest.raises(AssertionError, match="checked again"):
+        config.with_changes(batch_size=5).validate()  # a changed copy is a new configuration
+    assert config == zdt1_config()  # remembering success changes neither equality nor the stored form
+    assert "_validated" not in config.to_dict()

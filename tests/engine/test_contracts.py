@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from search_engine.registry import SAMPLERS, SELECTORS, SOLVERS, SPACES, SURROGATES
+from search_engine.registry import REGISTRIES, SAMPLERS, SELECTORS, SOLVERS, SPACES, SURROGATES
 from search_engine.spaces.generic import GenericSpace
 from search_engine.spaces.hytnas import HyTNASSpace
 from tests.engine import contracts
@@ -61,3 +65,53 @@ def test_space_round_trips_cube_to_architecture_to_cube(key: str, rng: np.random
     )
     X = space.canonicalize(rng.random((100, space.n_vars)))
     np.testing.assert_allclose(space.encode(space.decode(X)), X, atol=1e-12)
+
+
+COMPONENTS = [(kind, key) for kind, registry in REGISTRIES.items() for key in registry.keys()]  # noqa: SIM118
+"""Every registered component of every kind."""
+
+
+@pytest.mark.parametrize(("kind", "key"), COMPONENTS)
+def test_each_parameter_is_declared_once_and_the_schema_derives_from_it(kind: str, key: str) -> None:
+    contracts.check_parameters_are_declared_once(REGISTRIES[kind].load(key))
+
+
+@pytest.mark.parametrize(("kind", "key"), COMPONENTS)
+def test_defaults_are_valid_and_construct_the_component(kind: str, key: str) -> None:
+    contracts.check_defaults_construct(REGISTRIES[kind], key)
+
+
+@pytest.mark.parametrize(("kind", "key"), COMPONENTS)
+def test_out_of_bounds_values_are_refused_at_construction_naming_the_field(kind: str, key: str) -> None:
+    contracts.check_out_of_bounds_values_are_refused(REGISTRIES[kind], key)
+
+
+@pytest.mark.parametrize(("kind", "key"), COMPONENTS)
+def test_description_is_json_in_the_shape_the_form_reads(kind: str, key: str) -> None:
+    [entry] = [e for e in REGISTRIES[kind].describe() if e["key"] == key]
+    assert json.loads(json.dumps(entry)) == entry
+    assert set(entry) == {"key", "label", "params", "capabilities"}
+    for described in entry["params"]:
+        assert set(described) == {"name", "kind", "default", "help", "low", "high", "choices", "optional"}
+
+
+@pytest.mark.parametrize("kind", list(REGISTRIES))
+def test_the_base_of_each_kind_is_abstract(kind: str) -> None:
+    base = REGISTRIES[kind].base
+    with pytest.raises(TypeError, match="abstract"):
+        base()
+
+    @dataclass(eq=False)
+    class Incomplete(base):  # type: ignore[valid-type, misc]
+        """Declares no method of its kind."""
+
+    with pytest.raises(TypeError, match="abstract"):
+        Incomplete()
+
+
+def test_mypy_knows_the_type_of_every_component_a_configuration_builds() -> None:
+    """``typing_checks.py`` asserts the static types; mypy must accept it, ``Any`` included as an error."""
+    api = pytest.importorskip("mypy.api")
+    path = Path(__file__).with_name("typing_checks.py")
+    stdout, stderr, status = api.run(["--strict", "--no-incremental", "--follow-imports=silent", str(path)])
+    assert status == 0, stdout + stderr

@@ -5,20 +5,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
+from typing import ClassVar
 
 import pytest
 
 from search_engine.component import Component
 from search_engine.errors import ConfigError
-from search_engine.params import Param
+from search_engine.params import param
 from search_engine.registry import REGISTRIES, SURROGATES, Registry, describe
+from search_engine.surrogates.base import Surrogate
 
 
+@dataclass(frozen=True)
 class _Toy(Component):
-    PARAMS = (Param("size", "int", 3, "How big.", low=1, high=10),)
+    KIND: ClassVar[str] = "toy"
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    size: int = param(3, "How big.", low=1, high=10)
 
 
 def test_unknown_key_names_it_and_lists_the_known_ones() -> None:
@@ -29,14 +32,14 @@ def test_unknown_key_names_it_and_lists_the_known_ones() -> None:
 
 
 def test_registering_a_key_twice_is_an_error() -> None:
-    registry: Registry[_Toy] = Registry("toy")
+    registry: Registry[_Toy] = Registry(_Toy)
     registry.register("a", "A", "tests.engine.test_registry._Toy")
     with pytest.raises(ValueError, match="already registered"):
         registry.register("a", "A again", "tests.engine.test_registry._Toy")
 
 
 def test_build_validates_parameters_and_fills_defaults() -> None:
-    registry: Registry[_Toy] = Registry("toy")
+    registry: Registry[_Toy] = Registry(_Toy)
     registry.register("toy", "Toy", "tests.engine.test_registry._Toy")
     assert registry.build("toy").size == 3
     with pytest.raises(ConfigError) as excinfo:
@@ -59,8 +62,9 @@ def test_every_registered_class_imports_and_describes_itself() -> None:
         assert [e["key"] for e in entries] == REGISTRIES[kind].keys()
         for entry in entries:
             assert entry["label"]
-            for param in entry["params"]:
-                assert param["help"], f"{kind} {entry['key']} parameter {param['name']} has no help text"
+            for described_param in entry["params"]:
+                name = described_param["name"]
+                assert described_param["help"], f"{kind} {entry['key']} parameter {name} has no help text"
     json.dumps(described)  # a web form receives it as JSON
 
 
@@ -90,3 +94,10 @@ def test_importing_the_whole_engine_leaves_django_out() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_class_of_another_kind_is_refused_when_loaded() -> None:
+    registry: Registry[Surrogate] = Registry(Surrogate)
+    registry.register("toy", "Toy", "tests.engine.test_registry._Toy")
+    with pytest.raises(TypeError, match="is not a Surrogate"):
+        registry.load("toy")

@@ -47,7 +47,7 @@ def test_decoded_points_of_the_default_space_evaluate_like_the_points(rng: np.ra
     space = evaluator.default_space()
     X = space.sample_uniform(10, rng)
     values = [r.objectives for r in evaluator.evaluate(space.decode(X))]
-    np.testing.assert_allclose(values, evaluator.problem.evaluate(X), rtol=1e-12)
+    np.testing.assert_allclose(values, evaluator.benchmark.evaluate(X), rtol=1e-12)
 
 
 def test_an_architecture_outside_the_cube_fails_alone() -> None:

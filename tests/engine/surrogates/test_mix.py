@@ -59,7 +59,7 @@ def test_mix_flags_hold_only_when_every_member_has_them(
 ) -> None:
     mix = MixSurrogate(_spec(*names))
     assert (mix.provides_std, mix.predicts_values) == (provides_std, predicts_values)
-    assert MixSurrogate.member_capabilities(_spec(*names)) == {
+    assert MixSurrogate.capabilities_for({"surrogates": _spec(*names)}) == {
         "provides_std": provides_std,
         "predicts_values": predicts_values,
     }
