@@ -428,7 +428,7 @@ def test_an_upload_over_the_size_limit_is_refused_with_the_limit(alice_client: A
     data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy", rows=400))
     data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"))
     errors = field_errors(post(alice_client, data), "tables-0-file")
-    assert any("the largest table accepted is 2 KB" in e for e in errors), errors
+    assert any("the largest table accepted is 2.0 KB" in e for e in errors), errors
 
 
 def test_clone_and_edit_of_a_table_study_reuses_its_tables(alice_client: Any, alice: Any) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, ClassVar
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from hytnas_web.studies.services import json_input
+from search_engine.finite_numbers import (
+    finite_or_none,  # plain parsing; the engine's computing stays in services
+)
 
 MAX_JSON_FIELD_BYTES = 256 * 1024
 """Largest JSON typed into one field (a custom space of hundreds of variables fits)."""
@@ -54,7 +56,7 @@ def _check_json(value: Any) -> None:
     Recursion is safe here: ``json_input.loads`` has already refused anything nested deeper than
     ``json_input.MAX_DEPTH``.
     """
-    if isinstance(value, int | float) and not isinstance(value, bool) and not _finite(value):
+    if isinstance(value, int | float) and not isinstance(value, bool) and finite_or_none(value) is None:
         raise ValueError("numbers must be finite")
     if isinstance(value, str) and "\x00" in value:
         raise ValueError("text must not contain NUL characters")
@@ -66,12 +68,6 @@ def _check_json(value: Any) -> None:
         for item in value:
             _check_json(item)
 
-
-def _finite(number: float) -> bool:
-    try:
-        return math.isfinite(number)
-    except OverflowError:  # an integer too large for a float
-        return False
 
 
 def schema_field(param: dict[str, Any]) -> forms.Field:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
+from hytnas_web.studies.formatting import file_size
 from hytnas_web.studies.forms.components import ChoiceForm
 
 OBJECTIVE_ROWS = 5
@@ -101,7 +102,8 @@ class TableUploadForm(RowForm, ChoiceForm):
         limit = settings.MAX_TABLE_UPLOAD_BYTES
         if upload.size is not None and upload.size > limit:
             raise ValidationError(
-                f"{upload.name} is {_size(upload.size)}; the largest table accepted is {_size(limit)}."
+                f"{upload.name} is {file_size(upload.size)}; "
+                f"the largest table accepted is {file_size(limit)}."
             )
         try:
             text = upload.read().decode("utf-8-sig")
@@ -129,6 +131,3 @@ TableFormSet = forms.formset_factory(
     validate_max=True,
 )
 
-
-def _size(n_bytes: int) -> str:
-    return f"{n_bytes / 1024 / 1024:.1f} MB" if n_bytes >= 1024 * 1024 else f"{n_bytes / 1024:.0f} KB"

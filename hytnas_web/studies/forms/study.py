@@ -8,7 +8,6 @@ input an error belongs to and every message appears next to the field a user has
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +28,9 @@ from hytnas_web.studies.forms.places import Place, locate, row_places
 from hytnas_web.studies.forms.rows import ObjectiveFormSet, TableFormSet
 from hytnas_web.studies.models import ComponentKind, Preset, Study
 from hytnas_web.studies.services.form_support import SPACE_KINDS
+from search_engine.finite_numbers import (
+    parse_finite,  # plain parsing; the engine's computing stays in services
+)
 
 SIZE_LIMITS = {"n_init": 100_000, "batch_size": 100_000, "budget": 1_000_000, "patience": 100_000}
 """Upper bounds the database columns and a sane study can hold (the engine checks the lower ones)."""
@@ -105,14 +107,12 @@ class StudyMainForm(forms.Form):
             return None
         values = []
         for part in text.split(","):
-            part = part.strip()
+            if not part.strip():
+                raise ValidationError("expected a number between each pair of commas")
             try:
-                value = float(part)
-            except ValueError:
-                raise ValidationError(f"{part!r} is not a number") from None
-            if not math.isfinite(value):
-                raise ValidationError(f"{part!r} is not a finite number")
-            values.append(value)
+                values.append(parse_finite(part))
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
         return values
 
 

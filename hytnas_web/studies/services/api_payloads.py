@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from hytnas_web.studies.formatting import exact_size
 from hytnas_web.studies.services import json_input
 from hytnas_web.studies.services.json_input import JSONLimitError
 
@@ -68,7 +69,7 @@ class BodyTooLarge(InvalidPayload):
 def parse_body(body: bytes) -> dict[str, Any]:
     """The JSON object in a request body (an empty body is an empty object), within the limits."""
     if len(body) > MAX_BODY_BYTES:
-        raise BodyTooLarge(None, f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
+        raise BodyTooLarge(None, f"the body is larger than {exact_size(MAX_BODY_BYTES)}")
     if not body.strip():
         return {}
     try:

@@ -13,6 +13,8 @@ import json
 import re
 from typing import Any
 
+from hytnas_web.studies.formatting import exact_size
+
 MAX_DEPTH = 32
 """Most levels of arrays and objects in any JSON input (a worker's report needs three)."""
 
@@ -59,7 +61,7 @@ def loads(data: str | bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH, what
     """
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
-        raise JSONLimitError(f"{what} is larger than {_bytes(max_bytes)}, the largest accepted")
+        raise JSONLimitError(f"{what} is larger than {exact_size(max_bytes)}, the largest accepted")
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     try:
         nesting_depth(text, max_depth)
@@ -67,10 +69,6 @@ def loads(data: str | bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH, what
         raise JSONLimitError(f"{what} is {exc}") from None
     return json.loads(text, parse_constant=_refuse_constant)
 
-
-def _bytes(n: int) -> str:
-    """``256 KiB``, ``32 KiB``, ``100 bytes``."""
-    return f"{n // 1024} KiB" if n >= 1024 and n % 1024 == 0 else f"{n} bytes"
 
 
 def _refuse_constant(name: str) -> float:
