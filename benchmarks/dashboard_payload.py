@@ -49,6 +49,7 @@ from django.urls import reverse  # noqa: E402
 
 from hytnas_web.studies import services, views_dashboard  # noqa: E402
 from hytnas_web.studies.models import Evaluation, Iteration, Study  # noqa: E402
+from search_engine.config import StudyConfig  # noqa: E402
 from search_engine.spaces.hytnas import HyTNASSpace  # noqa: E402
 
 BATCH = 100
@@ -73,13 +74,17 @@ def build_study(owner: User, n: int, seed: int = 0) -> Study:
         owner=owner,
         name=f"benchmark {n}",
         status=Study.Status.COMPLETED,
-        space={"name": "hytnas", "params": {}},
-        evaluator={"name": "table", "params": {}},
-        objectives=OBJECTIVES,
-        ref_point=[50.0, 3500.0],
-        n_init=BATCH,
-        batch_size=BATCH,
-        budget=n,
+        config=StudyConfig.from_dict(
+            {
+                "space": {"name": "hytnas", "params": {}},
+                "evaluator": {"name": "table", "params": {}},
+                "objectives": OBJECTIVES,
+                "ref_point": [50.0, 3500.0],
+                "n_init": BATCH,
+                "batch_size": BATCH,
+                "budget": n,
+            }
+        ).to_dict(),
         version=n // BATCH * 2,
     )
     iterations = Iteration.objects.bulk_create(

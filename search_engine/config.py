@@ -252,6 +252,18 @@ class StudyConfig:
                 kwargs[name] = data[name]
         return cls(**kwargs)
 
+    @classmethod
+    def from_validated_dict(cls, data: Mapping[str, Any]) -> StudyConfig:
+        """Parse a dict that ``validate`` accepted before it was stored, and trust it.
+
+        A study's configuration is checked once, when it is saved; an iteration job that reads it
+        back must not pay for the check again on every proposal (``propose`` and ``Optimizer``
+        call ``validate``, which returns at once for a config made here).
+        """
+        config = cls.from_dict(data)
+        object.__setattr__(config, "_validated", True)
+        return config
+
     def build_space(self) -> SearchSpace:
         """The search space object."""
         return SPACES.build(self.space.name, self.space.params, "space")

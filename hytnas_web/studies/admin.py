@@ -4,40 +4,31 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from hytnas_web.studies.models import (
-    ComponentSetting,
-    Evaluation,
-    Iteration,
-    Lease,
-    Preset,
-    Study,
-    WorkerToken,
-)
-
-
-class ComponentSettingInline(admin.TabularInline):
-    model = ComponentSetting
-    extra = 0
+from hytnas_web.studies.models import Evaluation, Iteration, Lease, Preset, Study, WorkerToken
 
 
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
-    list_display = ("name", "owner", "status", "budget", "updated_at")
-    list_filter = ("status",)
+    """The configuration is shown, not edited: it was validated when the study was saved, and is trusted."""
+
+    list_display = ("name", "owner", "status", "evaluator_name", "budget", "updated_at")
+    list_filter = ("status", "evaluator_name")
     search_fields = ("name", "owner__username")
-    inlines = [ComponentSettingInline]
+    readonly_fields = ("config", "evaluator_name", "n_objectives", "ref_point_derived")
+
+    def has_add_permission(self, request: object) -> bool:
+        return False  # a study is made through the study form, which validates its configuration
 
 
 @admin.register(Preset)
 class PresetAdmin(admin.ModelAdmin):
+    """A preset's optimizer is shown, not edited: built-in ones follow the engine, own ones a study."""
+
     list_display = ("label", "key", "owner", "n_init", "batch_size")
-    inlines = [ComponentSettingInline]
+    readonly_fields = ("optimizer",)
 
-
-@admin.register(ComponentSetting)
-class ComponentSettingAdmin(admin.ModelAdmin):
-    list_display = ("kind", "name", "study", "preset")
-    list_filter = ("kind",)
+    def has_add_permission(self, request: object) -> bool:
+        return False  # made from a study's page (Save as preset) or from search_engine.presets
 
 
 @admin.register(Iteration)

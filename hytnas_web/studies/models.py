@@ -1,4 +1,4 @@
-"""Studies, their component settings, iterations and evaluations: the database is the source of truth.
+"""Studies, presets, iterations and evaluations: the database is the source of truth.
 
 Redis only carries work. Everything an iteration needs to be re-run — the study's configuration,
 every measured evaluation and the iteration's seed — lives in these tables, and unique constraints
@@ -26,17 +26,19 @@ class ComponentKind(models.TextChoices):
 
 
 class Preset(models.Model):
-    """A named, reusable optimizer configuration: components (as ComponentSetting rows) and sizes.
+    """A named, reusable optimizer: components and sizes a new study can start from.
 
-    Built-in presets (``owner`` is null) mirror ``search_engine.presets``; users save their own.
+    ``optimizer`` is the preset's one stored form: the engine preset's own ``to_dict()`` without the
+    name columns, ``{"components": {kind: {"name", "params"}}, "n_init": ..., "batch_size": ...}``.
+    Built-in presets (``owner`` is null) mirror ``search_engine.presets``; users save their own from
+    a study, whose configuration was validated when it was saved.
     """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
     key = models.SlugField(max_length=60)
     label = models.CharField(max_length=120)
     description = models.TextField(blank=True)
-    n_init = models.PositiveIntegerField()
-    batch_size = models.PositiveIntegerField()
+    optimizer = models.JSONField(help_text='{"components": {kind: {name, params}}, "n_init", "batch_size"}')
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -51,9 +53,38 @@ class Preset(models.Model):
     def __str__(self) -> str:
         return self.label
 
+    @property
+    def components(self) -> dict[str, dict[str, Any]]:
+        """``{kind: {"name": ..., "params": {...}}}``: the components the preset chooses."""
+        return {kind: dict(spec) for kind, spec in self.optimizer["components"].items()}
+
+    @property
+    def n_init(self) -> int:
+        """Initial design size the preset sets."""
+        return int(self.optimizer["n_init"])
+
+    @property
+    def batch_size(self) -> int:
+        """Architectures per iteration the preset sets."""
+        return int(self.optimizer["batch_size"])
+
+
+def config_columns(config: dict[str, Any]) -> dict[str, Any]:
+    """The Study columns derived from a stored configuration, for the queries that filter on them."""
+    return {"evaluator_name": str(config["evaluator"]["name"]), "n_objectives": len(config["objectives"])}
+
 
 class Study(models.Model):
-    """One search: what is searched (space, evaluator, objectives), how, and its progress."""
+    """One search: its configuration (what is searched, and how), its status and its progress.
+
+    ``config`` is the configuration's one stored form, the engine's ``StudyConfig.to_dict()``: saved
+    once by ``services.save_study`` after ``validate()``, then trusted (``services.study_config``
+    reads it back without checking it again). The one change it sees afterwards is a reference point
+    derived from the initial design, written in as the engine's own runner does and flagged by
+    ``ref_point_derived``. ``evaluator_name`` and ``n_objectives`` are copies that queries need:
+    ``save()`` derives them from ``config`` (see ``config_columns``), nothing sets them on their own.
+    The read-only properties (``budget``, ``objectives``, ``components``...) read ``config`` too.
+    """
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -66,21 +97,16 @@ class Study(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="studies")
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
-    # What is searched, in the engine's StudyConfig form (component choices live in ComponentSetting).
-    space = models.JSONField(help_text="{name, params} of the search space")
-    evaluator = models.JSONField(help_text="{name, params} of the evaluator")
-    objectives = models.JSONField(help_text="list of {name, direction, unit}")
-    ref_point = models.JSONField(
-        null=True, blank=True, help_text="in the objectives' own units; null = derived"
+    config = models.JSONField(help_text="the engine's StudyConfig.to_dict(), validated when saved")
+    evaluator_name = models.CharField(
+        max_length=60, editable=False, help_text="config's evaluator name (derived on save, for queries)"
+    )
+    n_objectives = models.PositiveSmallIntegerField(
+        editable=False, help_text="config's number of objectives (derived on save, for queries)"
     )
     ref_point_derived = models.BooleanField(
         default=False, help_text="the reference point was derived from the initial design, not given"
     )
-    n_init = models.PositiveIntegerField()
-    batch_size = models.PositiveIntegerField()
-    budget = models.PositiveIntegerField()
-    seed = models.PositiveIntegerField(default=0)
-    patience = models.PositiveIntegerField(null=True, blank=True)
     preset = models.ForeignKey(Preset, null=True, blank=True, on_delete=models.SET_NULL)
     error = models.TextField(blank=True, help_text="why the study failed, in words")
     version = models.PositiveBigIntegerField(
@@ -96,42 +122,72 @@ class Study(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, deriving the query columns from ``config`` first (and writing them with it)."""
+        columns = config_columns(self.config)
+        for name, value in columns.items():
+            setattr(self, name, value)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "config" in update_fields:
+            kwargs["update_fields"] = {*update_fields, *columns}
+        super().save(*args, **kwargs)
+
     @property
     def is_active(self) -> bool:
         """True while iterations may still be scheduled."""
         return self.status == self.Status.RUNNING
 
+    @property
+    def space(self) -> dict[str, Any]:
+        """``{"name", "params"}`` of the search space."""
+        return dict(self.config["space"])
 
-class ComponentSetting(models.Model):
-    """One chosen component (registry key + parameters) of a study or of a preset."""
+    @property
+    def evaluator(self) -> dict[str, Any]:
+        """``{"name", "params"}`` of the evaluator."""
+        return dict(self.config["evaluator"])
 
-    study = models.ForeignKey(
-        Study, null=True, blank=True, on_delete=models.CASCADE, related_name="components"
-    )
-    preset = models.ForeignKey(
-        Preset, null=True, blank=True, on_delete=models.CASCADE, related_name="components"
-    )
-    kind = models.CharField(max_length=16, choices=ComponentKind.choices)
-    name = models.CharField(max_length=60)
-    params = models.JSONField(default=dict, blank=True)
+    @property
+    def objectives(self) -> list[dict[str, Any]]:
+        """``[{"name", "direction", "unit"}]``, in the evaluator's result order."""
+        return list(self.config["objectives"])
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["study", "kind"], name="component_unique_kind_per_study"),
-            models.UniqueConstraint(fields=["preset", "kind"], name="component_unique_kind_per_preset"),
-            models.CheckConstraint(
-                condition=Q(study__isnull=False, preset__isnull=True)
-                | Q(study__isnull=True, preset__isnull=False),
-                name="component_belongs_to_study_or_preset",
-            ),
-        ]
+    @property
+    def ref_point(self) -> list[float] | None:
+        """In the objectives' own units; None until derived when none was given."""
+        ref = self.config["ref_point"]
+        return None if ref is None else list(ref)
 
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.name}"
+    @property
+    def components(self) -> dict[str, dict[str, Any]]:
+        """``{kind: {"name", "params"}}`` of the optimizer components, in ``ComponentKind`` order."""
+        return {kind: dict(self.config[kind]) for kind in ComponentKind.values}
 
-    def to_spec(self) -> dict[str, Any]:
-        """The engine's ``{"name": ..., "params": {...}}``."""
-        return {"name": self.name, "params": dict(self.params)}
+    @property
+    def n_init(self) -> int:
+        """Size of the initial design."""
+        return int(self.config["n_init"])
+
+    @property
+    def batch_size(self) -> int:
+        """Architectures proposed per iteration."""
+        return int(self.config["batch_size"])
+
+    @property
+    def budget(self) -> int:
+        """Total evaluations, initial design included."""
+        return int(self.config["budget"])
+
+    @property
+    def seed(self) -> int:
+        """The study's seed; each iteration derives its own from it."""
+        return int(self.config["seed"])
+
+    @property
+    def patience(self) -> int | None:
+        """Iterations without hypervolume gain before the study stops; None: never."""
+        patience = self.config["patience"]
+        return None if patience is None else int(patience)
 
 
 class Iteration(models.Model):

@@ -52,7 +52,6 @@ def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def dashboard_context(study: Study, preset_form: SavePresetForm | None = None) -> dict[str, Any]:
     """Everything the study page shows (also used to redisplay it after a refused action)."""
-    order = [kind.value for kind in ComponentKind]
     failed = study.iterations.filter(status=Iteration.Status.FAILED).order_by("-index").first()
     payload = services.dashboard(study)
     figures, notes = payload["figures"], payload["notes"]
@@ -76,7 +75,7 @@ def dashboard_context(study: Study, preset_form: SavePresetForm | None = None) -
         "n_evaluations": study.evaluations.count(),
         "show_device": services.measures_on_device(study),
         "workers": _workers(study),
-        "components": sorted(study.components.all(), key=lambda c: order.index(c.kind)),
+        "components": [{"label": ComponentKind(k).label, **spec} for k, spec in study.components.items()],
         "preset_form": preset_form or SavePresetForm(),
         "links": _links(study),
     }

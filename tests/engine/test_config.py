@@ -141,3 +141,17 @@ def test_a_validated_configuration_is_not_checked_again(monkeypatch: pytest.Monk
         config.with_changes(batch_size=5).validate()  # a changed copy is a new configuration
     assert config == zdt1_config()  # remembering success changes neither equality nor the stored form
     assert "_validated" not in config.to_dict()
+
+
+def test_a_configuration_read_back_from_storage_is_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    stored = zdt1_config().validate().to_dict()
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("checked again")
+
+    monkeypatch.setattr(StudyConfig, "_validate_objectives", refuse)
+    config = StudyConfig.from_validated_dict(stored)
+    assert config.validate() is config  # what propose() calls on every iteration
+    assert config == StudyConfig.from_dict(stored)
+    with pytest.raises(AssertionError, match="checked again"):
+        StudyConfig.from_dict(stored).validate()  # a config of unknown origin is checked

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from hytnas_web.studies.models import Evaluation, Iteration, Study
+from tests.web.stored_config import store_config
 
 ACCURACY_LATENCY = [
     {"name": "accuracy", "direction": "max", "unit": "%"},
@@ -62,8 +63,7 @@ def shown_ids(response: Any) -> list[int]:
 def measured_study(alice: Any, make_study: Any) -> Study:
     """70 measured architectures over two iterations (accuracy ↑, latency ↓) and 5 failures."""
     study = make_study(alice, name="Measured")
-    Study.objects.filter(pk=study.pk).update(objectives=ACCURACY_LATENCY)
-    study.refresh_from_db()
+    store_config(study, objectives=ACCURACY_LATENCY)
     rng = np.random.default_rng(7)
     values = np.column_stack([rng.uniform(60, 80, 70), rng.uniform(100, 900, 70)]).round(3)
     first, second = iteration(study, 0), iteration(study, 1)
@@ -179,9 +179,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client: Any, measured_study: St
 def test_hostile_names_are_escaped(alice_client: Any, alice: Any, make_study: Any) -> None:
     study = make_study(alice, name="<script>alert('study')</script>")
     hostile = [{"name": "<img src=x onerror=alert(1)>", "direction": "min", "unit": "<b>ms</b>"}]
-    Study.objects.filter(pk=study.pk).update(
-        objectives=[*hostile, {"name": "f2", "direction": "min", "unit": ""}]
-    )
+    store_config(study, objectives=[*hostile, {"name": "f2", "direction": "min", "unit": ""}])
     [evaluation] = add_evaluations(study, [[1.0, 2.0]])
     for response in (
         table(alice_client, study),
@@ -248,7 +246,7 @@ def test_a_hytnas_architecture_shows_its_derived_widths(
     from search_engine.spaces.hytnas import HyTNASSpace, ffn_widths, stage_channels
 
     study = make_study(alice, name="HyT-NAS")
-    Study.objects.filter(pk=study.pk).update(space={"name": "hytnas", "params": {}})
+    store_config(study, space={"name": "hytnas", "params": {}})
     space = HyTNASSpace()
     architecture = space.decode(np.random.default_rng(3).uniform(size=(1, space.n_vars)))[0]
     evaluation = Evaluation.objects.create(

@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 
 from hytnas_web.studies import services
-from hytnas_web.studies.models import ComponentSetting, Evaluation, Iteration, Study
+from hytnas_web.studies.models import Evaluation, Iteration, Study
 from search_engine.metrics.hypervolume import hypervolume
+from tests.web.stored_config import store_config
 
 
 def compare(client: Any, *studies: Study | int) -> Any:
@@ -43,9 +44,8 @@ def two_studies(alice: Any, make_study: Any) -> tuple[Study, Study]:
     rng = np.random.default_rng(11)
     first = make_study(alice, name="First")
     second = make_study(alice, name="Second", budget=40, seed=5, ref_point=[2.0, 0.9])
-    ComponentSetting.objects.filter(study=second, kind="solver").update(
-        params={"pop_size": 30, "n_gen": 5, "eliminate_duplicates": True}
-    )
+    solver = {"name": "nsga2", "params": {"pop_size": 30, "n_gen": 5, "eliminate_duplicates": True}}
+    store_config(second, solver=solver)
     for study in (first, second):
         measure(study, 0, [*rng.uniform(0, 1.5, (6, 2)).round(4).tolist(), None])
         measure(study, 1, rng.uniform(0, 1.0, (5, 2)).round(4).tolist())
@@ -136,11 +136,12 @@ def test_studies_with_different_objectives_are_not_overlaid(
 ) -> None:
     first, _ = two_studies
     other = make_study(alice, name="Accuracy and latency")
-    Study.objects.filter(pk=other.pk).update(
+    store_config(
+        other,
         objectives=[
             {"name": "accuracy", "direction": "max", "unit": "%"},
             {"name": "latency", "direction": "min", "unit": "ms"},
-        ]
+        ],
     )
     response = compare(alice_client, first, other)
     assert response.status_code == 200
@@ -199,7 +200,7 @@ def test_more_than_two_objectives_are_drawn_as_parallel_coordinates(
     studies = []
     for name in ("P", "Q"):
         study = make_study(alice, name=name)
-        Study.objects.filter(pk=study.pk).update(objectives=three, ref_point=[1.0, 1.0, 1.0])
+        store_config(study, objectives=three, ref_point=[1.0, 1.0, 1.0])
         measure(study, 0, [[0.1, 0.5, 0.5], [0.5, 0.1, 0.5], [0.6, 0.6, 0.6]])
         studies.append(study)
     response = compare(alice_client, *studies)

@@ -181,4 +181,4 @@ def test_cloning_a_pytorch_study_fills_the_form_with_its_settings(alice_client: 
     assert [form[f"objectives-{i}-name"].value() for i in range(2)] == ["accuracy_proxy", "latency"]
     clone = form_post_data(alice_client, reverse("studies-create") + f"?clone={study.pk}")
     assert alice_client.post(CREATE, clone).status_code == 302
-    assert Study.objects.filter(owner=alice, evaluator__name="remote").count() == 2
+    assert Study.objects.filter(owner=alice, evaluator_name="remote").count() == 2

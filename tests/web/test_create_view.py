@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from hytnas_web.studies import services
-from hytnas_web.studies.models import ComponentSetting, Evaluation, Preset, Study
+from hytnas_web.studies.models import Evaluation, Preset, Study
 from tests.web.study_form_data import CUSTOM_SPACE, form_post_data, measured_csv, small_zdt1
 
 CREATE = reverse("studies-create")
@@ -50,11 +50,11 @@ def test_a_zdt1_study_is_created_through_the_form(alice_client: Any, alice: Any)
     assert study.space["name"] == "generic" and len(study.space["params"]["variables"]) == 4
     assert [o["name"] for o in study.objectives] == ["f1", "f2"]
     assert (study.n_init, study.batch_size, study.budget, study.ref_point) == (10, 5, 20, None)
-    components = {c.kind: c for c in ComponentSetting.objects.filter(study=study)}
+    components = study.components
     assert set(components) == {"sampler", "surrogate", "acquisition", "solver", "selection"}
-    assert components["solver"].name == "nsga2"
-    assert components["solver"].params["pop_size"] == 20 and components["solver"].params["n_gen"] == 5
-    assert components["surrogate"].name == "xgboost"
+    assert components["solver"]["name"] == "nsga2"
+    assert components["solver"]["params"]["pop_size"] == 20 and components["solver"]["params"]["n_gen"] == 5
+    assert components["surrogate"]["name"] == "xgboost"
     assert study.preset is not None and study.preset.key == "hytnas"
     services.study_config(study).validate()
 
@@ -87,8 +87,8 @@ def test_only_the_selected_components_parameters_are_read(alice_client: Any, ali
         ),
     )
     assert post(alice_client, data).status_code == 302
-    surrogate = ComponentSetting.objects.get(study__owner=alice, kind="surrogate")
-    assert surrogate.name == "xgboost" and surrogate.params["max_depth"] == 3
+    surrogate = Study.objects.get(owner=alice).components["surrogate"]
+    assert surrogate["name"] == "xgboost" and surrogate["params"]["max_depth"] == 3
 
 
 def test_a_choice_parameter_keeps_its_type(alice_client: Any, alice: Any) -> None:
@@ -97,8 +97,8 @@ def test_a_choice_parameter_keeps_its_type(alice_client: Any, alice: Any) -> Non
         **small_zdt1(surrogate="gp", acquisition="ucb", selection="hvi", **{"surrogate-gp-nu": "1.5"}),
     )
     assert post(alice_client, data).status_code == 302
-    surrogate = ComponentSetting.objects.get(study__owner=alice, kind="surrogate")
-    assert surrogate.params["nu"] == 1.5
+    surrogate = Study.objects.get(owner=alice).components["surrogate"]
+    assert surrogate["params"]["nu"] == 1.5
 
 
 def test_a_given_reference_point_is_stored_in_the_objectives_units(alice_client: Any, alice: Any) -> None:

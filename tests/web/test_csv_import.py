@@ -127,14 +127,7 @@ def test_neutralised_text_and_negative_numbers_round_trip(mixed_study: Study, al
     text = export_text(mixed_study)
     assert ",'-gelu,-0.25,1.5,-75.2,12.0," in text and ",'=x,0.5,2,80.0,-0.001," in text
     copy = Study.objects.create(
-        owner=alice,
-        name="copy",
-        space=MIXED_SPACE,
-        evaluator=mixed_study.evaluator,
-        objectives=UNITS,
-        n_init=1,
-        batch_size=1,
-        budget=10,
+        owner=alice, name="copy", config={**mixed_study.config, "n_init": 1, "batch_size": 1, "budget": 10}
     )
     result = services.import_evaluations(copy, text.encode())
     assert result.n_imported == 3, result.errors

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Evaluation, Iteration, Study
+from tests.web.stored_config import store_config
 
 
 def add_iteration(study: Study, index: int, **fields: Any) -> Iteration:
@@ -160,13 +161,13 @@ def test_a_malformed_version_gets_everything(alice_client: Any, measured_study: 
 
 def test_hostile_names_are_escaped_in_the_json(alice_client: Any, alice: Any, make_study: Any) -> None:
     study = make_study(alice, name="<script>alert('study')</script>")
-    Study.objects.filter(pk=study.pk).update(
+    store_config(
+        study,
         objectives=[
             {"name": "<img src=x onerror=alert(1)>", "direction": "min", "unit": "<b>ms</b>"},
             {"name": "f2 & co", "direction": "min", "unit": ""},
-        ]
+        ],
     )
-    study.refresh_from_db()
     iteration = add_iteration(study, 0, status=Iteration.Status.DONE, hypervolume=0.1, n_evaluations=1)
     add_evaluation(study, iteration, "a", [0.2, 0.8])
     body = data(alice_client, study).content.decode()

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from hytnas_web.lib.plotly_assets import plotly_js
 from hytnas_web.studies.models import Iteration, Study
+from tests.web.stored_config import store_config
 from tests.web.test_dashboard_data import add_evaluation, add_iteration
 
 
@@ -76,13 +77,13 @@ def test_failed_evaluations_are_listed_apart(alice_client: Any, alice: Any, make
 
 def test_hostile_names_are_escaped_on_the_page(alice_client: Any, alice: Any, make_study: Any) -> None:
     study = make_study(alice, name="<script>alert('name')</script>")
-    Study.objects.filter(pk=study.pk).update(
+    store_config(
+        study,
         objectives=[
             {"name": "</script><script>alert(1)</script>", "direction": "min", "unit": "<b>ms</b>"},
             {"name": "f2", "direction": "min", "unit": ""},
-        ]
+        ],
     )
-    study.refresh_from_db()
     iteration = add_iteration(study, 0, status=Iteration.Status.DONE, hypervolume=0.1, n_evaluations=1)
     add_evaluation(study, iteration, "a", [0.2, 0.8])
     content = page(alice_client, study)

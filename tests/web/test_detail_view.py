@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Evaluation, Iteration, Study
+from tests.web.stored_config import store_config
 
 
 def detail(client: Any, study: Study) -> Any:
@@ -107,7 +108,8 @@ def test_failed_evaluations_show_their_error(alice_client: Any, alice: Any, make
 
 def test_table_contents_stay_off_the_page(alice_client: Any, alice: Any, make_study: Any) -> None:
     study = make_study(alice)
-    Study.objects.filter(pk=study.pk).update(
+    store_config(
+        study,
         evaluator={
             "name": "table",
             "params": {

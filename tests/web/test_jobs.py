@@ -15,6 +15,7 @@ from django.core.management import call_command
 
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Evaluation, Iteration, Study
+from tests.web.stored_config import store_config
 
 
 def drive_in_process(study: Study, limit: int = 20) -> None:
@@ -112,7 +113,7 @@ def test_evaluator_failure_to_build_fails_the_study_with_a_reason(
     alice: Any, make_study: Any, rq_queues: str
 ) -> None:
     study = make_study(alice)
-    Study.objects.filter(pk=study.pk).update(evaluator={"name": "table", "params": {"tables": []}})
+    store_config(study, evaluator={"name": "table", "params": {"tables": []}})
     services.start_study(study)
     services.run_iteration(study.pk, 0, job_id="j")
     study.refresh_from_db()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hytnas_web.studies import services
-from hytnas_web.studies.models import ComponentSetting, Preset
+from hytnas_web.studies.models import Preset
 from search_engine.presets import PRESETS
 
 
@@ -13,8 +13,9 @@ from search_engine.presets import PRESETS
 def test_built_in_presets_follow_the_engine_presets() -> None:
     services.sync_builtin_presets()
     gp = Preset.objects.get(owner=None, key="gp")
-    ComponentSetting.objects.filter(preset=gp, kind="surrogate").update(name="xgboost", params={})
-    Preset.objects.filter(pk=gp.pk).update(batch_size=3)
+    changed = {**gp.optimizer, "batch_size": 3}
+    changed["components"] = {**gp.components, "surrogate": {"name": "xgboost", "params": {}}}
+    Preset.objects.filter(pk=gp.pk).update(optimizer=changed)
     services.sync_builtin_presets()
     gp.refresh_from_db()
     assert gp.batch_size == PRESETS["gp"].batch_size

@@ -242,7 +242,7 @@ def config_differences(studies: Sequence[Study]) -> list[dict[str, Any]]:
 
 
 def _flat_config(study: Study) -> dict[str, str]:
-    components = {c.kind: c.to_spec() for c in study.components.all()}
+    components = study.components
     ref = None
     if isinstance(study.ref_point, list):
         ref = _numbers([float(v) for v in study.ref_point]) + (

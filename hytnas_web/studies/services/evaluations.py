@@ -44,8 +44,8 @@ def study_dispatch(study: Study) -> str:
     ``inline`` for an evaluator this installation no longer has: the iteration job then reports why
     it cannot build it.
     """
-    name = study.evaluator.get("name") if isinstance(study.evaluator, dict) else None
-    if not isinstance(name, str) or name not in EVALUATORS:
+    name = study.evaluator_name
+    if name not in EVALUATORS:
         return "inline"
     return str(EVALUATORS.load(name).DISPATCH)
 

@@ -110,7 +110,7 @@ def available_presets(owner: AbstractBaseUser) -> list[Preset]:
     """Built-in presets (created on first use) followed by the owner's own."""
     sync_builtin_presets()
     presets = Preset.objects.filter(models.Q(owner__isnull=True) | models.Q(owner=owner))
-    return list(presets.order_by("owner_id", "label").prefetch_related("components"))
+    return list(presets.order_by("owner_id", "label"))
 
 
 def study_tables(study: Study) -> list[dict[str, Any]]:

@@ -161,18 +161,18 @@ def _measured(study: Study, config: StudyConfig) -> tuple[np.ndarray, np.ndarray
 def _propose(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
     """Store this iteration's batch as pending evaluations; False when nothing is left to propose."""
     X, Y, keys = _measured(study, config)
-    remaining = study.budget - study.evaluations.count()
+    remaining = config.budget - study.evaluations.count()
     if remaining <= 0:
         return False
     space = config.build_space()
     if iteration.index == 0:
-        points = initial_design(config, min(study.n_init, remaining), iteration.seed, exclude=set(keys))
+        points = initial_design(config, min(config.n_init, remaining), iteration.seed, exclude=set(keys))
         proposal_mean = proposal_std = None
         origins = ["initial"] * points.shape[0]
         timings: dict[str, float] = {}
         diagnostics: dict[str, Any] = {"initial_design": True}
     else:
-        proposal = propose(config, X, Y, iteration.seed, batch_size=min(study.batch_size, remaining))
+        proposal = propose(config, X, Y, iteration.seed, batch_size=min(config.batch_size, remaining))
         points, proposal_mean, proposal_std = proposal.X, proposal.mean, proposal.std
         origins, timings, diagnostics = proposal.origin, proposal.timings, proposal.diagnostics
     if points.shape[0] == 0:
@@ -226,21 +226,23 @@ def _evaluate_pending(study: Study, iteration: Iteration, evaluator: Any, config
 
 
 def _reference_point(study: Study, config: StudyConfig, Y: np.ndarray) -> ReferencePoint | None:
-    """The given reference point, or the one derived from the initial design (stored on the study)."""
-    if study.ref_point is not None:
-        return ReferencePoint(
-            tuple(
-                float(v) for v in to_minimisation(np.array(study.ref_point, dtype=float), config.objectives)
-            ),
-            study.ref_point_derived,
-            "derived from the initial design" if study.ref_point_derived else "given",
-        )
+    """The configuration's reference point, or one derived from the initial design and stored in it.
+
+    Once derived, the point joins the stored configuration (as the engine's runner does with its
+    own), so every later iteration and a clone use the same one.
+    """
+    stored = config.reference_point()
+    if stored is not None:
+        if study.ref_point_derived:
+            return ReferencePoint(stored.values, True, "derived from the initial design")
+        return stored
     try:
         derived = derive_reference_point(to_minimisation(Y, config.objectives))
     except ValueError:
         return None  # nothing has succeeded yet
+    in_units = tuple(float(v) for v in from_minimisation(derived.as_array(), config.objectives))
     Study.objects.filter(pk=study.pk).update(
-        ref_point=[float(v) for v in from_minimisation(derived.as_array(), config.objectives)],
+        config=config.with_changes(ref_point=in_units).to_dict(),  # the query columns do not change
         ref_point_derived=True,
         version=F("version") + 1,
     )
@@ -276,33 +278,33 @@ def _finish(study: Study, iteration: Iteration, config: StudyConfig, exhausted: 
             study.save(update_fields=["updated_at"])
             enqueue_iteration(left_behind)
             return f"iteration {it.index} done; iteration {left_behind.index} runs next"
-        if exhausted or finish_if_budget_spent(study) or _out_of_patience(study):
+        if exhausted or finish_if_budget_spent(study) or _out_of_patience(study, config.patience):
             if study.status == Study.Status.RUNNING:
                 study.status = Study.Status.COMPLETED
                 study.save(update_fields=["status", "updated_at"])
             return "study completed"
         last = study.iterations.order_by("-index").values_list("index", flat=True).first()
         following = Iteration.objects.create(
-            study=study, index=last + 1, seed=iteration_seed(study.seed, last + 1)
+            study=study, index=last + 1, seed=iteration_seed(config.seed, last + 1)
         )
         study.save(update_fields=["updated_at"])
         enqueue_iteration(following)
     return f"iteration {it.index} done: hypervolume {hv}"
 
 
-def _out_of_patience(study: Study) -> bool:
+def _out_of_patience(study: Study, patience: int | None) -> bool:
     """True when the last ``patience`` iterations brought no hypervolume gain."""
-    if not study.patience:
+    if not patience:
         return False
     history = list(
         study.iterations.filter(status=Iteration.Status.DONE)
         .order_by("index")
         .values_list("hypervolume", flat=True)
     )
-    if len(history) <= study.patience:
+    if len(history) <= patience:
         return False
-    best_before = max((h for h in history[: -study.patience] if h is not None), default=None)
-    recent = [h for h in history[-study.patience :] if h is not None]
+    best_before = max((h for h in history[:-patience] if h is not None), default=None)
+    recent = [h for h in history[-patience:] if h is not None]
     return best_before is not None and all(h <= best_before * (1 + 1e-12) for h in recent)
 
 

@@ -81,7 +81,7 @@ class Claim:
 
 def remote_studies(token: WorkerToken) -> Any:
     """Running ``remote`` studies whose work the token may take."""
-    return token_studies(token).filter(status=Study.Status.RUNNING, evaluator__name="remote")
+    return token_studies(token).filter(status=Study.Status.RUNNING, evaluator_name="remote")
 
 
 def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
@@ -166,7 +166,7 @@ def report_evaluation(token: WorkerToken, evaluation_id: int, data: dict[str, An
         raise NotFound(f"there is no evaluation {evaluation_id}")
     if not token_studies(token).filter(pk=evaluation.study_id).exists():
         raise Forbidden(f"this token does not give access to the study of evaluation {evaluation_id}")
-    n_objectives = len(Study.objects.values_list("objectives", flat=True).get(pk=evaluation.study_id))
+    n_objectives = Study.objects.values_list("n_objectives", flat=True).get(pk=evaluation.study_id)
     report = checked(ReportRequest, data, n_objectives=n_objectives)
     with transaction.atomic():
         lease = _own_lease(token, report.lease, field="lease")
