@@ -21,8 +21,12 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m ''
 
+# Format and lint rules live in pyproject.toml ([tool.ruff], [tool.mypy]); .pre-commit-config.yaml runs the same.
+LINT_PATHS := search_engine hytnas_web tests benchmarks
+
 lint: $(STAMP)
-	$(BIN)/ruff check search_engine hytnas_web tests benchmarks
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 
 run: $(STAMP)
