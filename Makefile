@@ -13,9 +13,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+# The default suite measures coverage ([tool.coverage] in pyproject.toml: what is measured, the floor it
+# fails under); the PostgreSQL rerun of the web tests does not.
 test: $(STAMP)
 	sh tests/ensure_chromium.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov
 	$(BIN)/python tests/run_on_postgres.py
 
 test-all: $(STAMP)
@@ -39,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/iteration_overhead.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage
