@@ -19,7 +19,7 @@ from django.shortcuts import render
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address for ``request`` (None when the request carries none, as in tests)."""
     if settings.BEHIND_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:
             return hops[-1]

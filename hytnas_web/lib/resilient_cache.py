@@ -45,11 +45,15 @@ class _NoRetryClient(RedisCacheClient):
     to a local server; the object is thread-safe (its pool hands out connections), so one per pool will do.
     """
 
+    # Set by Django's RedisCacheClient, which its type stubs leave out.
+    _client: type[redis.Redis]
+    _get_connection_pool: Callable[[bool], redis.ConnectionPool]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[int, redis.Redis] = {}
 
-    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+    def get_client(self, key: str | bytes | memoryview | None = None, *, write: bool = False) -> redis.Redis:
         pool = self._get_connection_pool(write)
         client = self._clients.get(id(pool))
         if client is None:
@@ -92,11 +96,11 @@ class ResilientRedisCache(RedisCache):
         """False while the breaker is open (an error happened less than ``retry_after`` seconds ago)."""
         return time.monotonic() >= self._health.down_until
 
-    def get_backend_timeout(self, timeout: Any = DEFAULT_TIMEOUT) -> int | None:
-        value: int | None = super().get_backend_timeout(timeout)
+    def get_backend_timeout(self, timeout: float | None = DEFAULT_TIMEOUT) -> int | None:
+        value = super().get_backend_timeout(timeout)  # whole seconds (RedisCache rounds down), or None
         if self.max_timeout is not None and (value is None or value > self.max_timeout):
             return int(self.max_timeout)
-        return value
+        return None if value is None else int(value)
 
     def _call(self, operation: Callable[[], T], fallback: T, failed_keys: Iterable[str] = ()) -> T:
         """Run one Redis operation; on a Redis error open the breaker and return ``fallback``."""
@@ -142,7 +146,9 @@ class ResilientRedisCache(RedisCache):
     def _keys(self, keys: Iterable[str], version: int | None) -> list[str]:
         return [self.make_and_validate_key(key, version=version) for key in keys]
 
-    def add(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+    def add(
+        self, key: str, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
         return self._call(
             lambda: bool(super(ResilientRedisCache, self).add(key, value, timeout, version)), False
         )
@@ -150,14 +156,16 @@ class ResilientRedisCache(RedisCache):
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         return self._call(lambda: super(ResilientRedisCache, self).get(key, default, version), default)
 
-    def set(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> None:
+    def set(
+        self, key: str, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> None:
         self._call(
             lambda: super(ResilientRedisCache, self).set(key, value, timeout, version),
             None,
             self._keys([key], version),
         )
 
-    def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+    def touch(self, key: str, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
         return self._call(lambda: bool(super(ResilientRedisCache, self).touch(key, timeout, version)), False)
 
     def delete(self, key: str, version: int | None = None) -> bool:
@@ -181,7 +189,7 @@ class ResilientRedisCache(RedisCache):
         return result
 
     def set_many(
-        self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+        self, data: dict[str, Any], timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
     ) -> list[str]:
         keys = list(data)
         return self._call(
@@ -198,7 +206,8 @@ class ResilientRedisCache(RedisCache):
             self._keys(keys, version),
         )
 
-    def clear(self) -> bool:
+    # Django's RedisCache.clear returns whether Redis confirmed (its stubs say None, BaseCache's type).
+    def clear(self) -> bool:  # type: ignore[override]
         """Delete this cache's keys only (its ``KEY_PREFIX``): the Redis database may hold the queues too."""
 
         def clear_prefix() -> bool:

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from hytnas_web.lib.signed_in import SignedInRequest
 from hytnas_web.studies import services
 from hytnas_web.studies.forms import WorkerTokenForm
 from hytnas_web.studies.models import Study, WorkerToken
@@ -29,7 +30,7 @@ WORKER_MODULE = "search_engine.worker"
 @login_required
 @require_http_methods(["GET", "POST"])
 @never_cache
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: SignedInRequest) -> HttpResponse:
     """The user's tokens and the form to make one; ``?study=<id>`` preselects one of their studies."""
     issued = None
     if request.method == "POST":
@@ -49,7 +50,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     return render(request, "studies/tokens.html", context)
 
 
-def _preselected(request: HttpRequest) -> int | None:
+def _preselected(request: SignedInRequest) -> int | None:
     """The id of ``?study=`` when it is one of the user's studies; anything else preselects nothing."""
     text = request.GET.get("study", "")
     if not text.isdigit() or len(text) > 18:
@@ -65,7 +66,7 @@ def _worker_command(request: HttpRequest, secret: str) -> str:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
     """Refuse the token from now on (kept, so what its workers measured stays attributable)."""
     token = get_object_or_404(WorkerToken, pk=pk, owner=request.user)
     services.revoke_token(token)

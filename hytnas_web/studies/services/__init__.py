@@ -50,8 +50,6 @@ from hytnas_web.studies.services.devices import (
 )
 from hytnas_web.studies.services.evaluations import run_evaluation, study_dispatch
 from hytnas_web.studies.services.form_support import (
-    ConfigError,
-    DataError,
     available_presets,
     component_catalogue,
     config_from_form,
@@ -82,6 +80,7 @@ from hytnas_web.studies.services.tokens import (
 )
 from hytnas_web.studies.services.versions import bump_version
 from hytnas_web.studies.services.workers_panel import WorkersPanel, workers_panel
+from search_engine.errors import ConfigError, DataError
 
 __all__ = [
     "ActionNotAllowed",

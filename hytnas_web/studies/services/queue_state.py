@@ -109,6 +109,11 @@ def _execution_alive(redis: object, job_id: str, execution_id: str) -> bool:
     return worker_alive(redis, execution.worker_name)
 
 
+def redis_text(answer: bytes | str) -> str:
+    """A Redis answer as text: RQ's connections answer bytes (redis-py's types allow a decoding one's str)."""
+    return answer.decode(errors="replace") if isinstance(answer, bytes) else answer
+
+
 def worker_alive(redis: object, worker_name: str) -> bool:
     """True when the RQ worker of this name is registered, has not died, and (on this host) its process runs.
 
@@ -124,7 +129,7 @@ def worker_alive(redis: object, worker_name: str) -> bool:
     data = redis.hgetall(Worker.redis_worker_namespace_prefix + worker_name)
     if not data or b"death" in data:
         return False
-    if data.get(b"hostname", b"").decode(errors="replace") == socket.gethostname():
+    if redis_text(data.get(b"hostname", b"")) == socket.gethostname():
         pid = int(data.get(b"pid") or 0)
         if pid <= 0:
             return False

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hytnas_web.studies.models import Iteration, Study
-from hytnas_web.studies.services.queue_state import job_is_alive, job_is_waiting
+from hytnas_web.studies.services.queue_state import job_is_alive, job_is_waiting, redis_text
 from search_engine.optimizer import iteration_seed
 
 logger = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def rerun_waiting(iteration: Iteration) -> bool:
 
     connection = django_rq.get_connection(settings.ITERATION_QUEUE)
     job_id = connection.get(rerun_key(iteration.study_id, iteration.index))
-    return job_id is not None and job_is_waiting(job_id.decode(), settings.ITERATION_QUEUE)
+    return job_id is not None and job_is_waiting(redis_text(job_id), settings.ITERATION_QUEUE)
 
 
 def finish_if_budget_spent(study: Study) -> bool:

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -30,7 +30,7 @@ def token_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def issue_token(owner: AbstractBaseUser, name: str, study: Study | None = None) -> IssuedToken:
+def issue_token(owner: User, name: str, study: Study | None = None) -> IssuedToken:
     """A new token for ``owner``: for one study, or (``study`` None) for any of the owner's studies."""
     if study is not None and study.owner_id != owner.pk:
         raise PermissionError("a token can only be made for one's own study")
@@ -76,7 +76,7 @@ def token_studies(token: WorkerToken) -> QuerySet[Study]:
     return Study.objects.filter(owner_id=token.owner_id)
 
 
-def visible_tokens(owner: AbstractBaseUser, study: Study | None = None) -> QuerySet[WorkerToken]:
+def visible_tokens(owner: User, study: Study | None = None) -> QuerySet[WorkerToken]:
     """The owner's tokens (for one study: that study's and the owner's worker-wide ones)."""
     tokens = WorkerToken.objects.filter(owner=owner).select_related("study")
     if study is not None:

@@ -59,4 +59,4 @@ def _wait(interval: float, failures: int) -> float:
     """
     if failures == 0:
         return interval
-    return min(interval * 2 ** (failures - 1), max(interval, MAX_BACKOFF_SECONDS))
+    return min(interval * 2.0 ** (failures - 1), max(interval, MAX_BACKOFF_SECONDS))
