@@ -33,6 +33,7 @@ DEFAULT_MAX_POINTS = 10_000
 NEAR_FRONT_SHARE = 0.5
 """Of the points kept besides the front, the share chosen by closeness to the front; the rest by stride."""
 
+
 @dataclass(frozen=True, eq=False)
 class ParetoChartData:
     """Measured points of a study and its current Pareto front.

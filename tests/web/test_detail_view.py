@@ -116,7 +116,7 @@ def test_table_contents_stay_off_the_page(alice_client: Any, alice: Any, make_st
                 "tables": [{"name": "acc.csv", "text": "SECRET-CELLS", "objectives": ["f1"]}],
                 "model": "xgboost",
             },
-        }
+        },
     )
     content = detail(alice_client, study).content.decode()
     assert "acc.csv (f1)" in content and "SECRET-CELLS" not in content

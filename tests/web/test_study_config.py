@@ -93,9 +93,7 @@ def test_an_unedited_clone_through_the_form_keeps_the_configuration(alice_client
     assert copy.config == original.config
 
 
-def test_a_study_made_from_a_saved_preset_has_its_components_and_sizes(
-    alice_client: Any, alice: Any
-) -> None:
+def test_a_study_made_from_a_saved_preset_has_its_components_and_sizes(alice_client: Any, alice: Any) -> None:
     source = services.save_study(alice, "Unusual", unusual_config())
     preset = services.save_preset(alice, source, key="unusual", label="Unusual")
     preset = Preset.objects.get(pk=preset.pk)

@@ -69,7 +69,6 @@ def _check_json(value: Any) -> None:
             _check_json(item)
 
 
-
 def schema_field(param: dict[str, Any]) -> forms.Field:
     """An input for one schema parameter: right type, default, bounds as min/max, help text.
 

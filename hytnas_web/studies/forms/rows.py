@@ -130,4 +130,3 @@ TableFormSet = forms.formset_factory(
     absolute_max=TABLE_SLOTS,
     validate_max=True,
 )
-

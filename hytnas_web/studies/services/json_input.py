@@ -70,6 +70,5 @@ def loads(data: str | bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH, what
     return json.loads(text, parse_constant=_refuse_constant)
 
 
-
 def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not a finite number")
