@@ -9,10 +9,10 @@ input an error belongs to and every message appears next to the field a user has
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.utils import ErrorList
 
@@ -23,6 +23,7 @@ from hytnas_web.studies.forms.components import (
     component_section,
     option_prefix,
 )
+from hytnas_web.studies.forms.fields import field_of
 from hytnas_web.studies.forms.initial import StudyFormInitial
 from hytnas_web.studies.forms.places import Place, locate, row_places
 from hytnas_web.studies.forms.rows import ObjectiveFormSet, TableFormSet
@@ -79,14 +80,18 @@ class StudyMainForm(forms.Form):
         self,
         *args: Any,
         catalogue: dict[str, list[dict[str, Any]]],
-        owner: AbstractBaseUser,
+        owner: User,
         presets: list[Preset],
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["preset"].queryset = Preset.objects.filter(pk__in=[p.pk for p in presets])  # type: ignore[attr-defined]
-        self.fields["tables_from"].queryset = Study.objects.filter(owner=owner)  # type: ignore[attr-defined]
-        self.fields["evaluator"].choices = [(e["key"], e["label"]) for e in catalogue["evaluator"]]  # type: ignore[attr-defined]
+        field_of(self, "preset", forms.ModelChoiceField).queryset = Preset.objects.filter(
+            pk__in=[p.pk for p in presets]
+        )
+        field_of(self, "tables_from", forms.ModelChoiceField).queryset = Study.objects.filter(owner=owner)
+        field_of(self, "evaluator", forms.ChoiceField).choices = [
+            (e["key"], e["label"]) for e in catalogue["evaluator"]
+        ]
         for kind in ComponentKind:
             self.fields[kind.value] = forms.ChoiceField(
                 choices=[(e["key"], e["label"]) for e in catalogue[kind.value]], label=kind.label
@@ -97,8 +102,10 @@ class StudyMainForm(forms.Form):
         if self.is_bound:
             value = self.data.get(name)
         else:
-            field = self.fields[name]
-            value = self.initial.get(name) or field.initial or field.choices[0][0]  # type: ignore[attr-defined]
+            field = field_of(self, name, forms.ChoiceField)
+            # Every choice field here is given a list of (value, label) pairs.
+            first = cast(list[tuple[str, str]], field.choices)[0][0]
+            value = self.initial.get(name) or field.initial or first
         return value if isinstance(value, str) else None
 
     def clean_ref_point(self) -> list[float] | None:
@@ -125,7 +132,7 @@ class StudyForm:
         files: Any = None,
         *,
         catalogue: dict[str, list[dict[str, Any]]],
-        owner: AbstractBaseUser,
+        owner: User,
         presets: list[Preset],
         initial: StudyFormInitial | None = None,
     ) -> None:
@@ -246,7 +253,7 @@ class StudyForm:
         yield from self.objectives
         yield from self.tables
 
-    def _formsets(self) -> list[forms.BaseFormSet]:  # type: ignore[type-arg]
+    def _formsets(self) -> list[forms.BaseFormSet[Any]]:
         """The formsets that count: the tables' only for a table-evaluator study."""
         return [self.objectives, *([self.tables] if self.uses_tables else [])]
 

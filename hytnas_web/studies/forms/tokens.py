@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
+from hytnas_web.studies.forms.fields import field_of
 from hytnas_web.studies.models import Study
 
 
@@ -30,6 +31,8 @@ class WorkerTokenForm(forms.Form):
         error_messages={"invalid_choice": "Choose one of your own studies, or any of them."},
     )
 
-    def __init__(self, *args: Any, owner: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owner: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["study"].queryset = Study.objects.filter(owner=owner).order_by("-updated_at")  # type: ignore[attr-defined]
+        field_of(self, "study", forms.ModelChoiceField).queryset = Study.objects.filter(owner=owner).order_by(
+            "-updated_at"
+        )

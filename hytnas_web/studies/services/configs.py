@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from hytnas_web.studies.models import ComponentKind, Preset, Study
@@ -28,9 +28,7 @@ def study_config(study: Study) -> StudyConfig:
 
 
 @transaction.atomic
-def save_study(
-    owner: AbstractBaseUser, name: str, config: StudyConfig, preset: Preset | None = None
-) -> Study:
+def save_study(owner: User, name: str, config: StudyConfig, preset: Preset | None = None) -> Study:
     """A new draft study holding ``config`` (validated first; ConfigError names the bad field)."""
     config.validate()
     return Study.objects.create(owner=owner, name=name, config=config.to_dict(), preset=preset)
@@ -60,7 +58,7 @@ def preset_components(preset: Preset) -> dict[str, dict[str, Any]]:
 
 
 @transaction.atomic
-def save_preset(owner: AbstractBaseUser, study: Study, key: str, label: str, description: str = "") -> Preset:
+def save_preset(owner: User, study: Study, key: str, label: str, description: str = "") -> Preset:
     """Save ``study``'s components and sizes as the owner's named preset (replacing one of the same key)."""
     Preset.objects.filter(owner=owner, key=key).delete()
     optimizer = {"components": study.components, "n_init": study.n_init, "batch_size": study.batch_size}
@@ -69,6 +67,6 @@ def save_preset(owner: AbstractBaseUser, study: Study, key: str, label: str, des
     )
 
 
-def clone_study(study: Study, owner: AbstractBaseUser, name: str | None = None) -> Study:
+def clone_study(study: Study, owner: User, name: str | None = None) -> Study:
     """A new draft with ``study``'s configuration (no evaluations)."""
     return save_study(owner, name or f"{study.name} (copy)", study_config(study), preset=study.preset)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models
 
 from hytnas_web.studies.models import Preset, Study
 from hytnas_web.studies.services.configs import COMPONENT_KINDS, sync_builtin_presets
 from search_engine.config import ComponentSpec, StudyConfig
 from search_engine.errors import ConfigError, DataError
+from search_engine.evaluators.benchmark import BenchmarkEvaluator
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def objective_defaults() -> dict[str, dict[str, Any]]:
     return defaults
 
 
-def available_presets(owner: AbstractBaseUser) -> list[Preset]:
+def available_presets(owner: User) -> list[Preset]:
     """Built-in presets (created on first use) followed by the owner's own."""
     sync_builtin_presets()
     presets = Preset.objects.filter(models.Q(owner__isnull=True) | models.Q(owner=owner))
@@ -160,6 +161,7 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
     objectives = list(data.get("objectives") or [])
     if evaluator_name == "benchmark":
         benchmark = EVALUATORS.build("benchmark", evaluator_params, "evaluator")
+        assert isinstance(benchmark, BenchmarkEvaluator)
         n_obj = len(benchmark.objectives)
         objectives = objectives or default_objectives("benchmark", n_obj)
         if len(objectives) != n_obj:

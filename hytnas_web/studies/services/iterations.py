@@ -256,7 +256,9 @@ def _finish(study: Study, iteration: Iteration, config: StudyConfig, exhausted: 
     hv = current_hypervolume(Y, config, reference) if reference is not None else None
     batch = list(iteration.evaluations.values_list("predicted_mean", "objectives"))
     fidelity = _fidelity(batch, config)
-    evaluate_seconds = sum(iteration.evaluations.exclude(seconds=None).values_list("seconds", flat=True))
+    evaluate_seconds = sum(
+        s for s in iteration.evaluations.values_list("seconds", flat=True) if s is not None
+    )
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
         it = Iteration.objects.select_for_update().get(pk=iteration.pk)
@@ -284,6 +286,7 @@ def _finish(study: Study, iteration: Iteration, config: StudyConfig, exhausted: 
                 study.save(update_fields=["status", "updated_at"])
             return "study completed"
         last = study.iterations.order_by("-index").values_list("index", flat=True).first()
+        assert last is not None  # this iteration is one of them
         following = Iteration.objects.create(
             study=study, index=last + 1, seed=iteration_seed(config.seed, last + 1)
         )

@@ -36,6 +36,7 @@ from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.evaluations import record_result
 from hytnas_web.studies.services.tokens import token_studies
 from hytnas_web.studies.services.versions import bump_version
+from search_engine.evaluators.remote import RemoteEvaluator
 from search_engine.types import EvaluationResult
 
 #: How long a worker that found nothing should wait before asking again.
@@ -117,10 +118,17 @@ def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
     return Claim(lease, _work_items(chosen))
 
 
+def _remote_evaluator(study: Study) -> RemoteEvaluator:
+    """The evaluator of a study whose work workers claim (only such studies are ever claimed from)."""
+    evaluator = study_config(study).build_evaluator()
+    assert isinstance(evaluator, RemoteEvaluator), f"study {study.pk} is not measured by workers"
+    return evaluator
+
+
 def _work_items(evaluations: list[Evaluation]) -> list[WorkItem]:
     """What a worker needs to measure each evaluation: the architecture and how to measure it."""
     studies = {study.pk: study for study in Study.objects.filter(pk__in={e.study_id for e in evaluations})}
-    specs = {pk: study_config(study).build_evaluator().worker_spec() for pk, study in studies.items()}
+    specs = {pk: _remote_evaluator(study).worker_spec() for pk, study in studies.items()}
     return [
         WorkItem(
             id=evaluation.pk,
@@ -129,7 +137,7 @@ def _work_items(evaluations: list[Evaluation]) -> list[WorkItem]:
             architecture=evaluation.architecture,
             evaluator=EvaluatorSpec(**specs[evaluation.study_id]),
             objectives=[
-                ObjectiveView(name=o.get("name"), direction=o.get("direction"), unit=o.get("unit", ""))
+                ObjectiveView(name=o["name"], direction=o["direction"], unit=o.get("unit", ""))
                 for o in studies[evaluation.study_id].objectives
             ],
         )
