@@ -221,12 +221,14 @@ def _parcoords(data: ParetoChartData) -> Figure:
     """More than three objectives: one line per architecture, the front highlighted."""
     on_front = np.zeros(data.ids.shape[0])
     on_front[data.front] = 1.0
+    ref = data.ref_point
     dimensions = [
-        {"label": axis_label(o), "values": rounded(data.Y[:, j])} for j, o in enumerate(data.objectives)
+        {
+            "label": axis_label(o) + ("" if ref is None else f" (ref {ref[j]:.4g})"),
+            "values": rounded(data.Y[:, j]),
+        }
+        for j, o in enumerate(data.objectives)
     ]
-    if data.ref_point is not None:
-        for dimension, value in zip(dimensions, data.ref_point, strict=True):
-            dimension["label"] += f" (ref {value:.4g})"
     trace = {
         "type": "parcoords",
         "line": {

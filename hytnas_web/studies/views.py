@@ -7,6 +7,7 @@ explicit context or redirect; actions are POST-only and CSRF-protected like ever
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from hytnas_web.lib.signed_in import SignedInRequest
 from hytnas_web.studies import services
 from hytnas_web.studies.forms import (
     SavePresetForm,
@@ -53,7 +55,7 @@ QUEUE_AWAY = (
 
 
 @login_required
-def study_list(request: HttpRequest) -> HttpResponse:
+def study_list(request: SignedInRequest) -> HttpResponse:
     """The user's studies with their progress."""
     studies = Study.objects.filter(owner=request.user).select_related("owner").order_by("-updated_at")
     rows = [(study, services.study_progress(study)) for study in studies]
@@ -62,19 +64,21 @@ def study_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def study_create(request: HttpRequest) -> HttpResponse:
+def study_create(request: SignedInRequest) -> HttpResponse:
     """The study form; ``?preset=<id>`` pre-fills components and sizes, ``?clone=<id>`` everything."""
     presets = services.available_presets(request.user)
-    context = {"catalogue": services.component_catalogue(), "owner": request.user, "presets": presets}
+    study_form = functools.partial(
+        StudyForm, catalogue=services.component_catalogue(), owner=request.user, presets=presets
+    )
     if request.method == "POST":
-        form = StudyForm(request.POST, request.FILES, **context)
+        form = study_form(request.POST, request.FILES)
         if form.is_valid():
             data = form.main.cleaned_data
             study = services.save_study(request.user, data["name"], form.config, preset=data["preset"])
             messages.success(request, f"Study “{study.name}” created as a draft; start it when ready.")
             return redirect("studies-detail", pk=study.pk)
     else:
-        form = StudyForm(initial=_create_initial(request, presets), **context)
+        form = study_form(initial=_create_initial(request, presets))
     return render(request, "studies/create.html", _create_context(form, presets))
 
 
@@ -119,7 +123,7 @@ def _id(text: str) -> int:
 
 @login_required
 @require_POST
-def study_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def study_action(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
     """Start, pause, resume, cancel or retry; a transition the status does not allow is a 400."""
     study = get_object_or_404(Study, pk=pk, owner=request.user)
     try:
@@ -137,7 +141,7 @@ def study_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def study_clone(request: HttpRequest, pk: int) -> HttpResponse:
+def study_clone(request: SignedInRequest, pk: int) -> HttpResponse:
     """A new draft with the same configuration."""
     study = get_object_or_404(Study, pk=pk, owner=request.user)
     copy = services.clone_study(study, request.user)
@@ -147,7 +151,7 @@ def study_clone(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def study_save_preset(request: HttpRequest, pk: int) -> HttpResponse:
+def study_save_preset(request: SignedInRequest, pk: int) -> HttpResponse:
     """Save the study's components and sizes as one of the user's presets."""
     study = get_object_or_404(Study, pk=pk, owner=request.user)
     form = SavePresetForm(request.POST)

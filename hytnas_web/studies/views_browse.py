@@ -12,9 +12,10 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 
+from hytnas_web.lib.signed_in import SignedInRequest
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Evaluation, Study
 
@@ -33,7 +34,7 @@ class ArchitectureFilterForm(forms.Form):
 
 
 @login_required
-def study_architectures(request: HttpRequest, pk: int) -> HttpResponse:
+def study_architectures(request: SignedInRequest, pk: int) -> HttpResponse:
     """Every architecture of a study, 50 to a page: sortable by any column, filterable."""
     study = get_object_or_404(Study, pk=pk, owner=request.user)
     form = ArchitectureFilterForm(request.GET)
@@ -105,7 +106,7 @@ def _columns(params: QueryDict, study: Study, sort: str) -> list[dict[str, Any]]
 
 
 @login_required
-def study_architecture(request: HttpRequest, pk: int, evaluation_pk: int) -> HttpResponse:
+def study_architecture(request: SignedInRequest, pk: int, evaluation_pk: int) -> HttpResponse:
     """One architecture: decoded configuration, objectives, per-stage latency, predicted vs measured."""
     study = get_object_or_404(Study, pk=pk, owner=request.user)
     evaluation = get_object_or_404(
@@ -119,7 +120,7 @@ def study_architecture(request: HttpRequest, pk: int, evaluation_pk: int) -> Htt
 
 
 @login_required
-def study_compare(request: HttpRequest) -> HttpResponse:
+def study_compare(request: SignedInRequest) -> HttpResponse:
     """Pick two or more of one's studies; compare their hypervolume, fronts and configurations."""
     wanted = _ids(request.GET.getlist("ids"))
     mine = list(Study.objects.filter(owner=request.user).order_by("-updated_at"))

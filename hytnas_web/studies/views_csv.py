@@ -13,11 +13,12 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
+from hytnas_web.lib.signed_in import SignedInRequest
 from hytnas_web.studies import services
 from hytnas_web.studies.formatting import NBSP, file_size
 from hytnas_web.studies.models import Study
@@ -32,12 +33,12 @@ def _csv_response(study: Study, kind: str, lines: Iterator[str]) -> StreamingHtt
     return response
 
 
-def _export_view(kind: str, export: Callable[[Study], Iterator[str]]) -> Callable[..., HttpResponse]:
+def _export_view(kind: str, export: Callable[[Study], Iterator[str]]) -> Callable[..., StreamingHttpResponse]:
     """A GET view streaming ``export(study)`` for the study's owner."""
 
     @login_required
     @require_GET
-    def view(request: HttpRequest, pk: int) -> HttpResponse:
+    def view(request: SignedInRequest, pk: int) -> StreamingHttpResponse:
         study = get_object_or_404(Study, pk=pk, owner=request.user)
         return _csv_response(study, kind, export(study))
 
@@ -72,7 +73,7 @@ class ImportForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def study_import(request: HttpRequest, pk: int) -> HttpResponse:
+def study_import(request: SignedInRequest, pk: int) -> HttpResponse:
     """Upload measured architectures into a study; errors are listed by line, column and reason."""
     study = get_object_or_404(Study, pk=pk, owner=request.user)
     result = None

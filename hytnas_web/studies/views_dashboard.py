@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from hytnas_web.lib.shared_answers import SharedAnswers
+from hytnas_web.lib.signed_in import SignedInRequest
 from hytnas_web.studies import services
 from hytnas_web.studies.forms import SavePresetForm
 from hytnas_web.studies.models import ComponentKind, Iteration, Study
@@ -44,7 +45,7 @@ CHART_NAMES = ("pareto", "hypervolume", "stage_latency", "stage_share", "fidelit
 
 @login_required
 @require_GET
-def study_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def study_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     """The study's dashboard: header, progress, actions, charts, iterations, recent evaluations."""
     study = get_object_or_404(Study, pk=pk, owner=request.user)
     return render(request, "studies/detail.html", dashboard_context(study))
@@ -127,7 +128,7 @@ ANSWERS = SharedAnswers(timeout=ANSWER_CACHE_SECONDS)
 @login_required
 @require_GET
 @never_cache
-def study_dashboard_data(request: HttpRequest, pk: int) -> HttpResponse:
+def study_dashboard_data(request: SignedInRequest, pk: int) -> HttpResponse:
     """What changed since ``?since=<version>``: 304 when nothing did, else JSON (see services.dashboard).
 
     Many watchers ask the same question, so the answer is built once per (since, version) and shared
@@ -203,12 +204,12 @@ def _workers_html(pk: int) -> str:
 
 def _tables_html(study: Study, iterations: bool, evaluations: bool) -> dict[str, str]:
     """Changed tables (iterations, recent evaluations), rendered like on the page."""
-    html = {}
+    html: dict[str, str] = {}
     if iterations:
-        context = {"study": study, "iterations": study.iterations.order_by("index")}
-        html["iterations"] = render_to_string("studies/iterations_table.html", context)
+        iterations_context = {"study": study, "iterations": study.iterations.order_by("index")}
+        html["iterations"] = render_to_string("studies/iterations_table.html", iterations_context)
     if evaluations:
-        context = {
+        context: dict[str, object] = {
             "study": study,
             "evaluations": _recent_evaluations(study),
             "n_evaluations": study.evaluations.count(),

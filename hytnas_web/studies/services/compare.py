@@ -156,7 +156,8 @@ def _measured_rows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(ids (n,), Y (n, m) in minimisation form with NaN rows for failures, finished (n,) bool)``."""
     m = len(objectives)
-    rows = list(study.evaluations.order_by("id").values_list("id", "status", "objectives", named=True))
+    query = study.evaluations.order_by("id").values_list("id", "status", "objectives", named=True)
+    rows = list(query)
     ids = np.array([r.id for r in rows], dtype=np.int64)
     finished = np.array([r.status != Evaluation.Status.PENDING for r in rows], dtype=bool)
     nan_row = [float("nan")] * m

@@ -252,8 +252,8 @@ def _columns(
             result.errors.append(
                 RowProblem(line, name, "missing column: a design variable of the study's space")
             )
-    for objective, label in zip(objectives, labels, strict=True):
-        if objective.name not in found_objectives:
+    for declared, label in zip(objectives, labels, strict=True):
+        if declared.name not in found_objectives:
             result.errors.append(RowProblem(line, label, "missing column: an objective of the study"))
     if result.errors:
         return None

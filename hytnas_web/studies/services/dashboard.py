@@ -135,7 +135,7 @@ def dashboard_changes(study: Study, since: str | None, until: Version | None = N
         )
     front_ids = pareto.front_ids.tolist()
     texts = architecture_texts(study, sorted({*front_ids, *(r.id for r in new_done)}))
-    new_rows = np.searchsorted(pareto.ids, [r.id for r in new_done]).astype(np.int64)
+    new_rows = np.searchsorted(pareto.ids, [r.id for r in new_done]).tolist()
     if len(objectives) <= 3:
         n_done = int(answer["progress"]["n_done"])
         answer["pareto"] = {
@@ -166,8 +166,9 @@ def dashboard_changes(study: Study, since: str | None, until: Version | None = N
 
 
 def _iterations(study: Study) -> list[dict[str, Any]]:
-    return list(
-        study.iterations.order_by("index").values(
+    return [
+        dict(row)
+        for row in study.iterations.order_by("index").values(
             "id",
             "index",
             "status",
@@ -180,7 +181,7 @@ def _iterations(study: Study) -> list[dict[str, Any]]:
             "finished_at",
             "version",
         )
-    )
+    ]
 
 
 def _header(study: Study, iterations: list[dict[str, Any]]) -> dict[str, Any]:
