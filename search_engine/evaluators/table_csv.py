@@ -143,58 +143,90 @@ def _parse_with_header(
 ) -> TableData:
     """Rows under a header naming variables or features and objectives."""
     header_line, header = rows[0].line, rows[0].cells
-    for j, cell in enumerate(header):
-        if not cell:
-            raise DataError("empty column name in the header", line=header_line, column=str(j + 1))
-        if cell in header[:j]:
-            raise DataError("column name used twice", line=header_line, column=cell)
+    _check_header_names(header, header_line)
     objective_of = {cell: objective_named(cell, objectives) for cell in header}
-    present = [objective_of[cell] for cell in header if objective_of[cell] is not None]
-    names = tuple(wanted) if wanted is not None else tuple(n for n in present if n is not None)
-    if not names:
-        known = ", ".join(o.name for o in objectives)
-        raise DataError(f"no objective column (expected one of: {known})", line=header_line)
-    for objective_name in names:
-        if objective_name not in present:
-            raise DataError(f"no column for objective {objective_name!r}", line=header_line)
+    names = _objective_columns(objective_of, objectives, wanted, header_line)
     design = [cell for cell in header if objective_of[cell] is None]
-    variables, features = space.names, space.feature_names
-    by_variables = sum(cell in variables for cell in design) >= sum(cell in features for cell in design)
-    expected = variables if by_variables else features
-    for cell in design:
-        if cell not in expected:
-            raise DataError(
-                f"unknown column; expected the space's {'variable' if by_variables else 'feature'} names "
-                f"({', '.join(expected)}) and objective names ({', '.join(o.name for o in objectives)})",
-                line=header_line,
-                column=cell,
-            )
-    missing = [n for n in expected if n not in design]
-    if missing:
-        raise DataError(f"missing column(s) {', '.join(missing)}", line=header_line)
+    by_variables, expected = _design_columns(design, space, objectives, header_line)
 
     position = {cell: j for j, cell in enumerate(header)}
-    width = len(header)
+    column_of: dict[str, str] = {}  # objective -> the first column naming it
+    for cell in header:
+        objective = objective_of[cell]
+        if objective is not None:
+            column_of.setdefault(objective, cell)
     values = np.empty((len(rows) - 1, len(names)))  # (n_rows, n_table_objectives)
     cells_by_row = []
-    for i, (line, cells) in enumerate((row.line, row.cells) for row in rows[1:]):
-        if len(cells) != width:
-            raise width_error(cells, width, line, header, "one per header column")
+    for i, row in enumerate(rows[1:]):
+        if len(row.cells) != len(header):
+            raise width_error(row.cells, len(header), row.line, header, "one per header column")
         for k, objective_name in enumerate(names):
-            column = next(c for c in header if objective_of[c] == objective_name)
-            values[i, k] = measured_number(cells[position[column]], line, column)
-        cells_by_row.append((line, cells))
+            column = column_of[objective_name]
+            values[i, k] = measured_number(row.cells[position[column]], row.line, column)
+        cells_by_row.append((row.line, row.cells))
     if by_variables:
         F = _features_from_variables(cells_by_row, position, space)
     else:
         F = np.array(
             [
-                [measured_number(cells[position[n]], line, n) for n in features]
+                [measured_number(cells[position[n]], line, n) for n in expected]
                 for line, cells in cells_by_row
             ],
             dtype=np.float64,
-        ).reshape(len(cells_by_row), len(features))
+        ).reshape(len(cells_by_row), len(expected))
     return TableData(name, F, values, names)
+
+
+def _check_header_names(header: Sequence[str], line: int) -> None:
+    """Every column named, no name twice."""
+    for j, cell in enumerate(header):
+        if not cell:
+            raise DataError("empty column name in the header", line=line, column=str(j + 1))
+        if cell in header[:j]:
+            raise DataError("column name used twice", line=line, column=cell)
+
+
+def _objective_columns(
+    objective_of: Mapping[str, str | None],
+    objectives: Sequence[Objective],
+    wanted: Sequence[str] | None,
+    line: int,
+) -> tuple[str, ...]:
+    """The objectives the table holds: ``wanted`` (each must have a column), else every one named."""
+    present = [o for o in objective_of.values() if o is not None]
+    names = tuple(wanted) if wanted is not None else tuple(present)
+    if not names:
+        known = ", ".join(o.name for o in objectives)
+        raise DataError(f"no objective column (expected one of: {known})", line=line)
+    for objective_name in names:
+        if objective_name not in present:
+            raise DataError(f"no column for objective {objective_name!r}", line=line)
+    return names
+
+
+def _design_columns(
+    design: Sequence[str], space: SearchSpace, objectives: Sequence[Objective], line: int
+) -> tuple[bool, list[str]]:
+    """``(by_variables, expected names)``: the design columns name the space's variables or its features.
+
+    Whichever the header names more of wins; every other design column is unknown, and each expected
+    name needs its column.
+    """
+    variables, features = space.names, space.feature_names
+    by_variables = sum(cell in variables for cell in design) >= sum(cell in features for cell in design)
+    expected = list(variables if by_variables else features)
+    for cell in design:
+        if cell not in expected:
+            raise DataError(
+                f"unknown column; expected the space's {'variable' if by_variables else 'feature'} names "
+                f"({', '.join(expected)}) and objective names ({', '.join(o.name for o in objectives)})",
+                line=line,
+                column=cell,
+            )
+    missing = [n for n in expected if n not in design]
+    if missing:
+        raise DataError(f"missing column(s) {', '.join(missing)}", line=line)
+    return by_variables, expected
 
 
 def _features_from_variables(
