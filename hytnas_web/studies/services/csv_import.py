@@ -224,37 +224,31 @@ def _columns(
     """Map the header to variables, objectives and stages; record unknown, missing, repeated columns."""
     line = header.line
     cleaned = [unneutralise(h) for h in header.cells]
-    position: dict[str, int] = {}
-    for i, name in enumerate(cleaned):
-        if name in position:
-            result.errors.append(RowProblem(line, name, "column name used twice"))
-        position.setdefault(name, i)
+    position = _first_positions(cleaned, line, result)
     found_variables = {v: position[v] for v in variables if v in position}
-    found_objectives: dict[str, int] = {}
-    for i, name in enumerate(cleaned):
-        objective = objective_named(name, objectives)
-        if objective is not None and position[name] == i:
-            found_objectives.setdefault(objective, i)
+    found_objectives = _objective_positions(position, objectives)
     stage_columns = {f"latency_{stage}_ms": stage for stage in STAGES}
     stages = {stage_columns[c]: i for c, i in position.items() if c in stage_columns}
     used = {*found_variables.values(), *found_objectives.values(), *stages.values()}
     if DEVICE_COLUMN in position:
         used.add(position[DEVICE_COLUMN])
     labels = [objective_column(o) for o in objectives]
-    for i, name in enumerate(cleaned):
-        if i not in used and not _ignored(name) and position[name] == i:
-            expected = ", ".join([*variables, *labels])
-            result.errors.append(
-                RowProblem(line, name or f"column {i + 1}", f"unknown column (expected: {expected})")
-            )
-    for name in variables:
-        if name not in found_variables:
-            result.errors.append(
-                RowProblem(line, name, "missing column: a design variable of the study's space")
-            )
-    for declared, label in zip(objectives, labels, strict=True):
-        if declared.name not in found_objectives:
-            result.errors.append(RowProblem(line, label, "missing column: an objective of the study"))
+    expected = ", ".join([*variables, *labels])
+    result.errors.extend(
+        RowProblem(line, name or f"column {i + 1}", f"unknown column (expected: {expected})")
+        for name, i in position.items()
+        if i not in used and not _ignored(name)
+    )
+    result.errors.extend(
+        RowProblem(line, name, "missing column: a design variable of the study's space")
+        for name in variables
+        if name not in found_variables
+    )
+    result.errors.extend(
+        RowProblem(line, label, "missing column: an objective of the study")
+        for declared, label in zip(objectives, labels, strict=True)
+        if declared.name not in found_objectives
+    )
     if result.errors:
         return None
     return _Columns(
@@ -265,6 +259,26 @@ def _columns(
         status=position.get("status"),
         device=position.get(DEVICE_COLUMN),
     )
+
+
+def _objective_positions(position: dict[str, int], objectives: list[Objective]) -> dict[str, int]:
+    """Each objective's column: the first header naming it (by name or label, any case)."""
+    found: dict[str, int] = {}
+    for name, i in position.items():
+        objective = objective_named(name, objectives)
+        if objective is not None:
+            found.setdefault(objective, i)
+    return found
+
+
+def _first_positions(names: list[str], line: int, result: ImportResult) -> dict[str, int]:
+    """Each column name's first index, in header order; a name used again is recorded as an error."""
+    position: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in position:
+            result.errors.append(RowProblem(line, name, "column name used twice"))
+        position.setdefault(name, i)
+    return position
 
 
 def _ignored(name: str) -> bool:
