@@ -112,41 +112,16 @@ def dashboard_changes(study: Study, since: str | None, until: Version | None = N
         return None
     iterations = _iterations(study)
     answer: dict[str, Any] = {"full": False, "version": str(version), **_header(study, iterations)}
-    changed = list(
-        study.evaluations.filter(Q(version__gt=seen.counter) | Q(id__gt=seen.max_id))
-        .filter(rows_seen_at(version))
-        .exclude(status=Evaluation.Status.PENDING)
-        .order_by("id")
-        .values_list(*MeasuredRow._fields, named=True)
-    )
+    changed = _changed_rows(study, seen, version)
     iterations_changed = any(it["version"] > seen.counter for it in iterations)
     if not changed and not iterations_changed and version.counter == seen.counter:
         return answer  # a lifecycle change: status and progress only
     objectives = objectives_of(study)
     index_of = {it["id"]: it["index"] for it in iterations}
     new_done = [r for r in changed if r.status == Evaluation.Status.DONE]
-    if len(objectives) > 3:  # parallel coordinates cannot be extended in place: send it thinned, whole
-        pareto = front_data(study, index_of, objectives)
-        shown = pareto_data(rows_of(pareto), {}, objectives, study.ref_point, MAX_POINTS)
-        answer["pareto"] = {"figure": charts.pareto_figure(shown, [""] * int(shown.ids.shape[0]))}
-    else:
-        pareto = pareto_data(
-            front_rows(study, version, new_done), index_of, objectives, study.ref_point, 10**12
-        )
-    front_ids = pareto.front_ids.tolist()
-    texts = architecture_texts(study, sorted({*front_ids, *(r.id for r in new_done)}))
-    new_rows = np.searchsorted(pareto.ids, [r.id for r in new_done]).tolist()
-    if len(objectives) <= 3:
-        n_done = int(answer["progress"]["n_done"])
-        answer["pareto"] = {
-            "points": charts.pareto_points(pareto, [texts.get(i, "") for i in pareto.ids.tolist()], new_rows)
-            if new_done
-            else None,
-            "overlays": charts.pareto_overlays(
-                pareto, [texts.get(i, "") for i in front_ids], predicted_values(study, iterations, objectives)
-            ),
-            "title": charts.pareto_title(pareto, n_measured=n_done, sampled=n_done > MAX_POINTS),
-        }
+    answer["pareto"], front_ids = _pareto_changes(
+        study, version, iterations, objectives, new_done, int(answer["progress"]["n_done"])
+    )
     front_stage = dict(study.evaluations.filter(id__in=front_ids).values_list("id", "stage_latency"))
     stage = stage_latency_data(list(front_stage), list(front_stage.values()), front_ids)
     new_stage = stage_latency_data([r.id for r in new_done], [r.stage_latency for r in new_done], [])
@@ -163,6 +138,52 @@ def dashboard_changes(study: Study, since: str | None, until: Version | None = N
     answer["evaluations_changed"] = bool(changed)
     answer["iterations_changed"] = iterations_changed
     return answer
+
+
+def _changed_rows(study: Study, seen: Version, version: Version) -> list[MeasuredRow]:
+    """Evaluations finished or changed after ``seen`` and visible at ``version``, oldest first."""
+    return list(
+        study.evaluations.filter(Q(version__gt=seen.counter) | Q(id__gt=seen.max_id))
+        .filter(rows_seen_at(version))
+        .exclude(status=Evaluation.Status.PENDING)
+        .order_by("id")
+        .values_list(*MeasuredRow._fields, named=True)
+    )
+
+
+def _pareto_changes(
+    study: Study,
+    version: Version,
+    iterations: list[dict[str, Any]],
+    objectives: list[Objective],
+    new_done: list[MeasuredRow],
+    n_done: int,
+) -> tuple[dict[str, Any], list[int]]:
+    """The Pareto chart's update and the ids on the front.
+
+    Up to three objectives the chart grows in place: the new points extend trace 0 and the overlays
+    (front, reference point, predicted values) are replaced. Parallel coordinates cannot be extended,
+    so with more objectives the figure is sent whole, thinned.
+    """
+    index_of = {it["id"]: it["index"] for it in iterations}
+    if len(objectives) > 3:
+        pareto = front_data(study, index_of, objectives)
+        shown = pareto_data(rows_of(pareto), {}, objectives, study.ref_point, MAX_POINTS)
+        figure = charts.pareto_figure(shown, [""] * int(shown.ids.shape[0]))
+        return {"figure": figure}, pareto.front_ids.tolist()
+    pareto = pareto_data(front_rows(study, version, new_done), index_of, objectives, study.ref_point, 10**12)
+    front_ids = pareto.front_ids.tolist()
+    texts = architecture_texts(study, sorted({*front_ids, *(r.id for r in new_done)}))
+    new_rows = np.searchsorted(pareto.ids, [r.id for r in new_done]).tolist()
+    points = charts.pareto_points(pareto, [texts.get(i, "") for i in pareto.ids.tolist()], new_rows)
+    overlays = charts.pareto_overlays(
+        pareto, [texts.get(i, "") for i in front_ids], predicted_values(study, iterations, objectives)
+    )
+    return {
+        "points": points if new_done else None,
+        "overlays": overlays,
+        "title": charts.pareto_title(pareto, n_measured=n_done, sampled=n_done > MAX_POINTS),
+    }, front_ids
 
 
 def _iterations(study: Study) -> list[dict[str, Any]]:
