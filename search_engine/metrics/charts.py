@@ -312,23 +312,12 @@ def stage_latency_data(
         stage_latency: per evaluation, ``{"backbone": ms, "neck": ms, "head": ms}`` or None.
         front_ids: ids of the current Pareto front.
     """
-    reported = {
-        int(i): {s: float(v) for s, v in sl.items() if s in STAGES and finite_or_none(v) is not None}
-        for i, sl in zip(ids, stage_latency, strict=True)
-        if sl
-    }
-    reported = {i: sl for i, sl in reported.items() if sl}
+    reported = _reported_stages(ids, stage_latency)
     stages = tuple(s for s in STAGES if any(s in sl for sl in reported.values()))
     front = [int(i) for i in front_ids if int(i) in reported]
     rows = [(i, tuple(reported[i].get(s, 0.0) for s in stages)) for i in front]
     rows.sort(key=lambda row: (sum(row[1]), row[0]))
-    share_ids: list[int] = []
-    shares: list[float] = []
-    for i, sl in reported.items():
-        total = sum(sl.values())
-        if total > 0.0 and STAGES[0] in sl:
-            share_ids.append(i)
-            shares.append(sl[STAGES[0]] / total)
+    share_ids, shares = _backbone_shares(reported)
     return StageLatencyData(
         front_ids=tuple(r[0] for r in rows),
         stages=stages,
@@ -337,6 +326,32 @@ def stage_latency_data(
         share_ids=tuple(share_ids),
         backbone_share=tuple(shares),
     )
+
+
+def _reported_stages(
+    ids: Sequence[int], stage_latency: Sequence[Mapping[str, Any] | None]
+) -> dict[int, dict[str, float]]:
+    """Per evaluation id, its finite latencies of known stages; evaluations with none are left out."""
+    reported: dict[int, dict[str, float]] = {}
+    for i, latency in zip(ids, stage_latency, strict=True):
+        finite = {
+            s: float(v) for s, v in (latency or {}).items() if s in STAGES and finite_or_none(v) is not None
+        }
+        if finite:
+            reported[int(i)] = finite
+    return reported
+
+
+def _backbone_shares(reported: Mapping[int, Mapping[str, float]]) -> tuple[list[int], list[float]]:
+    """Ids and the backbone's share of their total latency, where a backbone time and a total exist."""
+    share_ids: list[int] = []
+    shares: list[float] = []
+    for i, latency in reported.items():
+        total = sum(latency.values())
+        if total > 0.0 and STAGES[0] in latency:
+            share_ids.append(i)
+            shares.append(latency[STAGES[0]] / total)
+    return share_ids, shares
 
 
 @dataclass(frozen=True)
