@@ -199,7 +199,11 @@ class Study(models.Model):
 
 
 class Iteration(models.Model):
-    """One iteration of a study: index 0 is the initial design, then one optimizer proposal each."""
+    """One iteration of a study: index 0 is the initial design, then one optimizer proposal each.
+
+    The initial design samples only what measurements already in the study (imported, copied) leave
+    missing up to ``n_init``; it holds no evaluation when none are missing.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

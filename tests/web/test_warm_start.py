@@ -243,3 +243,17 @@ def test_a_study_of_another_space_is_refused_at_the_field(
     [error] = response.context["form"].errors["warm_start_from"]
     assert "“six variables” searches a different space" in error
     assert Study.objects.filter(owner=alice).count() == 1
+
+
+def test_a_study_without_measurements_before_it_samples_its_whole_initial_design(
+    alice: User, alice_client: Any, make_study: Callable[..., Study]
+) -> None:
+    study = make_study(alice)
+    assert initial_design_shown(alice_client, study) == "10 to sample"
+    services.start_study(study)
+    services.run_iteration(study.pk, 0, job_id="in-test")
+    assert study.evaluations.filter(source=Evaluation.Source.INITIAL).count() == 10
+    assert initial_design_shown(alice_client, study) == "10 sampled"
+    # An initial design drawn before warm starts were recorded reads the same.
+    Iteration.objects.filter(study=study, index=0).update(diagnostics={"initial_design": True})
+    assert initial_design_shown(alice_client, study) == "10 sampled"

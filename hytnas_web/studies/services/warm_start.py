@@ -151,9 +151,8 @@ class InitialDesign:
 
 def initial_design_of(study: Study) -> InitialDesign:
     """What the study's initial design holds (as recorded by its first iteration, or as it stands)."""
-    diagnostics = (
-        Iteration.objects.filter(study=study, index=0).values_list("diagnostics", flat=True).first() or {}
-    )
+    diagnostics = Iteration.objects.filter(study=study, index=0).values_list("diagnostics", flat=True).first()
+    started = isinstance(diagnostics, dict) and "initial_design" in diagnostics  # it has been drawn
     recorded = diagnostics.get("warm_start") if isinstance(diagnostics, dict) else None
     source_name = (
         Study.objects.filter(pk=study.warm_start_from_id).values_list("name", flat=True).first()
@@ -161,14 +160,14 @@ def initial_design_of(study: Study) -> InitialDesign:
         else None
     )
     if isinstance(recorded, dict):
-        sampled = study.evaluations.filter(iteration__index=0, source=Evaluation.Source.INITIAL).count()
         counts = {str(source): int(recorded.get(source, 0)) for source in WARM_START_SOURCES}
-        started = True
-    else:
+    else:  # not drawn yet (or drawn before warm starts were recorded): as the study stands
         counts = warm_start_counts(study)
+    if started:
+        sampled = study.evaluations.filter(iteration__index=0, source=Evaluation.Source.INITIAL).count()
+    else:
         left = study.budget - study.evaluations.count()
         sampled = max(0, min(study.n_init - sum(counts.values()), left))
-        started = False
     return InitialDesign(
         imported=counts[Evaluation.Source.IMPORTED],
         copied=counts[Evaluation.Source.COPIED],
