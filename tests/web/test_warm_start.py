@@ -242,6 +242,7 @@ def test_a_study_of_another_space_is_refused_at_the_field(
     assert response.status_code == 200
     [error] = response.context["form"].errors["warm_start_from"]
     assert "“six variables” searches a different space" in error
+    assert error.replace("'", "&#x27;") in response.content.decode()  # shown next to the choice
     assert Study.objects.filter(owner=alice).count() == 1
 
 
