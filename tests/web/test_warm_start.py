@@ -13,7 +13,9 @@ from django.urls import reverse
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Evaluation, Iteration, Study
 from search_engine.config import StudyConfig
+from search_engine.optimizer import initial_design
 from search_engine.setups import study_config
+from tests.web.hardware_studies import make_hardware_study
 from tests.web.study_form_data import form_post_data, small_zdt1
 from tests.web.test_jobs import drive_in_process, wait_for
 
@@ -258,3 +260,23 @@ def test_a_study_without_measurements_before_it_samples_its_whole_initial_design
     # An initial design drawn before warm starts were recorded reads the same.
     Iteration.objects.filter(study=study, index=0).update(diagnostics={"initial_design": True})
     assert initial_design_shown(alice_client, study) == "10 sampled"
+
+
+def test_a_warm_started_remote_study_hands_its_first_optimizer_batch_to_the_workers(alice: User) -> None:
+    study = make_hardware_study(alice, budget=7)  # n_init 3, batch size 2, measured by evaluation workers
+    config = services.study_config(study)
+    space = config.build_space()
+    X = initial_design(config, 4, seed=5)  # (4, n_vars) architectures measured elsewhere
+    lines = [",".join([*space.names, "accuracy_proxy (score)", "latency (ms)"])]
+    for i, architecture in enumerate(space.decode(X)):
+        lines.append(
+            ",".join([*(str(architecture[name]) for name in space.names), str(10.0 + i), str(30 - i)])
+        )
+    assert services.import_evaluations(study, ("\n".join(lines) + "\n").encode()).n_imported == 4
+    services.start_study(study)
+    services.run_iteration(study.pk, 0, job_id="in-test")
+    outcome = services.run_iteration(study.pk, 1, job_id="in-test")
+    assert outcome == "waiting for 2 evaluation(s) on evaluation workers"
+    assert not study.evaluations.filter(source=Evaluation.Source.INITIAL).exists()
+    pending = study.evaluations.filter(status=Evaluation.Status.PENDING)
+    assert pending.count() == 2 and {e.source for e in pending} == {Evaluation.Source.OPTIMIZER}
