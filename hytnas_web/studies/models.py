@@ -108,6 +108,14 @@ class Study(models.Model):
         default=False, help_text="the reference point was derived from the initial design, not given"
     )
     preset = models.ForeignKey(Preset, null=True, blank=True, on_delete=models.SET_NULL)
+    warm_start_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the study whose measurements were copied in as this one's initial design",
+    )
     error = models.TextField(blank=True, help_text="why the study failed, in words")
     version = models.PositiveBigIntegerField(
         default=0, help_text="change counter: bumped whenever a job writes results (live dashboard)"
@@ -191,7 +199,11 @@ class Study(models.Model):
 
 
 class Iteration(models.Model):
-    """One iteration of a study: index 0 is the initial design, then one optimizer proposal each."""
+    """One iteration of a study: index 0 is the initial design, then one optimizer proposal each.
+
+    The initial design samples only what measurements already in the study (imported, copied) leave
+    missing up to ``n_init``; it holds no evaluation when none are missing.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -246,6 +258,7 @@ class Evaluation(models.Model):
         INITIAL = "initial", "Initial design"
         OPTIMIZER = "optimizer", "Optimizer"
         IMPORTED = "imported", "Imported"
+        COPIED = "copied", "Copied from a study"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="evaluations")
     iteration = models.ForeignKey(

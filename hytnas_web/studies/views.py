@@ -74,7 +74,13 @@ def study_create(request: SignedInRequest) -> HttpResponse:
         form = study_form(request.POST, request.FILES)
         if form.is_valid():
             data = form.main.cleaned_data
-            study = services.save_study(request.user, data["name"], form.config, preset=data["preset"])
+            study = services.save_study(
+                request.user,
+                data["name"],
+                form.config,
+                preset=data["preset"],
+                warm_start_from=data["warm_start_from"],
+            )
             messages.success(request, f"Study “{study.name}” created as a draft; start it when ready.")
             return redirect("studies-detail", pk=study.pk)
     else:

@@ -57,6 +57,7 @@
     setField("n_failed", String(p.n_failed));
     setField("n_failed_total", String(p.n_failed));
     setField("n_pending", String(p.n_pending));
+    setField("initial_design_text", p.initial_design_text);
     setField("iteration", p.iteration_index === null
       ? "not started (" + p.n_iterations_planned + " planned)"
       : (p.iteration_index + 1) + " of " + p.n_iterations_planned);

@@ -117,8 +117,13 @@ def test_imported_rows_count_towards_the_budget_and_are_never_proposed_again(
     assert services.study_progress(study)["n_done"] == 5
     services.start_study(study)
     services.run_iteration(study.pk, 0, job_id="in-test")
-    assert study.evaluations.count() == 15  # n_init 10 new ones beside the 5 imported
+    assert study.evaluations.count() == 10  # the 5 imported and 5 sampled make the n_init of 10
     assert study.evaluations.filter(source=Evaluation.Source.IMPORTED).count() == 5
+    services.run_iteration(study.pk, 1, job_id="in-test")
+    services.run_iteration(study.pk, 2, job_id="in-test")
+    study.refresh_from_db()
+    assert study.status == Study.Status.COMPLETED and study.evaluations.count() == 30  # the budget
+    assert len(set(study.evaluations.values_list("key", flat=True))) == 30
 
 
 def test_neutralised_text_and_negative_numbers_round_trip(mixed_study: Study, alice: User) -> None:

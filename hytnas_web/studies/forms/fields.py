@@ -1,13 +1,15 @@
-"""Form fields of the study form: JSON typed into a textarea, and an input drawn from a parameter schema."""
+"""Form fields of the study form: JSON typed into a textarea, an input drawn from a parameter schema,
+and the choice of a study to warm-start from."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+from hytnas_web.studies.models import Study
 from hytnas_web.studies.services import json_input
 from search_engine.finite_numbers import (
     finite_or_none,  # plain parsing; the engine's computing stays in services
@@ -130,3 +132,17 @@ def field_of(form: forms.BaseForm, name: str, kind: type[FieldT]) -> FieldT:
     field = form.fields[name]
     assert isinstance(field, kind), f"{name} is a {type(field).__name__}, not a {kind.__name__}"
     return field
+
+
+if TYPE_CHECKING:  # django-stubs makes the field generic; Django's own class is not subscriptable
+    _StudyChoiceField = forms.ModelChoiceField[Study]
+else:
+    _StudyChoiceField = forms.ModelChoiceField
+
+
+class WarmStartField(_StudyChoiceField):
+    """A choice of the owner's measured studies, each shown with what it measured."""
+
+    def label_from_instance(self, obj: Study) -> str:
+        objectives = ", ".join(o["name"] for o in obj.objectives)
+        return f"{obj.name} ({getattr(obj, 'n_measured', '?')} measured: {objectives})"

@@ -23,7 +23,7 @@ from hytnas_web.studies.forms.components import (
     component_section,
     option_prefix,
 )
-from hytnas_web.studies.forms.fields import field_of
+from hytnas_web.studies.forms.fields import WarmStartField, field_of
 from hytnas_web.studies.forms.initial import StudyFormInitial
 from hytnas_web.studies.forms.places import Place, locate, row_places
 from hytnas_web.studies.forms.rows import ObjectiveFormSet, TableFormSet
@@ -75,6 +75,18 @@ class StudyMainForm(forms.Form):
         max_value=SIZE_LIMITS["patience"],
         help_text="Stop after this many iterations without hypervolume gain (blank: never).",
     )
+    warm_start_from = WarmStartField(
+        queryset=Study.objects.none(),
+        required=False,
+        label="Start from the measurements of",
+        empty_label="none: sample the whole initial design",
+        help_text=(
+            "One of your studies with the same search space that measured these objectives (same "
+            "names, directions and units). Its successful measurements are copied in as the initial "
+            "design: only what is missing up to the initial sample size is sampled, and the copies "
+            "count towards the budget, as imported ones do."
+        ),
+    )
 
     def __init__(
         self,
@@ -89,6 +101,7 @@ class StudyMainForm(forms.Form):
             pk__in=[p.pk for p in presets]
         )
         field_of(self, "tables_from", forms.ModelChoiceField).queryset = Study.objects.filter(owner=owner)
+        field_of(self, "warm_start_from", WarmStartField).queryset = services.warm_start_candidates(owner)
         field_of(self, "evaluator", forms.ChoiceField).choices = [
             (e["key"], e["label"]) for e in catalogue["evaluator"]
         ]
@@ -201,6 +214,16 @@ class StudyForm:
             else:
                 form, field = located
                 form.add_error(field, exc.message)
+            return False
+        return self._warm_start_fits()
+
+    def _warm_start_fits(self) -> bool:
+        """The study to warm-start from measured this study's space and objectives (else a field error)."""
+        source = self.main.cleaned_data.get("warm_start_from")
+        problem = services.warm_start_problem(source, self.config) if source is not None else None
+        if problem is not None:
+            self.main.add_error("warm_start_from", f"{problem}.")
+            self.config = None
             return False
         return True
 

@@ -8,7 +8,8 @@ never starts on rows another transaction has not written yet. One module per top
 outside the iteration job: evaluation jobs, recording results), ``remote_work`` with
 ``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``progress``,
 ``form_support``, ``dashboard`` (with ``dashboard_polls`` and ``dashboard_rows``), ``browse``,
-``compare``, ``csv_export``, ``csv_import``, ``devices`` and ``workers_panel``.
+``compare``, ``csv_export``, ``csv_import``, ``warm_start`` (measurements already there as the
+initial design), ``devices`` and ``workers_panel``.
 """
 
 from __future__ import annotations
@@ -79,6 +80,12 @@ from hytnas_web.studies.services.tokens import (
     visible_tokens,
 )
 from hytnas_web.studies.services.versions import bump_version
+from hytnas_web.studies.services.warm_start import (
+    InitialDesign,
+    initial_design_of,
+    warm_start_candidates,
+    warm_start_problem,
+)
 from hytnas_web.studies.services.workers_panel import WorkersPanel, workers_panel
 from search_engine.errors import ConfigError, DataError
 
@@ -89,6 +96,7 @@ __all__ = [
     "DataError",
     "EvaluationBrowse",
     "ImportResult",
+    "InitialDesign",
     "IssuedToken",
     "RowProblem",
     "Version",
@@ -118,6 +126,7 @@ __all__ = [
     "history_columns",
     "import_columns",
     "import_evaluations",
+    "initial_design_of",
     "issue_token",
     "measures_on_device",
     "objective_defaults",
@@ -140,5 +149,7 @@ __all__ = [
     "sync_builtin_presets",
     "token_studies",
     "visible_tokens",
+    "warm_start_candidates",
+    "warm_start_problem",
     "workers_panel",
 ]

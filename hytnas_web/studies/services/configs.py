@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from hytnas_web.studies.models import ComponentKind, Preset, Study
+from hytnas_web.studies.services.warm_start import copy_measurements
 from search_engine.config import StudyConfig
 from search_engine.presets import PRESETS
 
@@ -28,10 +29,23 @@ def study_config(study: Study) -> StudyConfig:
 
 
 @transaction.atomic
-def save_study(owner: User, name: str, config: StudyConfig, preset: Preset | None = None) -> Study:
-    """A new draft study holding ``config`` (validated first; ConfigError names the bad field)."""
+def save_study(
+    owner: User,
+    name: str,
+    config: StudyConfig,
+    preset: Preset | None = None,
+    warm_start_from: Study | None = None,
+) -> Study:
+    """A new draft study holding ``config`` (validated first; ConfigError names the bad field).
+
+    With ``warm_start_from`` (one of the owner's studies that ``warm_start_problem`` accepts), that
+    study's successful measurements are copied in as the new study's initial design.
+    """
     config.validate()
-    return Study.objects.create(owner=owner, name=name, config=config.to_dict(), preset=preset)
+    study = Study.objects.create(owner=owner, name=name, config=config.to_dict(), preset=preset)
+    if warm_start_from is not None:
+        copy_measurements(warm_start_from, study)
+    return study
 
 
 def sync_builtin_presets() -> list[Preset]:

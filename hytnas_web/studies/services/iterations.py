@@ -20,6 +20,7 @@ from hytnas_web.studies.services.json_values import jsonable
 from hytnas_web.studies.services.outages import service_unavailable
 from hytnas_web.studies.services.scheduling import enqueue_iteration, finish_if_budget_spent
 from hytnas_web.studies.services.versions import bump_version
+from hytnas_web.studies.services.warm_start import warm_start_counts
 from search_engine.config import StudyConfig
 from search_engine.metrics.fidelity import surrogate_fidelity
 from search_engine.objectives import (
@@ -159,18 +160,31 @@ def _measured(study: Study, config: StudyConfig) -> tuple[np.ndarray, np.ndarray
 
 
 def _propose(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
-    """Store this iteration's batch as pending evaluations; False when nothing is left to propose."""
+    """Store this iteration's batch as pending evaluations; False when nothing is left to propose.
+
+    Iteration 0 is the initial design: measurements the study already holds (imported, copied from
+    another study) count towards ``n_init``, and only the missing points are sampled. When none are
+    missing it stores no evaluation, and finishing it hands the study to the optimizer.
+    """
     X, Y, keys = _measured(study, config)
     remaining = config.budget - study.evaluations.count()
+    if iteration.index == 0:
+        warm_start = warm_start_counts(study)
+        missing = min(max(0, config.n_init - sum(warm_start.values())), max(0, remaining))
+        diagnostics: dict[str, Any] = {"initial_design": True, "warm_start": warm_start}
+        if missing == 0:  # the measurements already there are the whole initial design
+            Iteration.objects.filter(pk=iteration.pk).update(
+                diagnostics=diagnostics, version=bump_version(study.pk)
+            )
+            return remaining > 0
     if remaining <= 0:
         return False
     space = config.build_space()
     if iteration.index == 0:
-        points = initial_design(config, min(config.n_init, remaining), iteration.seed, exclude=set(keys))
+        points = initial_design(config, missing, iteration.seed, exclude=set(keys))
         proposal_mean = proposal_std = None
         origins = ["initial"] * points.shape[0]
         timings: dict[str, float] = {}
-        diagnostics: dict[str, Any] = {"initial_design": True}
     else:
         proposal = propose(config, X, Y, iteration.seed, batch_size=min(config.batch_size, remaining))
         points, proposal_mean, proposal_std = proposal.X, proposal.mean, proposal.std

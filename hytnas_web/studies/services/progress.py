@@ -1,13 +1,13 @@
-"""Figures the pages show: evaluations done, failed and pending, best hypervolume."""
+"""Figures the pages show: evaluations done, failed and pending, best hypervolume, the initial design."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.db import models
 
 from hytnas_web.studies.models import Evaluation, Iteration, Study
+from hytnas_web.studies.services.warm_start import initial_design_of, iterations_planned
 
 
 def study_progress(study: Study) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def study_progress(study: Study) -> dict[str, Any]:
     iterations = study.iterations.order_by("-index")
     last_done = iterations.filter(status=Iteration.Status.DONE).first()
     current = iterations.first()
-    n_optimizer = max(0, math.ceil((study.budget - study.n_init) / max(study.batch_size, 1)))
+    initial = initial_design_of(study)
     return {
         "n_done": counts.get(Evaluation.Status.DONE, 0),
         "n_failed": counts.get(Evaluation.Status.FAILED, 0),
@@ -28,5 +28,6 @@ def study_progress(study: Study) -> dict[str, Any]:
         "best_hypervolume": last_done.hypervolume if last_done is not None else None,
         "last_activity": study.updated_at,
         "iteration_index": current.index if current is not None else None,
-        "n_iterations_planned": 1 + n_optimizer,
+        "n_iterations_planned": iterations_planned(study, initial),
+        "initial_design_text": initial.text(),
     }
