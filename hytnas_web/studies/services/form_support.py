@@ -59,8 +59,9 @@ def default_objectives(
 ) -> list[dict[str, str]]:
     """The objectives an evaluator reports unless the user names others.
 
-    A benchmark scores ``f1 .. fm`` (all minimised, no unit); a table evaluator defaults to the
-    HyT-NAS pair, accuracy (max, %) and latency (min, ms), and measures whatever its tables hold.
+    A benchmark scores ``f1 .. fm`` (all minimised, no unit); the table and external evaluators
+    default to the HyT-NAS pair, accuracy (max, %) and latency (min, ms), and measure whatever the
+    user's tables hold or the user's code reports.
     Any other evaluator (``torch``, ``remote``) states its own, which depend on its ``params``:
     ``accuracy_proxy`` (max, score; NASWOT) or ``accuracy`` (max, %; after a short training run) and
     ``latency`` (min, ms), or latency alone, as their ``accuracy`` parameter says.
@@ -70,7 +71,7 @@ def default_objectives(
 
     if evaluator == "benchmark":
         return [{"name": f"f{i + 1}", "direction": "min", "unit": ""} for i in range(n_obj)]
-    if evaluator == "table":
+    if evaluator in ("table", "external"):
         return [dict(o) for o in HYTNAS_OBJECTIVES]
     built = EVALUATORS.build(evaluator, params or {}, "evaluator")
     return [o.to_dict() for o in built.objectives]
@@ -92,8 +93,8 @@ def objective_defaults() -> dict[str, dict[str, Any]]:
             continue
         base = default_objectives(key)
         defaults[key] = {"param": None, "objectives": {"": base}}
-        if key == "table":
-            continue  # its objectives are the user's: whatever the uploaded tables measure
+        if key in ("table", "external"):
+            continue  # their objectives are the user's: what the tables hold, what their code measures
         for param in entry["params"]:
             if param["kind"] != "choice":
                 continue
@@ -139,7 +140,8 @@ def config_from_form(data: dict[str, Any], tables: list[dict[str, Any]] | None =
         ConfigError: naming the bad value as a dotted path (``surrogate.params.max_depth``,
             ``evaluator.params.tables[1]`` for a table's CSV error, with its line number in the
             message), so the form can show the message next to the right input. Only the table
-            evaluator takes tables; ``torch`` and ``remote`` search the HyT-NAS space with the
+            evaluator takes tables; ``external`` takes the objectives the rows declare (two or
+            more) and any space; ``torch`` and ``remote`` search the HyT-NAS space with the
             objectives they state themselves.
     """
     try:
@@ -180,6 +182,10 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
             "objectives": objectives,
             "space": space,
         }
+    elif evaluator_name == "external":
+        space = _form_space(data["space"], data.get("space_spec"))
+        evaluator_params = {**evaluator_params, "objectives": _declared_objectives(objectives)}
+        EVALUATORS.build("external", evaluator_params, "evaluator")  # two or more, metric names
     else:
         space, objectives = _own_problem(evaluator_name, evaluator_params, data["space"], objectives)
     config = StudyConfig.from_dict(
@@ -199,6 +205,19 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
             f"give one surrogate per objective: {config.n_objectives}, not {len(members)}",
         )
     return config
+
+
+def _declared_objectives(objectives: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The objectives the user's own evaluation reports, as the rows declare them: two or more."""
+    from search_engine.evaluators.external import MIN_OBJECTIVES
+
+    if len(objectives) < MIN_OBJECTIVES:
+        raise ConfigError(
+            "objectives",
+            f"name the {MIN_OBJECTIVES} or more objectives your evaluation reports "
+            f"({len(objectives)} named): name, direction and unit of each",
+        )
+    return objectives
 
 
 def _own_problem(
