@@ -320,8 +320,7 @@ def _measure_and_tell(studio: Studio, fn: Evaluate, item: WorkItem, pool: Execut
     """Run ``fn`` on one item and tell the outcome: ``"done"`` or ``"failed"``."""
     start = time.perf_counter()
     try:
-        run = pool.submit(fn, item.architecture).result if pool is not None else None
-        answer = run() if run is not None else fn(item.architecture)
+        answer = fn(item.architecture) if pool is None else pool.submit(fn, item.architecture).result()
         objectives, stage_latency, metrics = _split_answer(answer, item)
     except Exception as exc:
         reason = traceback.format_exception_only(type(exc), exc)[-1].strip()
