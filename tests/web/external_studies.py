@@ -1,4 +1,4 @@
-"""Small studies of the ``external`` evaluator: the user's code measures, on declared objectives and metrics."""
+"""Small studies of the ``external`` evaluator: the user's code measures declared objectives and metrics."""
 
 from __future__ import annotations
 
