@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from search_engine.errors import ConfigError
 from search_engine.evaluators.base import Evaluator
+from search_engine.evaluators.table import HYTNAS_OBJECTIVES
 from search_engine.objectives import Objective
 from search_engine.params import param
 from search_engine.types import Architecture, EvaluationResult
@@ -54,7 +55,7 @@ class ExternalEvaluator(Evaluator, MeasuredOutside):
     DISPATCH: ClassVar[str] = "remote"
 
     objectives: tuple[Objective, ...] = param(
-        [],
+        HYTNAS_OBJECTIVES,
         f"Objectives your evaluation reports ({MIN_OBJECTIVES} or more): "
         "a list of {name, direction: min | max, unit}.",
     )

@@ -61,7 +61,7 @@ def default_objectives(
 
     A benchmark scores ``f1 .. fm`` (all minimised, no unit); the table and external evaluators
     default to the HyT-NAS pair, accuracy (max, %) and latency (min, ms), and measure whatever the
-    user's tables hold or the user's code reports.
+    user's tables hold or the user's code reports (the rows declare them).
     Any other evaluator (``torch``, ``remote``) states its own, which depend on its ``params``:
     ``accuracy_proxy`` (max, score; NASWOT) or ``accuracy`` (max, %; after a short training run) and
     ``latency`` (min, ms), or latency alone, as their ``accuracy`` parameter says.
@@ -71,7 +71,7 @@ def default_objectives(
 
     if evaluator == "benchmark":
         return [{"name": f"f{i + 1}", "direction": "min", "unit": ""} for i in range(n_obj)]
-    if evaluator in ("table", "external"):
+    if evaluator == "table":
         return [dict(o) for o in HYTNAS_OBJECTIVES]
     built = EVALUATORS.build(evaluator, params or {}, "evaluator")
     return [o.to_dict() for o in built.objectives]
