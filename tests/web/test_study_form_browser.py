@@ -118,6 +118,7 @@ def test_choosing_the_external_evaluator_keeps_a_custom_space_and_the_typed_obje
         page.goto(f"{live_server.url}/studies/new/")
         page.check("input[name=evaluator][value=external]")
         assert page.evaluate(VISIBLE_RUNS) == ["external"]
+        assert "search_engine.client" in page.inner_text("p.runs[data-component-key=external]")
         assert page.evaluate(OBJECTIVE_ROWS) == [["accuracy", "max", "%"], ["latency", "min", "ms"]]
         page.check("input[name=space][value=custom]")
         page.fill(

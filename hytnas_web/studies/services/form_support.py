@@ -38,17 +38,30 @@ DISPATCH_TEXT = {
 }
 """Where an evaluator's work runs, by its ``dispatch`` capability, as the study form explains it."""
 
+RUNS_ELSEWHERE_TEXT = {
+    "external": (
+        "Evaluations wait for your own code holding a worker token: search_engine.client's "
+        "optimize(fn) or ask/tell (README: Bring your own evaluation)."
+    ),
+}
+"""Where the work of an evaluator measured outside the studio runs, when not by the evaluation worker."""
+
 
 def component_catalogue() -> dict[str, list[dict[str, Any]]]:
     """Every registry's entries (key, label, parameter schema, capabilities) for drawing the study form.
 
-    Evaluator entries also carry ``runs``: where their evaluations run, in words (``DISPATCH_TEXT``).
+    Evaluator entries also carry ``runs``: where their evaluations run, in words (``DISPATCH_TEXT``,
+    or ``RUNS_ELSEWHERE_TEXT`` for the user's own evaluation).
     """
     from search_engine.registry import describe
 
     catalogue = describe()
     catalogue["evaluator"] = [
-        {**entry, "runs": DISPATCH_TEXT.get(str(entry["capabilities"].get("dispatch")), "")}
+        {
+            **entry,
+            "runs": RUNS_ELSEWHERE_TEXT.get(entry["key"])
+            or DISPATCH_TEXT.get(str(entry["capabilities"].get("dispatch")), ""),
+        }
         for entry in catalogue["evaluator"]
     ]
     return catalogue
