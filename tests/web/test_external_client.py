@@ -176,3 +176,23 @@ def test_the_lease_is_extended_while_the_users_code_runs(alice: Any, web_server:
         assert first is not None
         wait_for(lambda: Evaluation.objects.get(pk=item.id).lease_expires_at != first, 30, "an extension")
         assert Evaluation.objects.get(pk=item.id).lease_expires_at > first
+
+
+def measured_in_a_process(architecture: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation importable by a process pool: records which process ran it."""
+    cost = architecture["layers"] * architecture["width"]
+    return {"accuracy": 50.0 + cost / 20.0, "latency": cost / 10.0, "metrics": {"pid": os.getpid()}}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_optimize_with_processes_runs_the_evaluation_outside_this_process(
+    alice: Any, start_worker: Callable[..., Any], web_server: str
+) -> None:
+    study = started(make_external_study(alice, space=custom_space(), metrics=["pid"], budget=BUDGET))
+    secret = services.issue_token(alice, "cluster", study).secret
+    start_worker(queues=("iterations",))
+    summary = optimize(measured_in_a_process, url=web_server, token=secret, workers=2, processes=True)
+    evaluations = measured(study)
+    assert (summary.done, summary.failed, len(evaluations)) == (BUDGET, 0, BUDGET)
+    assert all(e.status == Evaluation.Status.DONE for e in evaluations)
+    assert os.getpid() not in {e.metrics["pid"] for e in evaluations}
