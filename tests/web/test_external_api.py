@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Evaluation, Study
@@ -147,3 +148,15 @@ def test_work_of_a_study_the_token_does_not_reach_is_refused(
     assert response.status_code == 403
     assert "does not give access" in response.json()["error"]
     assert written_state(other) == before
+
+
+@pytest.mark.django_db
+def test_an_external_studys_page_shows_its_waiting_work_and_links_to_tokens(
+    alice_client: Any, study: Study
+) -> None:
+    response = alice_client.get(reverse("studies-detail", args=[study.pk]))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert response.context["workers"].n_waiting == 3
+    assert '<strong data-count="waiting">3</strong> evaluations waiting for a worker' in content
+    assert f'<a href="{reverse("studies-tokens")}?study={study.pk}">Worker tokens</a>' in content
