@@ -59,14 +59,16 @@ class ExternalEvaluator(Evaluator, MeasuredOutside):
         f"Objectives your evaluation reports ({MIN_OBJECTIVES} or more): "
         "a list of {name, direction: min | max, unit}.",
     )
-    metrics: list[str] = param(
-        [], 'Names of extra metrics recorded with each result, such as ["params", "energy_mj"].'
+    metrics: list[str] | None = param(
+        None,
+        'Names of extra metrics recorded with each result, such as ["params", "energy_mj"]; '
+        "a result may carry no other (blank: none).",
     )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.objectives = _parse_objectives(self.objectives)
-        self.metrics = _parse_metrics(self.metrics)
+        self.metrics = _parse_metrics(self.metrics if self.metrics is not None else [])
 
     def worker_spec(self) -> dict[str, Any]:
         """Nothing to build: every claim carries the declared objectives and metric names on its own."""
@@ -74,7 +76,7 @@ class ExternalEvaluator(Evaluator, MeasuredOutside):
 
     def metric_names(self) -> tuple[str, ...]:
         """The declared metrics: a report naming any other is refused."""
-        return tuple(self.metrics)
+        return tuple(self.metrics or ())
 
     def _evaluate_one(self, architecture: Architecture) -> EvaluationResult:
         return EvaluationResult.failure(

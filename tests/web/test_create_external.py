@@ -52,17 +52,18 @@ def test_an_external_study_on_a_custom_space_takes_the_declared_objectives_and_m
     assert services.study_dispatch(study) == "remote"
 
 
-def test_an_external_study_on_the_hytnas_space_keeps_the_prefilled_objectives(
+def test_an_external_study_on_the_hytnas_space_keeps_the_prefilled_objectives_and_no_metrics(
     alice_client: Any, alice: Any
 ) -> None:
-    data = form_post_data(alice_client, **external(space="hytnas"))
+    data = form_post_data(alice_client, **external(space="hytnas", **{"evaluator-external-metrics": ""}))
     data.update({"objectives-0-name": "accuracy", "objectives-1-name": "latency"})
     response = post(alice_client, data)
     assert response.status_code == 302, response.context["form"].errors
     study = Study.objects.get(owner=alice)
     assert study.space["name"] == "hytnas"
     assert [o["name"] for o in study.objectives] == ["accuracy", "latency"]
-    assert study.evaluator["params"]["metrics"] == []
+    assert study.evaluator["params"]["metrics"] is None  # left blank: no extra metrics
+    assert services.study_config(study).build_evaluator().metric_names() == ()
 
 
 def test_an_external_study_needs_two_objectives(alice_client: Any) -> None:
