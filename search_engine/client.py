@@ -321,7 +321,7 @@ def _measure_and_tell(studio: Studio, fn: Evaluate, item: WorkItem, pool: Execut
     start = time.perf_counter()
     try:
         answer = fn(item.architecture) if pool is None else pool.submit(fn, item.architecture).result()
-        objectives, stage_latency, metrics = _split_answer(answer, item)
+        objectives, stage_latency, metrics = _split_answer(answer)
     except Exception as exc:
         reason = traceback.format_exception_only(type(exc), exc)[-1].strip()
         studio.tell_failure(item, reason, seconds=time.perf_counter() - start)
@@ -331,7 +331,7 @@ def _measure_and_tell(studio: Studio, fn: Evaluate, item: WorkItem, pool: Execut
 
 
 def _split_answer(
-    answer: Any, item: WorkItem
+    answer: Any,
 ) -> tuple[dict[str, Any], Mapping[str, float] | None, Mapping[str, Any] | None]:
     """``fn``'s dict as (objectives by name, stage latency, metrics)."""
     if not isinstance(answer, Mapping):
