@@ -150,6 +150,11 @@ EVALUATORS.register(
     "PyTorch model on a remote device (evaluation workers over HTTP)",
     "search_engine.evaluators.remote.RemoteEvaluator",
 )
+EVALUATORS.register(
+    "external",
+    "Your own evaluation (your code measures; objectives you declare)",
+    "search_engine.evaluators.external.ExternalEvaluator",
+)
 
 SAMPLERS.register(
     "uniform", "Uniform over the space's choices", "search_engine.sampling.uniform.UniformSampler"

@@ -31,8 +31,11 @@ _PATH_TYPES: dict[type[Any], type[Any]] = {
 }
 DESCRIPTION = (
     "Evaluation workers on other machines claim pending evaluations of running `remote` studies "
-    "under a lease, extend the lease while they measure, and report each evaluation's objectives, "
-    "per-stage latency, metrics and device, or its failure. A lease that runs out returns its "
+    "(the torch measurement) or, with `evaluator: external`, of `external` studies (the user's own "
+    "evaluation, e.g. through `search_engine.client`) under a lease, extend the lease while they "
+    "measure, and report each evaluation's objectives (a list in the claim's order, or an object by "
+    "objective name), per-stage latency, metrics (only the declared names, for an external study) "
+    "and device, or its failure. A lease that runs out returns its "
     "evaluations to the pool. The same report sent twice is recorded once; a report for an "
     "evaluation that another lease reported is refused with 409."
 )

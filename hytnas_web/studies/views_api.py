@@ -174,7 +174,13 @@ def claims(request: HttpRequest, token: WorkerToken, body: ClaimRequest) -> Json
     claim = claim_evaluations(token, body)
     lease = _lease_view(claim.lease) if claim.lease is not None else None
     retry = RETRY_AFTER_SECONDS
-    return _answer(ClaimResponse(lease=lease, evaluations=claim.evaluations, retry_after_seconds=retry))
+    answer = ClaimResponse(
+        lease=lease,
+        evaluations=claim.evaluations,
+        retry_after_seconds=retry,
+        studies_running=claim.studies_running,
+    )
+    return _answer(answer)
 
 
 @worker_api(

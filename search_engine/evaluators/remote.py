@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from search_engine.evaluators.external import MeasuredOutside
 from search_engine.evaluators.torch_model import TorchEvaluator
 from search_engine.types import Architecture, EvaluationResult
 
@@ -23,7 +24,7 @@ MEASURED_BY = "torch"
 
 
 @dataclass(eq=False)
-class RemoteEvaluator(TorchEvaluator):
+class RemoteEvaluator(TorchEvaluator, MeasuredOutside):
     """The torch evaluator's objectives and settings, with the measuring done by remote workers."""
 
     DISPATCH: ClassVar[str] = "remote"
@@ -31,6 +32,10 @@ class RemoteEvaluator(TorchEvaluator):
     def worker_spec(self) -> dict[str, Any]:
         """``{"name", "params"}`` of the evaluator a worker builds to measure this study's architectures."""
         return {"name": MEASURED_BY, "params": self.param_values()}
+
+    def metric_names(self) -> None:
+        """Any: the torch measurement names its own metrics (parameters, multiply-adds, ...)."""
+        return None
 
     def _evaluate_one(self, architecture: Architecture) -> EvaluationResult:
         return EvaluationResult.failure(

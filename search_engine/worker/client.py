@@ -17,12 +17,17 @@ class ApiError(Exception):
 
     ``retryable`` says whether sending the same request again may succeed: no answer, a 5xx, 408
     and 429 are passing troubles; any other 4xx is the server's final word on that request.
+    ``field`` is the value the server named as wrong (``objectives.latency``), when it named one;
+    ``message`` then ends with ``(field ...)``.
     """
 
-    def __init__(self, status: int, message: str, *, retryable: bool | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, *, retryable: bool | None = None, field: str | None = None
+    ) -> None:
         super().__init__(f"HTTP {status}: {message}" if status else message)
         self.status = status
         self.message = message
+        self.field = field
         self.retryable = (
             (status == 0 or status >= 500 or status in (408, 429)) if retryable is None else retryable
         )
@@ -56,9 +61,18 @@ class ApiClient:
         return self.request("GET", "worker")[1]
 
     def claim(
-        self, max_evaluations: int, lease_seconds: int, device: Mapping[str, Any], study: int | None
+        self,
+        max_evaluations: int,
+        lease_seconds: int,
+        device: Mapping[str, Any],
+        study: int | None,
+        evaluator: str = "remote",
     ) -> dict[str, Any]:
-        """Up to ``max_evaluations`` evaluations under one new lease (an empty list when idle)."""
+        """Up to ``max_evaluations`` evaluations under one new lease (an empty list when idle).
+
+        ``evaluator``: the kind of work, ``remote`` (the torch measurement) or ``external`` (the
+        user's own evaluation).
+        """
         body: dict[str, Any] = {
             "max_evaluations": max_evaluations,
             "lease_seconds": lease_seconds,
@@ -66,6 +80,8 @@ class ApiClient:
         }
         if study is not None:
             body["study"] = study
+        if evaluator != "remote":
+            body["evaluator"] = evaluator
         return self.request("POST", "claims", body)[1]
 
     def extend(self, lease_id: str, lease_seconds: int) -> dict[str, Any]:
@@ -115,11 +131,13 @@ def _http_error(exc: urllib.error.HTTPError) -> ApiError:
     except (OSError, ValueError, http.client.HTTPException):
         answer = None
     message = f"{exc.reason}" or "error"
+    field = None
     if isinstance(answer, dict) and answer.get("error"):
         message = str(answer["error"])
         if answer.get("field"):
-            message += f" (field {answer['field']})"
-    return ApiError(exc.code, message)
+            field = str(answer["field"])
+            message += f" (field {field})"
+    return ApiError(exc.code, message, field=field)
 
 
 class Backoff:

@@ -36,12 +36,13 @@
   }
 
   // A benchmark problem is searched in its own space; the PyTorch evaluators build HyT-NAS networks,
-  // so they search the HyT-NAS space; the table evaluator takes the HyT-NAS or a custom space.
+  // so they search the HyT-NAS space; the table and external evaluators take the HyT-NAS or a custom space.
+  const ANY_SPACE = ["table", "external"];
   function matchSpaceToEvaluator() {
     const evaluator = chosen("evaluator");
     if (evaluator === "benchmark") {
       setChoice("space", "benchmark");
-    } else if (evaluator !== "table" || chosen("space") === "benchmark") {
+    } else if (!ANY_SPACE.includes(evaluator) || chosen("space") === "benchmark") {
       setChoice("space", "hytnas");
     }
   }

@@ -324,6 +324,7 @@ HOSTILE_INPUTS = [
     "evaluator",
     "evaluator-benchmark-problem",
     "evaluator-benchmark-n_var",
+    "evaluator-external-metrics",
     "objectives-0-name",
     "objectives-0-direction",
     "objectives-0-unit",
@@ -349,7 +350,7 @@ HOSTILE_INPUTS = [
 HOSTILE_VALUES = ["", "-1", "0", "1e308", "1e999", "NaN", "9" * 5000, "\x00", "[]", "{}", '{"name": 1}', "🙂"]
 
 
-@pytest.mark.parametrize("evaluator", ["benchmark", "table"])
+@pytest.mark.parametrize("evaluator", ["benchmark", "table", "external"])
 def test_hostile_values_never_cause_a_server_error(alice_client: Any, evaluator: str) -> None:
     base = form_post_data(alice_client, **small_zdt1(evaluator=evaluator, surrogate="mix", selection="nds"))
     for i, name in enumerate(HOSTILE_INPUTS):

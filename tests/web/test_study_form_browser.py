@@ -103,3 +103,38 @@ def test_a_token_is_copied_once_and_revoked_after_a_confirmation(live_server: An
     assert dialogs and "Revoke “Pi 5, lab bench”?" in dialogs[0]
     assert problems.all() == []
     assert not WorkerToken.objects.get(owner=alice).is_active
+
+
+@pytest.mark.django_db(transaction=True)
+def test_choosing_the_external_evaluator_keeps_a_custom_space_and_the_typed_objectives(
+    live_server: Any, alice: Any
+) -> None:
+    chromium_path()
+    problems = PageProblems()
+    with chromium() as browser:
+        page = browser.new_page()
+        problems.watch(page)
+        log_in(page, live_server.url, "alice", PASSWORD)
+        page.goto(f"{live_server.url}/studies/new/")
+        page.check("input[name=evaluator][value=external]")
+        assert page.evaluate(VISIBLE_RUNS) == ["external"]
+        assert "search_engine.client" in page.inner_text("p.runs[data-component-key=external]")
+        assert page.evaluate(OBJECTIVE_ROWS) == [["accuracy", "max", "%"], ["latency", "min", "ms"]]
+        page.check("input[name=space][value=custom]")
+        page.fill(
+            "textarea[name=space-custom-spec]", '[{"name": "width", "type": "int", "low": 8, "high": 64}]'
+        )
+        page.fill("input[name=objectives-2-name]", "energy")
+        page.fill("input[name=objectives-2-unit]", "mJ")
+        page.fill("textarea[name=evaluator-external-metrics]", '["params"]')
+        page.fill("input[name=name]", "My training pipeline")
+        assert page.is_checked("input[name=space][value=custom]")
+        screenshot(page, "study-form-external")
+        with page.expect_navigation():
+            page.click("button[type=submit].primary")
+        assert "/studies/new/" not in page.url, page.inner_text(".error-summary")
+    assert problems.all() == []
+    study = Study.objects.get(owner=alice)
+    assert study.evaluator["name"] == "external" and study.space["name"] == "generic"
+    assert [o["name"] for o in study.objectives] == ["accuracy", "latency", "energy"]
+    assert study.evaluator["params"]["metrics"] == ["params"]

@@ -7,6 +7,7 @@ that is not chosen keeps what was typed for redisplay and is never validated.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,7 @@ def component_section(
     *,
     data: Any,
     initial: dict[str, dict[str, Any]],
-    with_json: bool = True,
+    left_out: Collection[str] = (),
 ) -> ComponentSection:
     """The section of ``kind``: one ``ParamsForm`` per registry entry (``describe()`` output).
 
@@ -108,13 +109,13 @@ def component_section(
         chosen_key: the key that choice names; only its sub-form is validated.
         data: the posted data, or None for an unbound form.
         initial: initial parameter values by sub-form prefix.
-        with_json: False leaves JSON parameters out (the evaluator's tables, objectives and space
-            come from the page's own inputs).
+        left_out: parameters the page gives through its own inputs (the evaluator's tables,
+            objectives and space), drawn by no sub-form.
     """
     options = []
     for entry in entries:
         prefix = option_prefix(kind, entry["key"])
-        schema = [p for p in entry["params"] if with_json or p["kind"] != "json"]
+        schema = [p for p in entry["params"] if p["name"] not in left_out]
         form = ParamsForm(
             data,
             prefix=prefix,

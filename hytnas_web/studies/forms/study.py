@@ -8,7 +8,7 @@ input an error belongs to and every message appears next to the field a user has
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any, cast
 
 from django import forms
@@ -38,6 +38,10 @@ SIZE_LIMITS = {"n_init": 100_000, "batch_size": 100_000, "budget": 1_000_000, "p
 
 SIZES = ("n_init", "batch_size", "budget", "seed", "patience")
 """The study's sizes, each a main-form field named as its configuration key."""
+
+EVALUATOR_PARAMS_OF_THE_PAGE = ("tables", "objectives", "space", "objective_models")
+"""Evaluator parameters no sub-form draws: the page's own inputs give the first three (uploads,
+objective rows, space choice); a table study's per-objective regressors are set in presets only."""
 
 TABLES_PATH = ("evaluator", "params", "tables")
 """Where the uploaded tables go in the configuration."""
@@ -161,7 +165,9 @@ class StudyForm:
             initial=initial.params.get(custom),
             chosen=self.main.chosen("space") == "custom",
         )
-        self.evaluator_section = self._section("evaluator", "Evaluator", catalogue, initial, with_json=False)
+        self.evaluator_section = self._section(
+            "evaluator", "Evaluator", catalogue, initial, left_out=EVALUATOR_PARAMS_OF_THE_PAGE
+        )
         self.component_sections = [
             self._section(kind.value, str(kind.label), catalogue, initial) for kind in ComponentKind
         ]
@@ -175,7 +181,7 @@ class StudyForm:
         label: str,
         catalogue: dict[str, list[dict[str, Any]]],
         initial: StudyFormInitial,
-        with_json: bool = True,
+        left_out: Collection[str] = (),
     ) -> ComponentSection:
         return component_section(
             kind,
@@ -185,7 +191,7 @@ class StudyForm:
             self.main.chosen(kind),
             data=self.main.data if self.is_bound else None,
             initial=initial.params,
-            with_json=with_json,
+            left_out=left_out,
         )
 
     @property

@@ -11,7 +11,7 @@ Bodies reach the models only through ``parse_body``, which bounds their size and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
@@ -19,9 +19,11 @@ from uuid import UUID
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PlainSerializer,
     StringConstraints,
+    Tag,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -51,6 +53,10 @@ Model = TypeVar("Model", bound=BaseModel)
 
 #: What became of a report: written now, or written before under the same lease.
 ReportOutcome = Literal["recorded", "already_recorded"]
+
+#: The kinds of work a worker claims: the torch measurement ``python -m search_engine.worker`` makes
+#: (``remote``), or the user's own evaluation (``external``, ``search_engine.client``).
+WorkKind = Literal["remote", "external"]
 
 
 class InvalidPayload(ValueError):
@@ -144,6 +150,13 @@ LeaseSeconds = Annotated[
         description="how long the worker holds the work unless it extends the lease",
     ),
 ]
+# A report's objectives: a list in the claim's order, or an object by objective name. The tags
+# (dropped from error paths by ``_field_path``) keep pydantic from reporting both forms' errors.
+_BY_POSITION, _BY_NAME = "[list]", "[object]"
+ObjectiveValues = Annotated[
+    Annotated[list[FiniteNumber], Tag(_BY_POSITION)] | Annotated[dict[Name, FiniteNumber], Tag(_BY_NAME)],
+    Discriminator(lambda value: _BY_NAME if isinstance(value, dict) else _BY_POSITION),
+]
 # Times as Python writes them (``+00:00``), as the API always has.
 Moment = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str)]
 
@@ -164,6 +177,11 @@ class ClaimRequest(_Request):
     lease_seconds: LeaseSeconds = DEFAULT_LEASE_SECONDS
     device: Device | None = None
     study: int | None = Field(None, ge=1, le=2**62, description="only work of this study")
+    evaluator: WorkKind = Field(
+        "remote",
+        description="the kind of work: remote (the torch measurement of python -m search_engine.worker) "
+        "or external (your own evaluation, as with search_engine.client)",
+    )
 
 
 class ExtendRequest(_Request):
@@ -177,13 +195,15 @@ class ExtendRequest(_Request):
 class ReportRequest(_Request):
     """One evaluation's outcome as a worker reports it."""
 
-    # Checked with ``context={"n_objectives": n}``, the study's objective count.
+    # Checked with ``context={"n_objectives": n}``, the study's objective count; the names of an
+    # object of objectives and of metrics are checked against the study by ``declared_values``.
     lease: UUID = Field(strict=False, description="the lease id the claim returned")
     status: Literal["done", "failed"]
-    objectives: list[FiniteNumber] | None = Field(
+    objectives: ObjectiveValues | None = Field(
         None,
         validate_default=True,
-        description="done only: one finite value per objective, in the claim's order and units",
+        description="done only: one finite value per objective in the claim's units, as a list in the "
+        "claim's order or as an object by objective name",
     )
     stage_latency: Annotated[dict[Name, NonNegative], Field(max_length=MAX_STAGES)] | None = Field(
         None, description='median ms per stage, such as {"backbone": 4.2, "neck": 1.1}'
@@ -202,8 +222,8 @@ class ReportRequest(_Request):
     @field_validator("objectives")
     @classmethod
     def _objectives_fit_the_status(
-        cls, value: list[float] | None, info: ValidationInfo
-    ) -> list[float] | None:
+        cls, value: list[float] | dict[str, float] | None, info: ValidationInfo
+    ) -> list[float] | dict[str, float] | None:
         status = info.data.get("status")
         n_objectives = (info.context or {}).get("n_objectives")
         if status == "failed" and value is not None:
@@ -211,7 +231,7 @@ class ReportRequest(_Request):
         if status == "done" and n_objectives is not None:
             if value is None:
                 raise _rule(f"give a list of {n_objectives} numbers, one per objective")
-            if len(value) != n_objectives:
+            if isinstance(value, list) and len(value) != n_objectives:
                 raise _rule(f"the study has {n_objectives} objectives; {len(value)} values were sent")
         return value
 
@@ -224,6 +244,38 @@ class ReportRequest(_Request):
         if status == "failed" and not (value or "").strip():
             raise _rule("say why the evaluation failed")
         return value
+
+
+def declared_values(
+    report: ReportRequest, objective_names: Sequence[str], metric_names: Sequence[str] | None
+) -> list[float] | None:
+    """The report's objectives in the study's order, its names checked against what the study declares.
+
+    ``metric_names`` None lets any metric through. Raises InvalidPayload naming the objective or
+    metric (``objectives.latency``, ``metrics.energy``) that is missing or not declared.
+    """
+    if metric_names is not None:
+        for name in report.metrics or {}:
+            if name not in metric_names:
+                declared = ", ".join(metric_names) or "none"
+                raise InvalidPayload(
+                    f"metrics.{name}", f"the study declares no metric {name!r}; declared: {declared}"
+                )
+    values = report.objectives
+    if not isinstance(values, dict):
+        return values
+    for name in values:
+        if name not in objective_names:
+            raise InvalidPayload(
+                f"objectives.{name}",
+                f"the study has no objective {name!r}; its objectives: {', '.join(objective_names)}",
+            )
+    for name in objective_names:
+        if name not in values:
+            raise InvalidPayload(
+                f"objectives.{name}", "is required: every objective of the study needs a value"
+            )
+    return [values[name] for name in objective_names]
 
 
 _DEVICE = TypeAdapter(Device)
@@ -279,9 +331,11 @@ class WorkItem(BaseModel):
     id: int = Field(description="the evaluation to report on")
     study: StudyRef
     key: str = Field(description="the architecture's stable key in the study's space")
-    architecture: dict[str, Any] = Field(description="the design variables of the HyT-NAS space")
+    architecture: dict[str, Any] = Field(description="the design variables of the study's space, decoded")
+    x: list[float] = Field(description="the architecture as a point of the unit cube, one value per variable")
     evaluator: EvaluatorSpec
     objectives: list[ObjectiveView] = Field(description="the order in which a report gives its values")
+    metrics: list[str] | None = Field(description="the only metric names a report may carry (null: any)")
 
 
 class ClaimResponse(BaseModel):
@@ -290,6 +344,10 @@ class ClaimResponse(BaseModel):
     lease: LeaseView | None
     evaluations: list[WorkItem]
     retry_after_seconds: int = Field(description="when nothing was claimed: how long to wait")
+    studies_running: int = Field(
+        description="running studies of this kind the token reaches (0: no more work will come "
+        "until one is started or resumed)"
+    )
 
 
 class ExtendResponse(BaseModel):
@@ -360,7 +418,7 @@ def _field_path(loc: tuple[int | str, ...]) -> str | None:
     if loc[-1:] == ("[key]",):
         loc = loc[:-2]
     path = ""
-    for part in loc:
+    for part in (part for part in loc if part not in (_BY_POSITION, _BY_NAME)):
         path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
     return path or None
 

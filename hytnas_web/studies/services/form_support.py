@@ -38,17 +38,30 @@ DISPATCH_TEXT = {
 }
 """Where an evaluator's work runs, by its ``dispatch`` capability, as the study form explains it."""
 
+RUNS_ELSEWHERE_TEXT = {
+    "external": (
+        "Evaluations wait for your own code holding a worker token: search_engine.client's "
+        "optimize(fn) or ask/tell (README: Bring your own evaluation)."
+    ),
+}
+"""Where the work of an evaluator measured outside the studio runs, when not by the evaluation worker."""
+
 
 def component_catalogue() -> dict[str, list[dict[str, Any]]]:
     """Every registry's entries (key, label, parameter schema, capabilities) for drawing the study form.
 
-    Evaluator entries also carry ``runs``: where their evaluations run, in words (``DISPATCH_TEXT``).
+    Evaluator entries also carry ``runs``: where their evaluations run, in words (``DISPATCH_TEXT``,
+    or ``RUNS_ELSEWHERE_TEXT`` for the user's own evaluation).
     """
     from search_engine.registry import describe
 
     catalogue = describe()
     catalogue["evaluator"] = [
-        {**entry, "runs": DISPATCH_TEXT.get(str(entry["capabilities"].get("dispatch")), "")}
+        {
+            **entry,
+            "runs": RUNS_ELSEWHERE_TEXT.get(entry["key"])
+            or DISPATCH_TEXT.get(str(entry["capabilities"].get("dispatch")), ""),
+        }
         for entry in catalogue["evaluator"]
     ]
     return catalogue
@@ -59,8 +72,9 @@ def default_objectives(
 ) -> list[dict[str, str]]:
     """The objectives an evaluator reports unless the user names others.
 
-    A benchmark scores ``f1 .. fm`` (all minimised, no unit); a table evaluator defaults to the
-    HyT-NAS pair, accuracy (max, %) and latency (min, ms), and measures whatever its tables hold.
+    A benchmark scores ``f1 .. fm`` (all minimised, no unit); the table and external evaluators
+    default to the HyT-NAS pair, accuracy (max, %) and latency (min, ms), and measure whatever the
+    user's tables hold or the user's code reports (the rows declare them).
     Any other evaluator (``torch``, ``remote``) states its own, which depend on its ``params``:
     ``accuracy_proxy`` (max, score; NASWOT) or ``accuracy`` (max, %; after a short training run) and
     ``latency`` (min, ms), or latency alone, as their ``accuracy`` parameter says.
@@ -92,8 +106,8 @@ def objective_defaults() -> dict[str, dict[str, Any]]:
             continue
         base = default_objectives(key)
         defaults[key] = {"param": None, "objectives": {"": base}}
-        if key == "table":
-            continue  # its objectives are the user's: whatever the uploaded tables measure
+        if key in ("table", "external"):
+            continue  # their objectives are the user's: what the tables hold, what their code measures
         for param in entry["params"]:
             if param["kind"] != "choice":
                 continue
@@ -139,7 +153,8 @@ def config_from_form(data: dict[str, Any], tables: list[dict[str, Any]] | None =
         ConfigError: naming the bad value as a dotted path (``surrogate.params.max_depth``,
             ``evaluator.params.tables[1]`` for a table's CSV error, with its line number in the
             message), so the form can show the message next to the right input. Only the table
-            evaluator takes tables; ``torch`` and ``remote`` search the HyT-NAS space with the
+            evaluator takes tables; ``external`` takes the objectives the rows declare (two or
+            more) and any space; ``torch`` and ``remote`` search the HyT-NAS space with the
             objectives they state themselves.
     """
     try:
@@ -180,6 +195,10 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
             "objectives": objectives,
             "space": space,
         }
+    elif evaluator_name == "external":
+        space = _form_space(data["space"], data.get("space_spec"))
+        evaluator_params = {**evaluator_params, "objectives": _declared_objectives(objectives)}
+        EVALUATORS.build("external", evaluator_params, "evaluator")  # two or more, metric names
     else:
         space, objectives = _own_problem(evaluator_name, evaluator_params, data["space"], objectives)
     config = StudyConfig.from_dict(
@@ -199,6 +218,19 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
             f"give one surrogate per objective: {config.n_objectives}, not {len(members)}",
         )
     return config
+
+
+def _declared_objectives(objectives: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The objectives the user's own evaluation reports, as the rows declare them: two or more."""
+    from search_engine.evaluators.external import MIN_OBJECTIVES
+
+    if len(objectives) < MIN_OBJECTIVES:
+        raise ConfigError(
+            "objectives",
+            f"name the {MIN_OBJECTIVES} or more objectives your evaluation reports "
+            f"({len(objectives)} named): name, direction and unit of each",
+        )
+    return objectives
 
 
 def _own_problem(

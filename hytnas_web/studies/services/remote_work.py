@@ -1,6 +1,9 @@
 """Work for evaluation workers that reach only the web app: claim with a lease, extend it, report.
 
-Pending evaluations of running ``remote`` studies wait in the database. A worker claims a batch
+Pending evaluations of running studies measured outside the studio wait in the database: ``remote``
+studies (the torch measurement of ``python -m search_engine.worker``) and ``external`` ones (the
+user's own evaluation, through ``search_engine.client``); a claim names the kind it takes, and gets
+each architecture decoded and as a cube point, with the study's objectives. A worker claims a batch
 under a lease, which it extends while it measures; when the lease runs out the evaluations are
 free again, for it or for another worker. A report is recorded once: the same report again (same
 lease) is acknowledged without writing, a report for an evaluation another lease already reported
@@ -30,13 +33,15 @@ from hytnas_web.studies.services.api_payloads import (
     ReportRequest,
     StudyRef,
     WorkItem,
+    WorkKind,
     checked,
+    declared_values,
 )
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.evaluations import record_result
 from hytnas_web.studies.services.tokens import token_studies
 from hytnas_web.studies.services.versions import bump_version
-from search_engine.evaluators.remote import RemoteEvaluator
+from search_engine.evaluators.external import MeasuredOutside
 from search_engine.types import EvaluationResult
 
 #: How long a worker that found nothing should wait before asking again.
@@ -74,24 +79,30 @@ class LateReport(Refused):
 
 @dataclass(frozen=True)
 class Claim:
-    """A lease and the evaluations it holds (none when there was nothing to do)."""
+    """A lease and the evaluations it holds (none when there was nothing to do).
+
+    ``studies_running``: how many running studies of the claimed kind the claim could take from; 0
+    tells a worker that no more work will come unless a study is started or resumed.
+    """
 
     lease: Lease | None
     evaluations: list[WorkItem]
+    studies_running: int
 
 
-def remote_studies(token: WorkerToken) -> Any:
-    """Running ``remote`` studies whose work the token may take."""
-    return token_studies(token).filter(status=Study.Status.RUNNING, evaluator_name="remote")
+def remote_studies(token: WorkerToken, kind: WorkKind = "remote") -> Any:
+    """Running studies of evaluator ``kind`` (measured by workers) whose work the token may take."""
+    return token_studies(token).filter(status=Study.Status.RUNNING, evaluator_name=kind)
 
 
 def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
     """Hold up to ``request.max_evaluations`` free pending evaluations for ``request.lease_seconds``."""
-    studies = remote_studies(token)
+    studies = remote_studies(token, request.evaluator)
     if request.study is not None:
         if not token_studies(token).filter(pk=request.study).exists():
             raise Forbidden(f"this token does not give access to study {request.study}", "study")
         studies = studies.filter(pk=request.study)
+    running = studies.count()
     now = timezone.now()
     with transaction.atomic():
         free = (
@@ -102,7 +113,7 @@ def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
         )
         chosen = list(free)
         if not chosen:
-            return Claim(None, [])
+            return Claim(None, [], running)
         expires = now + timedelta(seconds=request.lease_seconds)
         lease = Lease.objects.create(token=token, device=request.device or {}, expires_at=expires)
         for study_id in {e.study_id for e in chosen}:
@@ -115,34 +126,41 @@ def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
                     evaluation.attempts += 1
                     evaluation.version = version
         Evaluation.objects.bulk_update(chosen, ["lease", "lease_expires_at", "job_id", "attempts", "version"])
-    return Claim(lease, _work_items(chosen))
+    return Claim(lease, _work_items(chosen), running)
 
 
-def _remote_evaluator(study: Study) -> RemoteEvaluator:
+def _measured_outside(study: Study) -> MeasuredOutside:
     """The evaluator of a study whose work workers claim (only such studies are ever claimed from)."""
     evaluator = study_config(study).build_evaluator()
-    assert isinstance(evaluator, RemoteEvaluator), f"study {study.pk} is not measured by workers"
+    assert isinstance(evaluator, MeasuredOutside), f"study {study.pk} is not measured by workers"
     return evaluator
 
 
 def _work_items(evaluations: list[Evaluation]) -> list[WorkItem]:
     """What a worker needs to measure each evaluation: the architecture and how to measure it."""
     studies = {study.pk: study for study in Study.objects.filter(pk__in={e.study_id for e in evaluations})}
-    specs = {pk: _remote_evaluator(study).worker_spec() for pk, study in studies.items()}
+    evaluators = {pk: _measured_outside(study) for pk, study in studies.items()}
     return [
         WorkItem(
             id=evaluation.pk,
             study=StudyRef(id=evaluation.study_id, name=studies[evaluation.study_id].name),
             key=evaluation.key,
             architecture=evaluation.architecture,
-            evaluator=EvaluatorSpec(**specs[evaluation.study_id]),
+            x=evaluation.x,
+            evaluator=EvaluatorSpec(**evaluators[evaluation.study_id].worker_spec()),
             objectives=[
                 ObjectiveView(name=o["name"], direction=o["direction"], unit=o.get("unit", ""))
                 for o in studies[evaluation.study_id].objectives
             ],
+            metrics=_declared_metrics(evaluators[evaluation.study_id]),
         )
         for evaluation in evaluations
     ]
+
+
+def _declared_metrics(evaluator: MeasuredOutside) -> list[str] | None:
+    names = evaluator.metric_names()
+    return None if names is None else list(names)
 
 
 def extend_lease(token: WorkerToken, lease_id: Any, lease_seconds: int) -> tuple[Lease, list[int]]:
@@ -174,8 +192,11 @@ def report_evaluation(token: WorkerToken, evaluation_id: int, data: dict[str, An
         raise NotFound(f"there is no evaluation {evaluation_id}")
     if not token_studies(token).filter(pk=evaluation.study_id).exists():
         raise Forbidden(f"this token does not give access to the study of evaluation {evaluation_id}")
-    n_objectives = Study.objects.values_list("n_objectives", flat=True).get(pk=evaluation.study_id)
-    report = checked(ReportRequest, data, n_objectives=n_objectives)
+    study = Study.objects.get(pk=evaluation.study_id)
+    report = checked(ReportRequest, data, n_objectives=study.n_objectives)
+    objectives = declared_values(
+        report, [o["name"] for o in study.objectives], _measured_outside(study).metric_names()
+    )
     with transaction.atomic():
         lease = _own_lease(token, report.lease, field="lease")
         evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id)
@@ -186,15 +207,16 @@ def report_evaluation(token: WorkerToken, evaluation_id: int, data: dict[str, An
                 f"evaluation {evaluation_id} was already {evaluation.status} "
                 f"(reported under another lease at {_when(evaluation.finished_at)}); this report is late",
             )
-        record_result(evaluation, _result(report), report.device or lease.device, lease)
+        record_result(evaluation, _result(report, objectives), report.device or lease.device, lease)
     return "recorded"
 
 
-def _result(report: ReportRequest) -> EvaluationResult:
+def _result(report: ReportRequest, objectives: list[float] | None) -> EvaluationResult:
+    """The report as a result; ``objectives`` in the study's order (``declared_values``)."""
     metrics: dict[str, Any] = report.metrics or {}  # JSON scalars: numbers, and words such as a note
     if report.status == "done":
         return EvaluationResult(
-            objectives=tuple(report.objectives or ()),
+            objectives=tuple(objectives or ()),
             stage_latency=report.stage_latency,
             metrics=metrics,
             seconds=report.seconds or 0.0,
