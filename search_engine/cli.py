@@ -2,6 +2,7 @@
 
 python -m search_engine run --problem zdt1 --preset gp --budget 210 --batch-size 10 --out evaluations.csv
 python -m search_engine run --problem hytnas-table --data ../shared/data/hytnas --preset hytnas --budget 400
+python -m search_engine run --problem zdt1 --preset gp --budget 100 --n-init 20 --workers 4 --in-flight 4
 python -m search_engine presets
 python -m search_engine describe
 """
@@ -16,10 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from search_engine.config import ComponentSpec, StudyConfig
 from search_engine.errors import ConfigError, DataError
+from search_engine.evaluators.base import Evaluator
 from search_engine.presets import PRESETS
-from search_engine.registry import describe
-from search_engine.runner import IterationRecord, RunResult, run_search
+from search_engine.registry import PENDING, describe
+from search_engine.runner import IterationRecord, RunResult, SimulatedPool, run_pool, run_search
 from search_engine.setups import study_config
 
 
@@ -39,6 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--n-obj", type=int, default=2, help="benchmark objectives (DTLZ only, default 2)")
     run.add_argument("--ref-point", type=float, nargs="+", help="reference point in the objectives' units")
     run.add_argument("--out", help="CSV file for all evaluations")
+    pool = run.add_argument_group(
+        "simulated pool", "evaluate on W simulated workers with log-normal evaluation times (simulated clock)"
+    )
+    pool.add_argument("--workers", type=int, help="number of simulated workers (default: no pool)")
+    pool.add_argument(
+        "--in-flight", type=int, help="keep N architectures in flight (default: synchronous batches)"
+    )
+    pool.add_argument("--pending", choices=PENDING.keys(), help="how points in flight condition a proposal")
+    pool.add_argument("--median-seconds", type=float, default=1.0, help="median evaluation time (default 1)")
+    pool.add_argument(
+        "--slow-to-fast", type=float, default=10.0, help="95th/5th percentile ratio of evaluation times"
+    )
     commands.add_parser("presets", help="list the named presets")
     commands.add_parser("describe", help="print every registered component and its parameters as JSON")
     return parser
@@ -68,10 +83,22 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
             n_var=args.n_var,
             n_obj=args.n_obj,
         )
+        if args.in_flight is not None or args.pending is not None:
+            if args.workers is None:
+                raise ConfigError("in_flight", "--in-flight and --pending need a simulated pool (--workers)")
+            pending = ComponentSpec(args.pending) if args.pending else config.pending
+            config = config.with_changes(in_flight=args.in_flight, pending=pending).validate()
+        pool = (
+            SimulatedPool(args.workers, args.median_seconds, args.slow_to_fast, seed=args.seed)
+            if args.workers is not None
+            else None
+        )
         evaluator = config.build_evaluator()
-    except (ConfigError, DataError) as exc:
+    except (ConfigError, DataError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if pool is not None:
+        return _run_on_pool(config, evaluator, pool, args.out, stdout)
 
     def report(record: IterationRecord) -> None:
         timings = " ".join(f"{k}={v:.2f}s" for k, v in record.timings.items() if k != "evaluate")
@@ -91,6 +118,25 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
     if args.out:
         write_evaluations_csv(result, Path(args.out))
         print(f"wrote {len(result.results)} evaluations to {args.out}", file=stdout)
+    return 0
+
+
+def _run_on_pool(
+    config: StudyConfig, evaluator: Evaluator, pool: SimulatedPool, out: str | None, stdout: TextIO
+) -> int:
+    """Run on a simulated pool and print its clock: time to the budget, idle share, proposal CPU."""
+    result = run_pool(config, evaluator, pool)
+    mode = "synchronous batches" if config.in_flight is None else f"{config.in_flight} in flight"
+    print(
+        f"{pool.n_workers} simulated workers, {mode}: {len(result.run.results)} evaluations in "
+        f"{result.simulated_seconds:.1f} simulated s, workers idle {100 * result.idle_fraction:.1f} %, "
+        f"{result.n_asks} proposals in {result.proposal_cpu_seconds:.2f} CPU s, "
+        f"hypervolume {result.trace[-1].hypervolume if result.trace else 0.0:.6g}",
+        file=stdout,
+    )
+    if out:
+        write_evaluations_csv(result.run, Path(out))
+        print(f"wrote {len(result.run.results)} evaluations to {out}", file=stdout)
     return 0
 
 

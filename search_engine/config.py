@@ -19,9 +19,11 @@ from search_engine.acquisitions.base import Acquisition
 from search_engine.errors import ConfigError
 from search_engine.evaluators.base import Evaluator
 from search_engine.objectives import Objective, ReferencePoint, given_reference_point
+from search_engine.pending.base import PendingStrategy
 from search_engine.registry import (
     ACQUISITIONS,
     EVALUATORS,
+    PENDING,
     SAMPLERS,
     SELECTORS,
     SOLVERS,
@@ -41,6 +43,7 @@ COMPONENT_FIELDS: dict[str, Registry[Any]] = {
     "acquisition": ACQUISITIONS,
     "solver": SOLVERS,
     "selection": SELECTORS,
+    "pending": PENDING,
 }
 """Optimizer components of a study, by config field, with the registry each is chosen from."""
 
@@ -84,11 +87,17 @@ class StudyConfig:
         ref_point: hypervolume reference point in the objectives' own units (accuracy 75,
             latency 3500), or ``None`` to derive one from data (see ``objectives.py``).
         sampler, surrogate, acquisition, solver, selection: optimizer components.
+        pending: how architectures still in flight condition a proposal (``believer``: they join
+            the fit with their predicted values; ``ignore``: only their keys are excluded). Nothing
+            is in flight between synchronous batches, so it matters only with ``in_flight``.
         n_init: size of the initial design.
         batch_size: architectures proposed per iteration.
         budget: total evaluations, initial design included.
         seed: the study's seed; each iteration derives its own from it.
         patience: stop when hypervolume has not improved for this many iterations (None: never).
+        in_flight: None for synchronous batches (propose ``batch_size``, wait for all of them), or
+            N to keep N architectures in flight: whenever a result arrives and fewer than N are
+            being measured, new ones are proposed at once, conditioned on those still in flight.
     """
 
     space: ComponentSpec
@@ -100,11 +109,13 @@ class StudyConfig:
     acquisition: ComponentSpec = ComponentSpec("identity")
     solver: ComponentSpec = ComponentSpec("nsga2")
     selection: ComponentSpec = ComponentSpec("hvi")
+    pending: ComponentSpec = ComponentSpec("believer")
     n_init: int = 100
     batch_size: int = 50
     budget: int = 1000
     seed: int = 0
     patience: int | None = None
+    in_flight: int | None = None
     _validated: bool = field(default=False, init=False, repr=False, compare=False)
     """Set by a successful ``validate``: the instance is frozen, so success stays true."""
 
@@ -136,6 +147,12 @@ class StudyConfig:
         _check_int(self.seed, "seed", low=0)
         if self.patience is not None:
             _check_int(self.patience, "patience", low=1)
+        if self.in_flight is not None:
+            _check_int(self.in_flight, "in_flight", low=1)
+            if self.in_flight > self.budget:
+                raise ConfigError(
+                    "in_flight", f"{self.in_flight} in flight is more than the budget ({self.budget})"
+                )
         if self.budget < self.n_init:
             raise ConfigError(
                 "budget", f"the budget ({self.budget}) is smaller than the initial design ({self.n_init})"
@@ -198,6 +215,17 @@ class StudyConfig:
                 f"{self.selection.name!r} measures hypervolume in objective units; surrogate {name!r} "
                 "predicts a ranking, not values (use 'nds' or 'ndf' selection)",
             )
+        if self.in_flight is not None and not predicts_values and self._pending_uses_predictions():
+            raise ConfigError(
+                "pending.params.value",
+                f"in-flight points cannot be believed at surrogate {name!r}'s predictions, which rank "
+                "rather than measure: believe a constant ('min', 'mean', 'max') or choose 'ignore'",
+            )
+
+    def _pending_uses_predictions(self) -> bool:
+        """Whether the pending strategy reads the surrogate's means as objective values."""
+        resolved = PENDING.resolve(self.pending.name, self.pending.params, "pending")
+        return bool(PENDING.load(self.pending.name).capabilities_for(resolved)["uses_predictions"])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form; ``from_dict(to_dict())`` gives an equal config."""
@@ -214,6 +242,7 @@ class StudyConfig:
             budget=self.budget,
             seed=self.seed,
             patience=self.patience,
+            in_flight=self.in_flight,
         )
         return out
 
@@ -247,7 +276,7 @@ class StudyConfig:
         for name in COMPONENT_FIELDS:
             if name in data:
                 kwargs[name] = ComponentSpec.from_dict(data[name], name)
-        for name in ("n_init", "batch_size", "budget", "seed", "patience"):
+        for name in ("n_init", "batch_size", "budget", "seed", "patience", "in_flight"):
             if name in data:
                 kwargs[name] = data[name]
         return cls(**kwargs)
@@ -291,6 +320,10 @@ class StudyConfig:
     def build_selector(self) -> Selector:
         """The batch selector."""
         return SELECTORS.build(self.selection.name, self.selection.params, "selection")
+
+    def build_pending(self) -> PendingStrategy:
+        """How points still in flight condition a proposal."""
+        return PENDING.build(self.pending.name, self.pending.params, "pending")
 
 
 def _check_int(value: Any, field_name: str, low: int) -> None:

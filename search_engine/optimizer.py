@@ -1,9 +1,15 @@
 """The MOBO optimizer: stateless functions plus a small ask/tell wrapper.
 
-``propose(config, X, Y, seed)`` runs one iteration of DESIGN.md's loop — fit a surrogate per
-objective, wrap it in the acquisition, solve the surrogate problem seeded with the best measured
-points, select a batch — and returns a :class:`Proposal`. Nothing is kept between calls: the same
-configuration, data and seed always give the same proposal, so a crashed job can simply run again.
+``propose(config, X, Y, seed, pending=X_pending)`` runs one iteration of DESIGN.md's loop — fit a
+surrogate per objective, wrap it in the acquisition, solve the surrogate problem seeded with the best
+measured points, select a batch — and returns a :class:`Proposal`. Nothing is kept between calls: the
+same configuration, data, in-flight points and seed always give the same proposal, so a crashed job
+can simply run again.
+
+In-flight points (proposed, not yet measured) are never proposed again; the configured pending
+strategy (``config.pending``, see ``search_engine.pending``) decides whether they also join the fit
+and the measured front with believed values, so that a proposal made while workers are busy does not
+crowd next to what they are measuring.
 
 Data conventions at this boundary: ``X`` holds cube points of every architecture evaluated so far
 (failed ones included, so they are never proposed again); ``Y`` holds their measured objective
@@ -19,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from search_engine.config import StudyConfig
+from search_engine.errors import ConfigError
 from search_engine.metrics.pareto import non_dominated_ranks
 from search_engine.objectives import (
     ReferencePoint,
@@ -35,7 +42,7 @@ from search_engine.types import Array, Proposal
 MIN_POINTS_TO_FIT = 2
 """Below this many finite measurements no surrogate is fitted and the batch is sampled instead."""
 
-_STREAM = {"initial": 0, "fit": 1, "solve": 2, "select": 3, "top-up": 4}
+_STREAM = {"initial": 0, "fit": 1, "solve": 2, "select": 3, "top-up": 4, "pending": 5}
 """Independent random streams per phase, so changing one phase never shifts another's draws."""
 
 
@@ -68,8 +75,15 @@ def initial_design(
     return X
 
 
-def propose(config: StudyConfig, X: Array, Y: Array, seed: int, batch_size: int | None = None) -> Proposal:
-    """One optimizer iteration: the next batch of distinct, unmeasured architectures.
+def propose(
+    config: StudyConfig,
+    X: Array,
+    Y: Array,
+    seed: int,
+    batch_size: int | None = None,
+    pending: Array | None = None,
+) -> Proposal:
+    """One optimizer iteration: the next batch of distinct architectures, neither measured nor in flight.
 
     Args:
         config: the study configuration (validated here).
@@ -77,6 +91,7 @@ def propose(config: StudyConfig, X: Array, Y: Array, seed: int, batch_size: int 
         Y: ``(n, n_objectives)`` measured values in the objectives' own units; NaN rows = failed.
         seed: the iteration's seed (see ``iteration_seed``).
         batch_size: defaults to ``config.batch_size``.
+        pending: ``(m, n_vars)`` points proposed earlier and still being measured (None: none).
 
     Returns:
         A Proposal of up to ``batch_size`` architectures (fewer only when the space runs out).
@@ -85,24 +100,31 @@ def propose(config: StudyConfig, X: Array, Y: Array, seed: int, batch_size: int 
     config.validate()
     space: SearchSpace = config.build_space()
     X, Y = _check_data(space, config, X, Y)
+    X_pending = _check_pending(space, pending)
     batch = config.batch_size if batch_size is None else batch_size
     if batch < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch}")
-    measured_keys = set(space.keys(X)) if X.shape[0] else set()
+    excluded_keys = set(space.keys(X)) if X.shape[0] else set()
+    excluded_keys.update(space.keys(X_pending) if X_pending.shape[0] else [])
     finite = np.all(np.isfinite(Y), axis=1)
     Y_min = to_minimisation(Y[finite], config.objectives)  # (n_finite, n_objectives)
     X_fit = space.canonicalize(X[finite]) if finite.any() else X[finite]
     diagnostics: dict[str, Any] = {
         "n_measured": int(X.shape[0]),
         "n_failed_ignored": int((~finite).sum()),
+        "n_pending": int(X_pending.shape[0]),
         "objectives": [o.to_dict() for o in config.objectives],
     }
     if X_fit.shape[0] < MIN_POINTS_TO_FIT:
-        return _sampled_proposal(config, space, measured_keys, batch, seed, started, diagnostics)
+        return _sampled_proposal(config, space, excluded_keys, batch, seed, started, diagnostics)
 
     reference = config.reference_point() or derive_reference_point(Y_min)
-    surrogate = config.build_surrogate()
     timings: dict[str, float] = {}
+    if X_pending.shape[0]:
+        tick = time.perf_counter()
+        X_fit, Y_min = _with_pending(config, X_fit, Y_min, X_pending, seed, diagnostics)
+        timings["pending"] = time.perf_counter() - tick
+    surrogate = config.build_surrogate()
     tick = time.perf_counter()
     surrogate.fit(X_fit, Y_min, phase_rng(seed, "fit"))
     timings["fit"] = time.perf_counter() - tick
@@ -112,7 +134,7 @@ def propose(config: StudyConfig, X: Array, Y: Array, seed: int, batch_size: int 
     timings["solve"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    candidates, keys, origin = _candidates(space, population, measured_keys, batch, seed)
+    candidates, keys, origin = _candidates(space, population, excluded_keys, batch, seed)
     mean, std = surrogate.predict(candidates) if candidates.shape[0] else (np.empty((0, Y.shape[1])), None)
     selector = config.build_selector()
     chosen = selector.select(
@@ -158,6 +180,55 @@ def _check_data(space: SearchSpace, config: StudyConfig, X: Array, Y: Array) -> 
     return X, Y
 
 
+def _check_pending(space: SearchSpace, pending: Array | None) -> Array:
+    """``(m, n_vars)`` canonical in-flight points (``(0, n_vars)`` for none)."""
+    if pending is None or np.size(pending) == 0:
+        return np.empty((0, space.n_vars))
+    X_pending = np.asarray(pending, dtype=np.float64)
+    if X_pending.ndim != 2 or X_pending.shape[1] != space.n_vars:
+        raise ValueError(f"pending must have shape (m, {space.n_vars}), got {X_pending.shape}")
+    if not np.all(np.isfinite(X_pending)):
+        raise ValueError("pending points must be finite cube points")
+    canonical: Array = space.canonicalize(X_pending)
+    return canonical
+
+
+def _with_pending(
+    config: StudyConfig,
+    X_fit: Array,
+    Y_min: Array,
+    X_pending: Array,
+    seed: int,
+    diagnostics: dict[str, Any],
+) -> tuple[Array, Array]:
+    """The fit data with the in-flight points appended at their believed values, if the strategy says so.
+
+    The believed values also join the measured front the selector reads, which is what keeps a new
+    batch away from the points being measured. The reference point stays the measured data's.
+    """
+    diagnostics["pending_strategy"] = config.pending.name
+    diagnostics["n_pending_believed"] = 0
+    strategy = config.build_pending()
+
+    def predict(points: Array) -> Array:
+        believer = config.build_surrogate()
+        if not believer.predicts_values:
+            raise ConfigError(
+                "pending.params.value",
+                f"surrogate {config.surrogate.name!r} ranks rather than predicts values: in-flight points "
+                "cannot be believed at its predictions (believe a constant or choose 'ignore')",
+            )
+        believer.fit(X_fit, Y_min, phase_rng(seed, "pending"))
+        mean, _ = believer.predict(points)
+        return mean
+
+    believed = strategy.fantasies(Y_min, X_pending, predict)
+    if believed is None:
+        return X_fit, Y_min
+    diagnostics["n_pending_believed"] = int(X_pending.shape[0])
+    return np.vstack([X_fit, X_pending]), np.vstack([Y_min, believed])
+
+
 def _solve(
     config: StudyConfig, space: SearchSpace, surrogate: Surrogate, X_fit: Array, Y_min: Array, seed: int
 ) -> Array:
@@ -181,11 +252,11 @@ def _solve(
 
 
 def _candidates(
-    space: SearchSpace, population: Array, measured: set[str], batch: int, seed: int
+    space: SearchSpace, population: Array, excluded: set[str], batch: int, seed: int
 ) -> tuple[Array, list[str], list[str]]:
-    """Distinct, unmeasured architectures of the population, topped up when fewer than ``batch``."""
+    """Distinct architectures of the population not in ``excluded``, topped up when fewer than ``batch``."""
     rows, keys = [], []
-    seen = set(measured)
+    seen = set(excluded)
     for row, key in zip(population, space.keys(population), strict=True):
         if key not in seen:
             seen.add(key)
@@ -204,14 +275,14 @@ def _candidates(
 def _sampled_proposal(
     config: StudyConfig,
     space: SearchSpace,
-    measured: set[str],
+    excluded: set[str],
     batch: int,
     seed: int,
     started: float,
     diagnostics: dict[str, Any],
 ) -> Proposal:
     """Too few finite measurements to fit anything: draw the batch with the initial sampler."""
-    X = config.build_sampler().sample(space, batch, phase_rng(seed, "top-up"), exclude=measured)
+    X = config.build_sampler().sample(space, batch, phase_rng(seed, "top-up"), exclude=excluded)
     reference = config.reference_point()
     diagnostics.update(
         reason=f"fewer than {MIN_POINTS_TO_FIT} successful evaluations: batch drawn by the initial sampler",
@@ -235,8 +306,11 @@ def _sampled_proposal(
 class Optimizer:
     """Ask/tell wrapper around ``initial_design`` and ``propose`` for scripts and benchmarks.
 
-    It only accumulates the data set; every ``ask`` is a fresh, stateless ``propose`` with the seed of
-    the current iteration, exactly what a background job does with rows from a database.
+    It only accumulates the data set and the points still in flight; every ``ask`` is a fresh,
+    stateless ``propose`` with the seed of the next ask, exactly what a background job does with rows
+    from a database. Asks may overlap: ``ask`` while earlier proposals are untold conditions the new
+    one on them (they are never proposed twice), and ``tell`` takes results in any order, a few rows
+    at a time. Until the first ``tell`` every ask draws from the initial design.
     """
 
     def __init__(self, config: StudyConfig) -> None:
@@ -245,38 +319,72 @@ class Optimizer:
         self.X = np.empty((0, self.space.n_vars))
         self.Y = np.empty((0, config.n_objectives))
         self.iteration = 0
+        """Asks answered so far; the next ask's seed is ``iteration_seed(config.seed, iteration)``."""
+        self._pending: dict[str, Array] = {}
+        """Rows asked for and not told yet, by architecture key, in the order they were asked."""
+        self._told = False
 
     @property
     def n_evaluated(self) -> int:
         """Architectures measured so far, failures included."""
         return int(self.X.shape[0])
 
+    @property
+    def n_pending(self) -> int:
+        """Architectures asked for and not told yet."""
+        return len(self._pending)
+
+    @property
+    def pending(self) -> Array:
+        """``(n_pending, n_vars)`` points asked for and not told yet, in the order they were asked."""
+        if not self._pending:
+            return np.empty((0, self.space.n_vars))
+        return np.vstack(list(self._pending.values()))
+
     def ask(self, batch_size: int | None = None) -> Proposal:
-        """The next batch: the initial design first (iteration 0), then optimizer proposals."""
+        """The next architectures: the initial design until something is told, then optimizer proposals.
+
+        Neither a measured nor an in-flight architecture is proposed again.
+        """
         seed = iteration_seed(self.config.seed, self.iteration)
-        if self.iteration == 0:
-            count = self.config.n_init if batch_size is None else batch_size
-            X = initial_design(
-                self.config, count, seed, exclude=set(self.space.keys(self.X)) if self.n_evaluated else ()
-            )
-            return Proposal(
-                X=X,
-                architectures=self.space.decode(X),
-                keys=self.space.keys(X),
-                mean=None,
-                std=None,
-                origin=["initial"] * X.shape[0],
-                timings={"total": 0.0},
-                diagnostics={"initial_design": True},
-            )
-        return propose(self.config, self.X, self.Y, seed, batch_size)
+        if not self._told:
+            proposal = self._initial(batch_size, seed)
+        else:
+            proposal = propose(self.config, self.X, self.Y, seed, batch_size, pending=self.pending)
+        self.iteration += 1
+        for key, row in zip(proposal.keys, proposal.X, strict=True):
+            self._pending[key] = row
+        return proposal
+
+    def _initial(self, batch_size: int | None, seed: int) -> Proposal:
+        count = self.config.n_init if batch_size is None else batch_size
+        exclude = set(self._pending)
+        exclude.update(self.space.keys(self.X) if self.n_evaluated else [])
+        X = initial_design(self.config, count, seed, exclude=exclude or ())
+        return Proposal(
+            X=X,
+            architectures=self.space.decode(X),
+            keys=self.space.keys(X),
+            mean=None,
+            std=None,
+            origin=["initial"] * X.shape[0],
+            timings={"total": 0.0},
+            diagnostics={"initial_design": True},
+        )
 
     def tell(self, X: Array, Y: Array) -> None:
-        """Add measured points (``Y`` in the objectives' own units, NaN rows for failures)."""
+        """Add measured points (``Y`` in the objectives' own units, NaN rows for failures).
+
+        The rows may be any of the points in flight, in any order, or points measured elsewhere
+        (a warm start); each told point stops being in flight.
+        """
         X = np.asarray(X, dtype=np.float64).reshape(-1, self.space.n_vars)
         Y = np.asarray(Y, dtype=np.float64).reshape(-1, self.config.n_objectives)
         if X.shape[0] != Y.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
-        self.X = np.vstack([self.X, self.space.canonicalize(X) if X.shape[0] else X])
+        X = self.space.canonicalize(X) if X.shape[0] else X
+        for key in self.space.keys(X) if X.shape[0] else []:
+            self._pending.pop(key, None)
+        self.X = np.vstack([self.X, X])
         self.Y = np.vstack([self.Y, Y])
-        self.iteration += 1
+        self._told = True

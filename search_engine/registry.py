@@ -18,6 +18,7 @@ from search_engine.component import Component
 from search_engine.errors import ConfigError
 from search_engine.evaluators.base import Evaluator
 from search_engine.params import Param, resolve_params
+from search_engine.pending.base import PendingStrategy
 from search_engine.sampling.base import Sampler
 from search_engine.selection.base import Selector
 from search_engine.solvers.base import Solver
@@ -128,6 +129,7 @@ SURROGATES: Registry[Surrogate] = Registry(Surrogate)
 ACQUISITIONS: Registry[Acquisition] = Registry(Acquisition)
 SOLVERS: Registry[Solver] = Registry(Solver)
 SELECTORS: Registry[Selector] = Registry(Selector)
+PENDING: Registry[PendingStrategy] = Registry(PendingStrategy)
 
 SPACES.register("hytnas", "HyT-NAS hybrid conv/attention space", "search_engine.spaces.hytnas.HyTNASSpace")
 SPACES.register(
@@ -201,8 +203,17 @@ SELECTORS.register(
     "moead", "MOEA/D-style (k-means, best per cluster)", "search_engine.selection.moead.MOEADSelector"
 )
 
+PENDING.register(
+    "believer",
+    "Believer: in-flight points join the fit with predicted (or constant) values",
+    "search_engine.pending.believer.BelieverPending",
+)
+PENDING.register(
+    "ignore", "Ignore: in-flight points are only excluded", "search_engine.pending.ignore.IgnorePending"
+)
+
 REGISTRIES: dict[str, Registry[Any]] = {
-    r.kind: r for r in (SPACES, EVALUATORS, SAMPLERS, SURROGATES, ACQUISITIONS, SOLVERS, SELECTORS)
+    r.kind: r for r in (SPACES, EVALUATORS, SAMPLERS, SURROGATES, ACQUISITIONS, SOLVERS, SELECTORS, PENDING)
 }
 
 

@@ -15,9 +15,12 @@ import numpy as np
 import pytest
 
 from search_engine.component import Component
+from search_engine.config import ComponentSpec, StudyConfig
 from search_engine.errors import ConfigError
+from search_engine.objectives import Objective
+from search_engine.optimizer import initial_design, propose
 from search_engine.params import Param
-from search_engine.registry import SAMPLERS, SELECTORS, SOLVERS, SURROGATES, Registry
+from search_engine.registry import PENDING, SAMPLERS, SELECTORS, SOLVERS, SURROGATES, Registry
 from search_engine.selection.base import SelectionInput
 from search_engine.solvers.base import SurrogateProblem
 from search_engine.spaces.base import SearchSpace
@@ -40,7 +43,13 @@ FAST_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
 
 
 def build(kind: str, key: str) -> Any:
-    registry = {"surrogate": SURROGATES, "solver": SOLVERS, "selection": SELECTORS, "sampler": SAMPLERS}[kind]
+    registry = {
+        "surrogate": SURROGATES,
+        "solver": SOLVERS,
+        "selection": SELECTORS,
+        "sampler": SAMPLERS,
+        "pending": PENDING,
+    }[kind]
     return registry.build(key, FAST_PARAMS.get(kind, {}).get(key, {}), kind)
 
 
@@ -108,6 +117,49 @@ def check_selector(key: str, n_candidates: int, batch: int) -> None:
     chosen = selector.select(candidates, batch, np.random.default_rng(4))
     assert len(chosen) == min(batch, n_candidates) == len(set(chosen.tolist()))
     np.testing.assert_array_equal(selector.select(candidates, batch, np.random.default_rng(4)), chosen)
+
+
+def check_pending(key: str) -> None:
+    """None, or finite believed values with one row per in-flight point; the same for the same inputs."""
+    rng = np.random.default_rng(6)
+    Y_min, X_pending = rng.random((10, 2)), rng.random((4, 3))
+
+    def predict(points: np.ndarray) -> np.ndarray:
+        return np.column_stack([points.sum(axis=1), 1 - points[:, 0]])  # (m, 2)
+
+    strategy = build("pending", key)
+    believed = strategy.fantasies(Y_min, X_pending, predict)
+    if believed is None:
+        assert strategy.fantasies(Y_min, X_pending, predict) is None
+        return
+    assert believed.shape == (4, 2) and np.all(np.isfinite(believed))
+    np.testing.assert_array_equal(strategy.fantasies(Y_min, X_pending, predict), believed)
+
+
+def check_proposal_avoids_points_in_flight(key: str) -> None:
+    """A proposal made while points are in flight holds none of them, nor a measured one."""
+    space_spec = ComponentSpec(
+        "generic", {"variables": [{"name": f"x{i}", "type": "int", "low": 0, "high": 4} for i in range(3)]}
+    )
+    config = StudyConfig(
+        space=space_spec,
+        evaluator=ComponentSpec("benchmark", {"problem": "zdt1", "n_var": 3}),
+        objectives=(Objective("f1"), Objective("f2")),
+        ref_point=(1.1, 11.0),
+        solver=ComponentSpec("nsga2", {"pop_size": 20, "n_gen": 5}),
+        pending=ComponentSpec(key),
+        n_init=10,
+        budget=60,
+    )
+    space = config.build_space()
+    X = initial_design(config, 12, 0)
+    Y = np.column_stack([X[:, 0], 1 + X.sum(axis=1) - np.sqrt(X[:, 0])])  # (12, 2)
+    in_flight = propose(config, X, Y, seed=1, batch_size=8).X
+    proposal = propose(config, X, Y, seed=2, batch_size=8, pending=in_flight)
+    assert len(proposal) == 8 == len(set(proposal.keys))
+    assert not set(proposal.keys) & (set(space.keys(X)) | set(space.keys(in_flight)))
+    again = propose(config, X, Y, seed=2, batch_size=8, pending=in_flight)
+    assert again.keys == proposal.keys
 
 
 CONSTRUCTION_PARAMS: dict[str, dict[str, dict[str, Any]]] = {

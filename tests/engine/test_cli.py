@@ -111,3 +111,20 @@ def test_presets_lists_the_original_configuration() -> None:
 def test_module_entry_point_runs() -> None:
     done = subprocess.run([sys.executable, "-m", "search_engine", "presets"], capture_output=True, text=True)
     assert done.returncode == 0 and "hytnas" in done.stdout
+
+
+def test_a_run_on_simulated_workers_reports_its_clock_and_writes_every_evaluation(tmp_path: Path) -> None:
+    out_file = tmp_path / "pool.csv"
+    common = ["run", "--problem", "zdt1", "--preset", "hytnas", "--budget", "30", "--n-init", "10"]
+    code, printed = run_cli(
+        *common, "--n-var", "4", "--workers", "4", "--in-flight", "4", "--out", str(out_file)
+    )
+    assert code == 0
+    assert "4 simulated workers, 4 in flight: 30 evaluations in" in printed and "idle" in printed
+    rows = list(csv.DictReader(out_file.open()))
+    assert len(rows) == 30 == len({tuple(r[f"x{i}"] for i in range(4)) for r in rows})
+
+
+def test_keeping_points_in_flight_needs_simulated_workers(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run_cli("run", "--problem", "zdt1", "--budget", "200", "--in-flight", "4")
+    assert code == 2 and "--workers" in capsys.readouterr().err

@@ -62,12 +62,45 @@ def test_config_survives_a_json_round_trip() -> None:
         ),
         ({"selection": ComponentSpec("uncertainty")}, "selection.name"),  # XGBoost has no std
         ({"space": ComponentSpec("generic", {"variables": []})}, "space.params.variables"),
+        ({"in_flight": 0}, "in_flight"),
+        ({"in_flight": 31}, "in_flight"),  # more than the budget of 30
+        ({"in_flight": 2.5}, "in_flight"),
+        ({"pending": ComponentSpec("hopeful")}, "pending.name"),
+        ({"pending": ComponentSpec("believer", {"value": "median"})}, "pending.params.value"),
+        (  # a ranker's scores cannot stand in for the measurements of points in flight
+            {
+                "surrogate": ComponentSpec("xgb-ranker"),
+                "selection": ComponentSpec("nds"),
+                "in_flight": 4,
+            },
+            "pending.params.value",
+        ),
     ],
 )
 def test_bad_configuration_names_the_field(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(ConfigError) as excinfo:
         zdt1_config(**changes).validate()
     assert excinfo.value.field == field
+
+
+def test_asynchronous_settings_survive_a_json_round_trip() -> None:
+    config = zdt1_config(in_flight=4, pending=ComponentSpec("believer", {"value": "max"}))
+    again = StudyConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config and again.in_flight == 4
+    again.validate()
+
+
+def test_a_configuration_stored_before_asynchronous_proposals_reads_as_synchronous_batches() -> None:
+    stored = zdt1_config().to_dict()
+    del stored["pending"], stored["in_flight"]
+    config = StudyConfig.from_dict(stored).validate()
+    assert config.in_flight is None and config.pending == ComponentSpec("believer")
+
+
+def test_a_ranker_may_keep_points_in_flight_with_a_constant_liar_or_by_ignoring_them() -> None:
+    ranker = {"surrogate": ComponentSpec("xgb-ranker"), "selection": ComponentSpec("nds"), "in_flight": 4}
+    zdt1_config(**ranker, pending=ComponentSpec("believer", {"value": "min"})).validate()
+    zdt1_config(**ranker, pending=ComponentSpec("ignore")).validate()
 
 
 def test_budget_smaller_than_initial_design_is_explained() -> None:

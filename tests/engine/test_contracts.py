@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search_engine.registry import REGISTRIES, SAMPLERS, SELECTORS, SOLVERS, SPACES, SURROGATES
+from search_engine.registry import PENDING, REGISTRIES, SAMPLERS, SELECTORS, SOLVERS, SPACES, SURROGATES
 from search_engine.spaces.generic import GenericSpace
 from search_engine.spaces.hytnas import HyTNASSpace
 from tests.engine import contracts
@@ -48,6 +48,16 @@ def test_solver_contract(key: str) -> None:
 @pytest.mark.parametrize(("n_candidates", "batch"), [(30, 1), (30, 7), (5, 8)])
 def test_selector_contract(key: str, n_candidates: int, batch: int) -> None:
     contracts.check_selector(key, n_candidates, batch)
+
+
+@pytest.mark.parametrize("key", PENDING.keys())
+def test_pending_strategy_contract(key: str) -> None:
+    contracts.check_pending(key)
+
+
+@pytest.mark.parametrize("key", PENDING.keys())
+def test_a_proposal_never_holds_an_architecture_in_flight(key: str) -> None:
+    contracts.check_proposal_avoids_points_in_flight(key)
 
 
 @pytest.mark.parametrize("key", SPACES.keys())

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from search_engine.config import ComponentSpec, StudyConfig
+from search_engine.errors import ConfigError
 from search_engine.objectives import Objective
 from search_engine.optimizer import Optimizer, initial_design, iteration_seed, propose
 from search_engine.runner import run_search
@@ -169,6 +170,47 @@ def test_ask_tell_reproduces_the_same_search() -> None:
         return optimizer.X
 
     np.testing.assert_array_equal(run(), run())
+
+
+def test_no_points_in_flight_gives_the_synchronous_proposal() -> None:
+    config = zdt1_config()
+    X, Y = measured(config, 12)
+    synchronous = propose(config, X, Y, seed=4)
+    for strategy in ("believer", "ignore"):
+        unconditioned = propose(config.with_changes(pending=ComponentSpec(strategy)), X, Y, 4, pending=X[:0])
+        assert unconditioned.keys == synchronous.keys
+
+
+def test_a_proposal_conditioned_on_points_in_flight_is_reproducible() -> None:
+    config = zdt1_config()
+    X, Y = measured(config, 12)
+    in_flight = propose(config, X, Y, seed=1).X
+    first = propose(config, X, Y, seed=2, pending=in_flight)
+    assert first.keys == propose(config, X, Y, seed=2, pending=in_flight).keys
+    assert first.diagnostics["n_pending"] == 6 == first.diagnostics["n_pending_believed"]
+
+
+def test_a_ranker_refuses_to_believe_its_scores_for_points_in_flight() -> None:
+    config = zdt1_config(surrogate=ComponentSpec("xgb-ranker"), selection=ComponentSpec("nds"))
+    X, Y = measured(config, 12)
+    with pytest.raises(ConfigError) as excinfo:
+        propose(config, X, Y, seed=0, pending=np.full((1, 4), 0.5))
+    assert excinfo.value.field == "pending.params.value"
+    liar = config.with_changes(pending=ComponentSpec("believer", {"value": "mean"}))
+    assert len(propose(liar, X, Y, seed=0, pending=np.full((1, 4), 0.5))) == 6
+
+
+def test_overlapping_asks_never_propose_the_same_architecture_twice() -> None:
+    optimizer = Optimizer(zdt1_config())
+    first, second = optimizer.ask(4), optimizer.ask(4)  # the initial design, in two overlapping asks
+    assert len(set(first.keys) | set(second.keys)) == 8 and optimizer.n_pending == 8
+    optimizer.tell(second.X[::-1], zdt1(second.X[::-1]))  # results arrive out of order
+    third = optimizer.ask(3)
+    assert third.origin != ["initial"] * 3 and third.diagnostics["n_pending"] == 4
+    assert not set(third.keys) & (set(first.keys) | set(second.keys))
+    optimizer.tell(first.X[2:3], zdt1(first.X[2:3]))
+    assert optimizer.n_evaluated == 5 and optimizer.n_pending == 6
+    assert set(optimizer.space.keys(optimizer.pending)) == {*first.keys[:2], first.keys[3], *third.keys}
 
 
 def test_short_search_on_zdt1_grows_the_hypervolume() -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
 import numpy as np
+import pytest
 
 from search_engine.config import ComponentSpec
 from search_engine.evaluators.base import Evaluator
 from search_engine.objectives import Objective
-from search_engine.runner import run_search
+from search_engine.runner import SimulatedPool, run_pool, run_search
 from search_engine.setups import study_config
 from search_engine.types import Architecture
 from tests.engine.conftest import zdt1
@@ -90,3 +92,56 @@ def test_a_search_where_everything_fails_ends_without_a_reference_point() -> Non
     result = run_search(config, FlakyZDT1(fail_below=2.0))
     assert result.X.shape[0] == 20 and all(not r.ok for r in result.results)
     assert result.reference_point.values == ()
+
+
+def pool_config(**changes: Any) -> Any:
+    return small_config(**{"batch_size": 4, "budget": 37, "ref_point": (1.1, 11.0), **changes})
+
+
+@pytest.mark.parametrize("in_flight", [None, 4], ids=["synchronous", "asynchronous"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_pool_spends_exactly_the_budget_on_distinct_architectures(in_flight: int | None, seed: int) -> None:
+    """Four workers finishing in random order: the budget of unique evaluations, never more."""
+    config = pool_config(in_flight=in_flight, seed=seed)
+    result = run_pool(config, config.build_evaluator(), SimulatedPool(4, seed=seed))
+    keys = config.build_space().keys(result.run.X)
+    assert len(keys) == 37 == len(set(keys)) == len(result.run.results)
+    assert [p.n_evaluations for p in result.trace] == sorted({p.n_evaluations for p in result.trace})
+    assert result.trace[-1].n_evaluations == 37
+    assert all(a.seconds <= b.seconds for a, b in itertools.pairwise(result.trace))
+    assert result.simulated_seconds == result.finished_at.max() == result.trace[-1].seconds
+    assert result.run.origins.count("initial") == 10  # the initial design, then only proposals
+
+
+def test_asynchronous_results_arrive_out_of_proposal_order() -> None:
+    config = pool_config(in_flight=4)
+    result = run_pool(config, config.build_evaluator(), SimulatedPool(4, seed=0))
+    asks = result.run.iterations_of
+    assert asks != sorted(asks)
+
+
+def test_keeping_workers_fed_finishes_the_budget_sooner_with_less_idle_time() -> None:
+    config = pool_config()
+    pool = SimulatedPool(4, seed=3)
+    synchronous = run_pool(config, config.build_evaluator(), pool)
+    asynchronous = run_pool(config.with_changes(in_flight=4), config.build_evaluator(), pool)
+    assert asynchronous.simulated_seconds < synchronous.simulated_seconds
+    assert asynchronous.idle_fraction < synchronous.idle_fraction
+    # The same evaluation times in both runs: the work is the same, only the waiting differs.
+    np.testing.assert_allclose(asynchronous.busy_seconds, synchronous.busy_seconds)
+
+
+def test_a_synchronous_pool_makes_the_same_search_as_the_plain_runner() -> None:
+    config = pool_config()
+    pooled = run_pool(config, config.build_evaluator(), SimulatedPool(3, seed=5))
+    plain = run_search(config, config.build_evaluator())
+    np.testing.assert_array_equal(pooled.run.X, plain.X)
+    assert pooled.run.iterations_of == plain.iterations_of
+
+
+def test_evaluation_times_spread_by_the_asked_factor() -> None:
+    pool = SimulatedPool(1, median_seconds=2.0, slow_to_fast=10.0, seed=0)
+    config = pool_config(budget=400, n_init=400)
+    times = np.diff(run_pool(config, config.build_evaluator(), pool).finished_at, prepend=0.0)  # one worker
+    fast, median, slow = np.percentile(times, [5, 50, 95])
+    assert 7 < slow / fast < 14 and 1.7 < median < 2.3

@@ -11,7 +11,17 @@ from typing import assert_type
 from search_engine.acquisitions.base import Acquisition
 from search_engine.config import StudyConfig
 from search_engine.evaluators.base import Evaluator
-from search_engine.registry import ACQUISITIONS, EVALUATORS, SAMPLERS, SELECTORS, SOLVERS, SPACES, SURROGATES
+from search_engine.pending.base import PendingStrategy
+from search_engine.registry import (
+    ACQUISITIONS,
+    EVALUATORS,
+    PENDING,
+    SAMPLERS,
+    SELECTORS,
+    SOLVERS,
+    SPACES,
+    SURROGATES,
+)
 from search_engine.sampling.base import Sampler
 from search_engine.selection.base import Selector
 from search_engine.solvers.base import Solver
@@ -27,6 +37,7 @@ def built_by_a_configuration(config: StudyConfig) -> None:
     assert_type(config.build_acquisition(), Acquisition)
     assert_type(config.build_solver(), Solver)
     assert_type(config.build_selector(), Selector)
+    assert_type(config.build_pending(), PendingStrategy)
 
 
 def built_by_the_registries() -> None:
@@ -37,4 +48,5 @@ def built_by_the_registries() -> None:
     assert_type(ACQUISITIONS.build("ei"), Acquisition)
     assert_type(SOLVERS.build("nsga2"), Solver)
     assert_type(SELECTORS.build("hvi"), Selector)
+    assert_type(PENDING.build("believer"), PendingStrategy)
     assert_type(SURROGATES.load("gp"), type[Surrogate])
