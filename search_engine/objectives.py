@@ -62,6 +62,26 @@ class Objective:
         return cls(name.strip(), direction, unit)
 
 
+def parse_objectives(objectives: Any, field: str, minimum: int = 1) -> tuple[Objective, ...]:
+    """A list of objectives (``Objective`` objects or their JSON form), at least ``minimum``, names unique.
+
+    The one reader of an evaluator's declared objectives, so every evaluator refuses the same
+    mistakes with the same words; errors name ``field`` (``field[1].direction``).
+    """
+    if not isinstance(objectives, list | tuple) or len(objectives) < minimum:
+        least = "a non-empty list" if minimum <= 1 else f"{minimum} or more objectives"
+        raise ConfigError(field, f"expected {least}, each {{name, direction, unit}}")
+    parsed = tuple(
+        o if isinstance(o, Objective) else Objective.from_dict(o, f"{field}[{i}]")
+        for i, o in enumerate(objectives)
+    )
+    names = [o.name for o in parsed]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate is not None:
+        raise ConfigError(field, f"objective name {duplicate!r} is used twice")
+    return parsed
+
+
 def signs(objectives: Sequence[Objective]) -> Array:
     """``(n_objectives,)`` factors: -1 for maximised objectives, +1 for minimised ones."""
     return np.array([o.sign for o in objectives], dtype=np.float64)

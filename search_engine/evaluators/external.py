@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from search_engine.errors import ConfigError
 from search_engine.evaluators.base import Evaluator
 from search_engine.evaluators.table import HYTNAS_OBJECTIVES
-from search_engine.objectives import Objective
+from search_engine.objectives import Objective, parse_objectives
 from search_engine.params import param
 from search_engine.types import Architecture, EvaluationResult
 
@@ -67,7 +67,7 @@ class ExternalEvaluator(Evaluator, MeasuredOutside):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.objectives = _parse_objectives(self.objectives)
+        self.objectives = parse_objectives(self.objectives, f"{FIELD}.objectives", minimum=MIN_OBJECTIVES)
         self.metrics = _parse_metrics(self.metrics if self.metrics is not None else [])
 
     def worker_spec(self) -> dict[str, Any]:
@@ -83,23 +83,6 @@ class ExternalEvaluator(Evaluator, MeasuredOutside):
             "the external evaluator is measured by your own code: connect it with "
             "search_engine.client (ask/tell, or optimize(fn))"
         )
-
-
-def _parse_objectives(objectives: Any) -> tuple[Objective, ...]:
-    field = f"{FIELD}.objectives"
-    if not isinstance(objectives, list | tuple) or len(objectives) < MIN_OBJECTIVES:
-        raise ConfigError(
-            field, f"declare {MIN_OBJECTIVES} or more objectives, each {{name, direction, unit}}"
-        )
-    parsed = tuple(
-        o if isinstance(o, Objective) else Objective.from_dict(o, f"{field}[{i}]")
-        for i, o in enumerate(objectives)
-    )
-    names = [o.name for o in parsed]
-    duplicate = next((n for n in names if names.count(n) > 1), None)
-    if duplicate is not None:
-        raise ConfigError(field, f"objective name {duplicate!r} is used twice")
-    return parsed
 
 
 def _parse_metrics(metrics: Any) -> list[str]:

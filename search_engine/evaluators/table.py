@@ -30,7 +30,7 @@ from scipy import stats
 from search_engine.errors import ConfigError, DataError
 from search_engine.evaluators.base import Evaluator
 from search_engine.evaluators.table_csv import TableData, parse_table
-from search_engine.objectives import Objective
+from search_engine.objectives import Objective, parse_objectives
 from search_engine.params import param
 from search_engine.registry import SPACES
 from search_engine.spaces.base import SearchSpace
@@ -165,7 +165,7 @@ class TableEvaluator(Evaluator):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.objectives = _parse_objectives(self.objectives)
+        self.objectives = parse_objectives(self.objectives, f"{FIELD}.objectives")
         self._space = _build_space(self.space)
         names = [o.name for o in self.objectives]
         self.models = _parse_models(self.model, self.objective_models, names)
@@ -263,21 +263,6 @@ class TableEvaluator(Evaluator):
         values = self._evaluate_batch([architecture])
         assert values is not None
         return values[0]
-
-
-def _parse_objectives(objectives: Any) -> tuple[Objective, ...]:
-    field = f"{FIELD}.objectives"
-    if not isinstance(objectives, list | tuple) or not objectives:
-        raise ConfigError(field, "expected a non-empty list of {name, direction, unit}")
-    parsed = tuple(
-        o if isinstance(o, Objective) else Objective.from_dict(o, f"{field}[{i}]")
-        for i, o in enumerate(objectives)
-    )
-    names = [o.name for o in parsed]
-    duplicate = next((n for n in names if names.count(n) > 1), None)
-    if duplicate is not None:
-        raise ConfigError(field, f"objective name {duplicate!r} is used twice")
-    return parsed
 
 
 def _build_space(spec: Any) -> SearchSpace:
