@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.web.hardware_studies import SMALL_OPTIMIZER
+
 OBJECTIVES = [
     {"name": "accuracy", "direction": "max", "unit": "%"},
     {"name": "latency", "direction": "min", "unit": "ms"},
@@ -30,15 +32,7 @@ def external_config_dict(
         "space": space or {"name": "hytnas", "params": {}},
         "evaluator": {"name": "external", "params": {"objectives": objectives, "metrics": metrics or []}},
         "objectives": objectives,
-        "sampler": {"name": "lhs", "params": {}},
-        "surrogate": {"name": "xgboost", "params": {"n_estimators": 20}},
-        "acquisition": {"name": "identity", "params": {}},
-        "solver": {"name": "nsga2", "params": {"pop_size": 12, "n_gen": 3}},
-        "selection": {"name": "hvi", "params": {}},
-        "n_init": 3,
-        "batch_size": 2,
-        "budget": 5,
-        "seed": 1,
+        **SMALL_OPTIMIZER,
     }
     data.update(changes)
     return data

@@ -17,6 +17,20 @@ FAST_TORCH = {
 }
 
 
+SMALL_OPTIMIZER: dict[str, Any] = {
+    "sampler": {"name": "lhs", "params": {}},
+    "surrogate": {"name": "xgboost", "params": {"n_estimators": 20}},
+    "acquisition": {"name": "identity", "params": {}},
+    "solver": {"name": "nsga2", "params": {"pop_size": 12, "n_gen": 3}},
+    "selection": {"name": "hvi", "params": {}},
+    "n_init": 3,
+    "batch_size": 2,
+    "budget": 5,
+    "seed": 1,
+}
+"""A quick optimizer for studies measured outside the iteration job: 3 initial architectures + 2 proposed."""
+
+
 def hardware_config_dict(kind: str = "remote", **changes: Any) -> dict[str, Any]:
     """A HyT-NAS study measured by evaluator ``kind`` with FAST_TORCH settings: 3 initial + 2 proposed."""
     data: dict[str, Any] = {
@@ -26,15 +40,7 @@ def hardware_config_dict(kind: str = "remote", **changes: Any) -> dict[str, Any]
             {"name": "accuracy_proxy", "direction": "max", "unit": "score"},
             {"name": "latency", "direction": "min", "unit": "ms"},
         ],
-        "sampler": {"name": "lhs", "params": {}},
-        "surrogate": {"name": "xgboost", "params": {"n_estimators": 20}},
-        "acquisition": {"name": "identity", "params": {}},
-        "solver": {"name": "nsga2", "params": {"pop_size": 12, "n_gen": 3}},
-        "selection": {"name": "hvi", "params": {}},
-        "n_init": 3,
-        "batch_size": 2,
-        "budget": 5,
-        "seed": 1,
+        **SMALL_OPTIMIZER,
     }
     data.update(changes)
     return data
