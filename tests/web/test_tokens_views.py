@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.urls import reverse
+from django.utils import timezone
 
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Study, WorkerToken
@@ -135,3 +137,18 @@ def test_the_tokens_page_needs_a_signed_in_user(client: Any, alice: User) -> Non
     assert WorkerToken.objects.count() == 1
     token.refresh_from_db()
     assert token.is_active
+
+
+def test_the_list_shows_when_a_token_was_last_used_to_the_minute(alice_client: Any, alice: User) -> None:
+    issued = services.issue_token(alice, "bench board")
+    assert services.authenticate_token(issued.secret) == issued.token
+    first_use = WorkerToken.objects.get(pk=issued.token.pk).last_used_at
+    assert first_use is not None
+    assert f"{timezone.localtime(first_use):%Y-%m-%d %H:%M}" in alice_client.get(TOKENS).content.decode()
+
+    services.authenticate_token(issued.secret)  # again within the minute: the page would show the same
+    assert WorkerToken.objects.get(pk=issued.token.pk).last_used_at == first_use
+    an_hour_ago = first_use - timedelta(hours=1)
+    WorkerToken.objects.filter(pk=issued.token.pk).update(last_used_at=an_hour_ago)
+    services.authenticate_token(issued.secret)
+    assert WorkerToken.objects.get(pk=issued.token.pk).last_used_at >= first_use

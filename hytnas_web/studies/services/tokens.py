@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -56,16 +57,25 @@ def revoke_token(token: WorkerToken) -> None:
         )
 
 
+LAST_USE_RESOLUTION = timedelta(minutes=1)
+"""How stale a token's recorded last use may get: the tokens page shows it to the minute, and
+recording every request's would add a write to each claim, extension and report."""
+
+
 def authenticate_token(secret: str) -> WorkerToken | None:
-    """The active token with this secret, or None (unknown or revoked); records its last use."""
+    """The active token with this secret, or None (unknown or revoked); records its last use.
+
+    The last use is written at most once per ``LAST_USE_RESOLUTION``.
+    """
     if not secret:
         return None
     token = WorkerToken.objects.select_related("owner").filter(digest=token_digest(secret)).first()
     if token is None or not token.is_active:
         return None
     now = timezone.now()
-    WorkerToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    token.last_used_at = now
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USE_RESOLUTION:
+        WorkerToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
     return token
 
 
