@@ -39,7 +39,7 @@ from hytnas_web.studies.services.api_payloads import (
 )
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.evaluations import record_result
-from hytnas_web.studies.services.tokens import token_studies
+from hytnas_web.studies.services.tokens import token_reaches, token_studies
 from hytnas_web.studies.services.versions import bump_version
 from search_engine.evaluators.external import MeasuredOutside
 from search_engine.types import EvaluationResult
@@ -187,12 +187,12 @@ def report_evaluation(token: WorkerToken, evaluation_id: int, data: dict[str, An
     malformed report, UnknownLease, Forbidden for another token's lease, LateReport. Nothing is
     written unless the report is recorded.
     """
-    evaluation = Evaluation.objects.filter(pk=evaluation_id).first()
+    evaluation = Evaluation.objects.select_related("study").filter(pk=evaluation_id).first()
     if evaluation is None:
         raise NotFound(f"there is no evaluation {evaluation_id}")
-    if not token_studies(token).filter(pk=evaluation.study_id).exists():
+    study = evaluation.study
+    if not token_reaches(token, study):
         raise Forbidden(f"this token does not give access to the study of evaluation {evaluation_id}")
-    study = Study.objects.get(pk=evaluation.study_id)
     report = checked(ReportRequest, data, n_objectives=study.n_objectives)
     objectives = declared_values(
         report, [o["name"] for o in study.objectives], _measured_outside(study).metric_names()

@@ -86,6 +86,11 @@ def token_studies(token: WorkerToken) -> QuerySet[Study]:
     return Study.objects.filter(owner_id=token.owner_id)
 
 
+def token_reaches(token: WorkerToken, study: Study) -> bool:
+    """Whether ``study`` is one of ``token_studies(token)``, decided without a query."""
+    return study.owner_id == token.owner_id and token.study_id in (None, study.pk)
+
+
 def visible_tokens(owner: User, study: Study | None = None) -> QuerySet[WorkerToken]:
     """The owner's tokens (for one study: that study's and the owner's worker-wide ones)."""
     tokens = WorkerToken.objects.filter(owner=owner).select_related("study")
