@@ -117,6 +117,10 @@ class Study(models.Model):
         help_text="the study whose measurements were copied in as this one's initial design",
     )
     error = models.TextField(blank=True, help_text="why the study failed, in words")
+    notes = models.TextField(blank=True, help_text="the owner's own notes, free text")
+    archived_at = models.DateTimeField(
+        null=True, blank=True, help_text="set when the owner archived it: kept, but out of the list"
+    )
     version = models.PositiveBigIntegerField(
         default=0, help_text="change counter: bumped whenever a job writes results (live dashboard)"
     )
@@ -279,6 +283,7 @@ class Evaluation(models.Model):
     predicted_mean = models.JSONField(null=True, blank=True)
     predicted_std = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    notes = models.TextField(blank=True, help_text="the owner's own notes on this architecture")
     seconds = models.FloatField(null=True, blank=True)
     device = models.JSONField(default=dict, blank=True, help_text="the machine that measured it")
     # Who holds it while it is measured: an evaluation job (job_id) or a remote worker (lease); a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from hytnas_web.studies import views, views_browse, views_csv, views_dashboard, views_tokens
+from hytnas_web.studies import views, views_browse, views_csv, views_dashboard, views_manage, views_tokens
 
 urlpatterns: list[URLPattern] = [
     path("", views.study_list, name="studies-list"),
@@ -33,6 +33,21 @@ urlpatterns: list[URLPattern] = [
         "studies/<int:pk>/architectures/<int:evaluation_pk>/",
         views_browse.study_architecture,
         name="studies-architecture",
+    ),
+    path("studies/<int:pk>/rename/", views_manage.study_rename, name="studies-rename"),
+    path("studies/<int:pk>/notes/", views_manage.study_notes, name="studies-notes"),
+    path("studies/<int:pk>/archive/", views_manage.study_archive, {"archived": True}, name="studies-archive"),
+    path(
+        "studies/<int:pk>/unarchive/",
+        views_manage.study_archive,
+        {"archived": False},
+        name="studies-unarchive",
+    ),
+    path("studies/<int:pk>/delete/", views_manage.study_delete, name="studies-delete"),
+    path(
+        "studies/<int:pk>/architectures/<int:evaluation_pk>/notes/",
+        views_manage.evaluation_notes,
+        name="studies-architecture-notes",
     ),
     path("workers/tokens/", views_tokens.token_list, name="studies-tokens"),
     path("workers/tokens/<int:pk>/revoke/", views_tokens.token_revoke, name="studies-tokens-revoke"),

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -27,8 +28,10 @@ from hytnas_web.studies.forms import (
     default_initial,
     initial_values,
 )
+from hytnas_web.studies.forms.manage import StudyListForm
 from hytnas_web.studies.models import Preset, Study
 from hytnas_web.studies.services.scheduling import Enqueueing
+from hytnas_web.studies.views_browse import page_query, params_except
 from hytnas_web.studies.views_dashboard import dashboard_context as detail_context
 
 ACTIONS: dict[str, Callable[[Study], Enqueueing | None]] = {
@@ -54,12 +57,35 @@ QUEUE_AWAY = (
 )
 
 
+STUDIES_PER_PAGE = 25
+
+
 @login_required
 def study_list(request: SignedInRequest) -> HttpResponse:
-    """The user's studies with their progress."""
-    studies = Study.objects.filter(owner=request.user).select_related("owner").order_by("-updated_at")
-    rows = [(study, services.study_progress(study)) for study in studies]
-    return render(request, "studies/list.html", {"rows": rows})
+    """The user's studies with their progress: searched, filtered, sorted and paged on the server."""
+    form = StudyListForm(request.GET, evaluators=services.owner_evaluators(request.user))
+    chosen = form.values()
+    studies = services.find_studies(
+        request.user,
+        text=chosen["text"],
+        status=chosen["status"],
+        evaluator=chosen["evaluator"],
+        archived=chosen["archived"],
+        sort=chosen["sort"],
+    ).select_related("owner")
+    page = Paginator(studies, STUDIES_PER_PAGE).get_page(chosen["page"])
+    context = {
+        "form": form,
+        "rows": [(study, services.study_progress(study)) for study in page],
+        "page": page,
+        "previous_query": page_query(request.GET, page, -1),
+        "next_query": page_query(request.GET, page, +1),
+        "page_params": params_except(request.GET, "page"),
+        "filtered": any(chosen[key] for key in ("text", "status", "evaluator")),
+        "archived": chosen["archived"],
+        "n_studies": Study.objects.filter(owner=request.user).count(),
+    }
+    return render(request, "studies/list.html", context)
 
 
 @login_required

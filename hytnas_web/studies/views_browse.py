@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, render
 
 from hytnas_web.lib.signed_in import SignedInRequest
 from hytnas_web.studies import services
+from hytnas_web.studies.forms.manage import EvaluationNotesForm
 from hytnas_web.studies.models import Evaluation, Study
 
 ANY = [("", "any")]
@@ -58,14 +59,15 @@ def study_architectures(request: SignedInRequest, pk: int) -> HttpResponse:
             "browse": browse,
             "page": browse.page,
             "columns": _columns(request.GET, study, browse.sort),
-            "previous_query": _page_query(request.GET, browse.page, -1),
-            "next_query": _page_query(request.GET, browse.page, +1),
+            "previous_query": page_query(request.GET, browse.page, -1),
+            "next_query": page_query(request.GET, browse.page, +1),
+            "page_params": params_except(request.GET, "page"),
             "filtered": browse.filtered,
         },
     )
 
 
-def _query(params: QueryDict, **changes: Any) -> str:
+def query_with(params: QueryDict, **changes: Any) -> str:
     """``params`` with some keys replaced (None removes them), as a query string with its ``?``."""
     query = params.copy()
     for key, value in changes.items():
@@ -75,13 +77,18 @@ def _query(params: QueryDict, **changes: Any) -> str:
     return "?" + query.urlencode() if query else "?"
 
 
-def _page_query(params: QueryDict, page: Any, step: int) -> str | None:
+def params_except(params: QueryDict, *left_out: str) -> list[tuple[str, str]]:
+    """The query's other parameters, for the hidden inputs of a form that changes ``left_out``."""
+    return [(key, value) for key, values in params.lists() if key not in left_out for value in values]
+
+
+def page_query(params: QueryDict, page: Any, step: int) -> str | None:
     """The query string of the neighbouring page, or None at either end."""
     if step < 0 and not page.has_previous():
         return None
     if step > 0 and not page.has_next():
         return None
-    return _query(params, page=page.number + step)
+    return query_with(params, page=page.number + step)
 
 
 def _columns(params: QueryDict, study: Study, sort: str) -> list[dict[str, Any]]:
@@ -98,7 +105,7 @@ def _columns(params: QueryDict, study: Study, sort: str) -> list[dict[str, Any]]
                 "key": key,
                 "label": label,
                 "objective": key.startswith("objective-"),
-                "query": _query(params, sort=toggled, page=None),
+                "query": query_with(params, sort=toggled, page=None),
                 "state": state,
             }
         )
@@ -112,11 +119,19 @@ def study_architecture(request: SignedInRequest, pk: int, evaluation_pk: int) ->
     evaluation = get_object_or_404(
         Evaluation.objects.select_related("iteration"), pk=evaluation_pk, study=study
     )
-    return render(
-        request,
-        "studies/architecture.html",
-        {"study": study, "evaluation": evaluation, "detail": services.architecture_detail(study, evaluation)},
-    )
+    return render(request, "studies/architecture.html", architecture_context(study, evaluation))
+
+
+def architecture_context(
+    study: Study, evaluation: Evaluation, notes_form: EvaluationNotesForm | None = None
+) -> dict[str, Any]:
+    """What the architecture page shows (also used to redisplay it after refused notes)."""
+    return {
+        "study": study,
+        "evaluation": evaluation,
+        "detail": services.architecture_detail(study, evaluation),
+        "notes_form": notes_form or EvaluationNotesForm(instance=evaluation),
+    }
 
 
 @login_required

@@ -26,6 +26,7 @@ from hytnas_web.lib.shared_answers import SharedAnswers
 from hytnas_web.lib.signed_in import SignedInRequest
 from hytnas_web.studies import services
 from hytnas_web.studies.forms import SavePresetForm
+from hytnas_web.studies.forms.manage import RenameStudyForm, StudyNotesForm
 from hytnas_web.studies.models import ComponentKind, Iteration, Study
 from hytnas_web.studies.services.dashboard_polls import (
     ANSWER_CACHE_SECONDS,
@@ -51,8 +52,13 @@ def study_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     return render(request, "studies/detail.html", dashboard_context(study))
 
 
-def dashboard_context(study: Study, preset_form: SavePresetForm | None = None) -> dict[str, Any]:
-    """Everything the study page shows (also used to redisplay it after a refused action)."""
+def dashboard_context(
+    study: Study,
+    preset_form: SavePresetForm | None = None,
+    rename_form: RenameStudyForm | None = None,
+    notes_form: StudyNotesForm | None = None,
+) -> dict[str, Any]:
+    """Everything the study page shows (also used to redisplay it after a refused action or form)."""
     failed = study.iterations.filter(status=Iteration.Status.FAILED).order_by("-index").first()
     payload = services.dashboard(study)
     figures, notes = payload["figures"], payload["notes"]
@@ -78,6 +84,8 @@ def dashboard_context(study: Study, preset_form: SavePresetForm | None = None) -
         "workers": _workers(study),
         "components": [{"label": ComponentKind(k).label, **spec} for k, spec in study.components.items()],
         "preset_form": preset_form or SavePresetForm(),
+        "rename_form": rename_form or RenameStudyForm(instance=study),
+        "notes_form": notes_form or StudyNotesForm(instance=study),
         "links": _links(study),
     }
 

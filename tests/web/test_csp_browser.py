@@ -74,6 +74,7 @@ def test_the_main_pages_work_under_the_policy_with_no_violation(
         "compare": reverse("studies-compare") + f"?ids={first.pk}&ids={second.pk}",
         "import": reverse("studies-import", args=[first.pk]),
         "tokens": reverse("studies-tokens"),
+        "delete": reverse("studies-delete", args=[second.pk]),
     }
     seen: dict[str, list[str]] = {}
 

@@ -9,7 +9,8 @@ outside the iteration job: evaluation jobs, recording results), ``remote_work`` 
 ``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``progress``,
 ``form_support``, ``dashboard`` (with ``dashboard_polls`` and ``dashboard_rows``), ``browse``,
 ``compare``, ``csv_export``, ``csv_import``, ``warm_start`` (measurements already there as the
-initial design), ``devices`` and ``workers_panel``.
+initial design), ``devices``, ``workers_panel`` and ``housekeeping`` (rename, notes, archive, delete,
+the study list's search).
 """
 
 from __future__ import annotations
@@ -58,6 +59,17 @@ from hytnas_web.studies.services.form_support import (
     objective_defaults,
     study_tables,
 )
+from hytnas_web.studies.services.housekeeping import (
+    DeletionLosses,
+    delete_study,
+    deletion_losses,
+    find_studies,
+    owner_evaluators,
+    rename_study,
+    set_archived,
+    set_evaluation_notes,
+    set_study_notes,
+)
 from hytnas_web.studies.services.iterations import run_iteration
 from hytnas_web.studies.services.lifecycle import (
     ActionNotAllowed,
@@ -94,6 +106,7 @@ __all__ = [
     "Comparison",
     "ConfigError",
     "DataError",
+    "DeletionLosses",
     "EvaluationBrowse",
     "ImportResult",
     "InitialDesign",
@@ -116,6 +129,8 @@ __all__ = [
     "dashboard_changes",
     "dashboard_version",
     "default_objectives",
+    "delete_study",
+    "deletion_losses",
     "device_details",
     "device_label",
     "enqueue_iteration",
@@ -123,6 +138,7 @@ __all__ = [
     "export_evaluations_csv",
     "export_history_csv",
     "export_pareto_csv",
+    "find_studies",
     "history_columns",
     "import_columns",
     "import_evaluations",
@@ -130,10 +146,12 @@ __all__ = [
     "issue_token",
     "measures_on_device",
     "objective_defaults",
+    "owner_evaluators",
     "pareto_evaluation_ids",
     "pause_study",
     "preset_components",
     "reconcile",
+    "rename_study",
     "resume_study",
     "retry_study",
     "revoke_token",
@@ -141,6 +159,9 @@ __all__ = [
     "run_iteration",
     "save_preset",
     "save_study",
+    "set_archived",
+    "set_evaluation_notes",
+    "set_study_notes",
     "start_study",
     "study_config",
     "study_dispatch",

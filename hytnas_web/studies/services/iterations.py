@@ -120,7 +120,9 @@ def _leave_due(study_id: int, index: int, job_id: str, exc: BaseException) -> st
 def _claim(study_id: int, index: int, job_id: str) -> str | None:
     """Mark the iteration as ours, or say why not (done, not running, another live job has it)."""
     with transaction.atomic():
-        study = Study.objects.select_for_update().get(pk=study_id)
+        study = Study.objects.select_for_update().filter(pk=study_id).first()
+        if study is None:
+            return "no such study (deleted)"
         iteration = Iteration.objects.select_for_update().filter(study=study, index=index).first()
         if iteration is None:
             return "no such iteration"

@@ -1,0 +1,54 @@
+"""Managing a study in a real headless chromium: notes, rename, and delete after its confirmation.
+
+Selectors (templates/studies/study_manage.html, delete.html): ``details.edit-notes`` and
+``details.rename`` with their forms, ``a.action-delete``, ``#deletion-losses``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hytnas_web.studies.models import Study
+from tests.web.browser import PageProblems, chromium, chromium_path, log_in, screenshot
+from tests.web.conftest import PASSWORD
+from tests.web.test_list_view import measured
+
+
+@pytest.mark.django_db(transaction=True)
+def test_alice_writes_notes_renames_and_deletes_a_study_in_the_browser(
+    live_server: Any, alice: Any, make_study: Any
+) -> None:
+    chromium_path()
+    study = make_study(alice, name="Sweep 7")
+    measured(study, n_done=3, n_failed=1)
+    problems = PageProblems()
+    with chromium() as browser:
+        page = browser.new_page()
+        problems.watch(page)
+        log_in(page, live_server.url, "alice", PASSWORD)
+        page.goto(f"{live_server.url}/studies/{study.pk}/")
+
+        page.fill("details.edit-notes textarea[name=notes]", "Latency bound too tight:\nrelax to 40 ms.")
+        with page.expect_navigation():
+            page.click("details.edit-notes button[type=submit]")
+        assert "relax to 40 ms." in page.inner_text("#study-notes")
+
+        page.click("details.rename summary")
+        page.fill("details.rename input[name=name]", "Sweep 7: Pi 5, 40 ms")
+        with page.expect_navigation():
+            page.click("details.rename button[type=submit]")
+        assert page.inner_text("h1") == "Sweep 7: Pi 5, 40 ms"
+
+        with page.expect_navigation():
+            page.click("a.action-delete")
+        losses = " ".join(page.inner_text("#deletion-losses").split())
+        assert "3 measured architectures and 1 failed one" in losses
+        screenshot(page, "study-delete-confirmation")
+        with page.expect_navigation():
+            page.click("form button.danger")
+        assert "Deleted “Sweep 7: Pi 5, 40 ms”" in page.inner_text("body")
+        assert "No studies yet" in page.inner_text("body")
+    assert problems.all() == []
+    assert not Study.objects.filter(pk=study.pk).exists()
