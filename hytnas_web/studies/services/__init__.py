@@ -9,7 +9,8 @@ outside the iteration job: evaluation jobs, recording results), ``remote_work`` 
 ``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``progress``,
 ``form_support``, ``dashboard`` (with ``dashboard_polls`` and ``dashboard_rows``), ``browse``,
 ``compare``, ``csv_export``, ``csv_import``, ``warm_start`` (measurements already there as the
-initial design), ``devices`` and ``workers_panel``.
+initial design), ``pending_work`` with ``pending_upload`` (an external study's pending work done by
+hand), ``devices`` and ``workers_panel``.
 """
 
 from __future__ import annotations
