@@ -352,3 +352,39 @@ def test_an_evaluation_of_another_study_is_404_on_the_entry_page(
     services.run_iteration(other.pk, 0, job_id="test")
     foreign = other.evaluations.order_by("id")[0]
     assert alice_client.get(reverse("studies-pending-entry", args=[study.pk, foreign.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_rows_are_matched_by_key_or_else_by_design_values_when_the_id_column_is_gone(
+    alice_client: Any, study: Study
+) -> None:
+    rows = fill(download(alice_client, study))
+    for row in rows:
+        del row["id"]
+    rows[1]["key"] = ""  # matched by its design values
+    response = upload(alice_client, study, as_csv(rows))
+    assert response.status_code == 302, problems(response)
+    assert [e.objectives for e in study.evaluations.order_by("id")] == [[70.0, 5.0], [71.0, 4.0], [72.0, 3.0]]
+
+
+@pytest.mark.django_db
+def test_cells_a_spreadsheet_would_run_are_quoted_and_read_back_as_written(
+    alice: Any, alice_client: Any
+) -> None:
+    variables = [
+        {"name": "layers", "type": "int", "low": 1, "high": 8},
+        {"name": "mode", "type": "choice", "choices": ["=1+1", "@plain"]},
+    ]
+    study = running_external_study(alice, space={"name": "generic", "params": {"variables": variables}})
+    response = alice_client.get(reverse("studies-pending-csv", args=[study.pk]))
+    text = b"".join(response.streaming_content).decode()
+    assert "'=1+1" in text or "'@plain" in text
+    assert ",=1+1" not in text and ",@plain" not in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    for row in rows:
+        del row["id"], row["key"]  # matched by the design values, read back unquoted
+        row[ACCURACY], row[LATENCY] = "", ""
+        row["error"] = '\'=HYPERLINK("x")'
+    assert upload(alice_client, study, as_csv(rows)).status_code == 302
+    evaluation = study.evaluations.order_by("id")[0]
+    assert evaluation.status == Evaluation.Status.FAILED and evaluation.error == '=HYPERLINK("x")'

@@ -203,7 +203,11 @@ def _header(
 def _known_evaluations(study: Study, data: Sequence[Any], header: _Header) -> dict[str, Evaluation]:
     """The study's evaluations the file's ids and keys name, by ``"id:<n>"`` and ``"key:<k>"``."""
     ids = {c.cells[header.id] for c in data if header.id is not None and len(c.cells) > header.id}
-    keys = {c.cells[header.key] for c in data if header.key is not None and len(c.cells) > header.key}
+    keys = {
+        unneutralise(c.cells[header.key])
+        for c in data
+        if header.key is not None and len(c.cells) > header.key
+    }
     numbers = [int(i) for i in ids if i.isdigit() and len(i) < 19]
     found: dict[str, Evaluation] = {}
     for start in range(0, max(len(numbers), len(keys)), 500):
@@ -230,10 +234,12 @@ def _matched(
     if problems:
         return None, problems
     if id_text:
-        evaluation = known.get(f"id:{id_text}") if id_text.isdigit() else None
+        evaluation = known.get(f"id:{int(id_text)}") if id_text.isdigit() and len(id_text) < 19 else None
         if evaluation is None:
             reason = (
-                "not an evaluation id" if not id_text.isdigit() else f"this study has no evaluation {id_text}"
+                f"{id_text!r} is not an evaluation id (a whole number)"
+                if not id_text.isdigit()
+                else f"this study has no evaluation {id_text}"
             )
             return None, [RowProblem(line, ID_COLUMN, reason)]
         if key_text and key_text != evaluation.key:
