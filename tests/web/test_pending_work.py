@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -388,3 +389,31 @@ def test_cells_a_spreadsheet_would_run_are_quoted_and_read_back_as_written(
     assert upload(alice_client, study, as_csv(rows)).status_code == 302
     evaluation = study.evaluations.order_by("id")[0]
     assert evaluation.status == Evaluation.Status.FAILED and evaluation.error == '=HYPERLINK("x")'
+
+
+def readme_example() -> list[dict[str, str]]:
+    """The filled-in pending-work CSV that README.md ("By hand") shows."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- pending-work-example -->", 1)[1].split("```csv\n", 1)[1].split("```", 1)[0]
+    return list(csv.DictReader(io.StringIO(block)))
+
+
+@pytest.mark.django_db
+def test_the_readme_example_has_the_downloaded_columns_and_records_as_it_says(
+    alice_client: Any, study: Study
+) -> None:
+    example = readme_example()
+    downloaded = download(alice_client, study)
+    assert list(example[0]) == list(downloaded[0])
+    # The example's measured cells on this study's own pending architectures.
+    identity = ["id", "key", "layers", "width", "learning_rate", "activation"]
+    rows = [
+        {**filled, **{c: pending[c] for c in identity}}
+        for filled, pending in zip(example, downloaded, strict=True)
+    ]
+    response = upload(alice_client, study, as_csv(rows))
+    assert response.status_code == 302, problems(response)
+    done, failed, blank = study.evaluations.order_by("id")
+    assert done.objectives == [71.3, 12.5] and done.metrics == {"params": 210000}
+    assert failed.status == Evaluation.Status.FAILED and failed.error == "out of memory at batch size 64"
+    assert blank.status == Evaluation.Status.PENDING
