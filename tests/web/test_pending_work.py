@@ -417,3 +417,17 @@ def test_the_readme_example_has_the_downloaded_columns_and_records_as_it_says(
     assert done.objectives == [71.3, 12.5] and done.metrics == {"params": 210000}
     assert failed.status == Evaluation.Status.FAILED and failed.error == "out of memory at batch size 64"
     assert blank.status == Evaluation.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_the_upload_page_names_the_columns_and_refuses_a_file_that_is_not_text(
+    alice_client: Any, study: Study
+) -> None:
+    page = alice_client.get(reverse("studies-pending-upload", args=[study.pk]))
+    assert page.status_code == 200
+    assert "<code>metric_params</code>" in page.content.decode()
+    before = written_state(study)
+    response = upload(alice_client, study, b"id,accuracy\xff\n")
+    assert response.status_code == 400
+    assert problems(response) == [(None, "", "the file is not UTF-8 text (byte 12)")]
+    assert written_state(study) == before

@@ -41,6 +41,7 @@ def test_alice_sees_the_pending_architectures_and_types_a_result_in(
         with page.expect_navigation():
             page.click("button:text('Record')")
         assert "is not a number" in page.text_content(".has-error .errorlist")
+        screenshot(page, "pending-entry")
         # The refused entry answered 400, as it should, and nothing else went wrong.
         refused = problems.all()
         assert refused and all("400" in p and "/pending/" in p for p in refused), refused

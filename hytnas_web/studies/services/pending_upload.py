@@ -163,7 +163,8 @@ def _header(
     labels = {o.name: c for o, c in columns.objectives}
     position: dict[str, int] = {}
     for i, name in enumerate(names):
-        objective = objective_named(name, objectives)
+        # A design variable keeps its own name, even one that also names an objective.
+        objective = None if name in variables else objective_named(name, objectives)
         canonical = labels[objective] if objective is not None else name  # "accuracy" reads as "accuracy (%)"
         if canonical in position:
             result.errors.append(RowProblem(line, name, "column name used twice"))
