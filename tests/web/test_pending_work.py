@@ -431,3 +431,15 @@ def test_the_upload_page_names_the_columns_and_refuses_a_file_that_is_not_text(
     assert response.status_code == 400
     assert problems(response) == [(None, "", "the file is not UTF-8 text (byte 12)")]
     assert written_state(study) == before
+
+
+@pytest.mark.django_db
+def test_the_pending_pages_need_a_signed_in_user(client: Any, study: Study) -> None:
+    evaluation = study.evaluations.order_by("id")[0]
+    for url in (
+        reverse("studies-pending-csv", args=[study.pk]),
+        reverse("studies-pending-upload", args=[study.pk]),
+        reverse("studies-pending-entry", args=[study.pk, evaluation.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"] == f"{reverse('login')}?next={url}"
