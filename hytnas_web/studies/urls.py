@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from hytnas_web.studies import views, views_browse, views_csv, views_dashboard, views_manage, views_tokens
+from hytnas_web.studies import (
+    views,
+    views_browse,
+    views_csv,
+    views_dashboard,
+    views_manage,
+    views_pending,
+    views_tokens,
+)
 
 urlpatterns: list[URLPattern] = [
     path("", views.study_list, name="studies-list"),
@@ -27,6 +35,15 @@ urlpatterns: list[URLPattern] = [
         "studies/<int:pk>/export/history.csv", views_csv.study_export_history, name="studies-export-history"
     ),
     path("studies/<int:pk>/import/", views_csv.study_import, name="studies-import"),
+    path("studies/<int:pk>/pending/work.csv", views_pending.study_pending_csv, name="studies-pending-csv"),
+    path(
+        "studies/<int:pk>/pending/upload/", views_pending.study_pending_upload, name="studies-pending-upload"
+    ),
+    path(
+        "studies/<int:pk>/pending/<int:evaluation_pk>/",
+        views_pending.study_pending_entry,
+        name="studies-pending-entry",
+    ),
     path("studies/compare/", views_browse.study_compare, name="studies-compare"),
     path("studies/<int:pk>/architectures/", views_browse.study_architectures, name="studies-architectures"),
     path(

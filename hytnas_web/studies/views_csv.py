@@ -24,7 +24,7 @@ from hytnas_web.studies.formatting import NBSP, file_size
 from hytnas_web.studies.models import Study
 
 
-def _csv_response(study: Study, kind: str, lines: Iterator[str]) -> StreamingHttpResponse:
+def csv_response(study: Study, kind: str, lines: Iterator[str]) -> StreamingHttpResponse:
     """A streamed CSV download named after the study (slug and id: safe in a header)."""
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     filename = f"{slugify(study.name) or 'study'}-{study.pk}-{kind}.csv"
@@ -40,7 +40,7 @@ def _export_view(kind: str, export: Callable[[Study], Iterator[str]]) -> Callabl
     @require_GET
     def view(request: SignedInRequest, pk: int) -> StreamingHttpResponse:
         study = get_object_or_404(Study, pk=pk, owner=request.user)
-        return _csv_response(study, kind, export(study))
+        return csv_response(study, kind, export(study))
 
     view.__name__ = view.__qualname__ = f"study_export_{kind}"
     view.__doc__ = f"The study's {kind} as a CSV download (columns in README.md, 'CSV export')."

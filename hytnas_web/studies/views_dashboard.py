@@ -28,6 +28,7 @@ from hytnas_web.studies import services
 from hytnas_web.studies.forms import SavePresetForm
 from hytnas_web.studies.forms.manage import RenameStudyForm, StudyNotesForm
 from hytnas_web.studies.models import ComponentKind, Iteration, Study
+from hytnas_web.studies.services import pending_work
 from hytnas_web.studies.services.dashboard_polls import (
     ANSWER_CACHE_SECONDS,
     Probe,
@@ -82,6 +83,7 @@ def dashboard_context(
         "n_evaluations": study.evaluations.count(),
         "show_device": services.measures_on_device(study),
         "workers": _workers(study),
+        "pending": _pending(study),
         "components": [{"label": ComponentKind(k).label, **spec} for k, spec in study.components.items()],
         "preset_form": preset_form or SavePresetForm(),
         "rename_form": rename_form or RenameStudyForm(instance=study),
@@ -93,6 +95,22 @@ def dashboard_context(
 def _workers(study: Study) -> services.WorkersPanel | None:
     """The remote-evaluation panel: for studies measured by evaluation workers only."""
     return services.workers_panel(study) if services.study_dispatch(study) == "remote" else None
+
+
+def _pending(study: Study) -> pending_work.PendingList | None:
+    """The architectures waiting for a measurement: for studies whose work may be done by hand only."""
+    return pending_work.pending_list(study) if pending_work.measured_by_hand(study) else None
+
+
+def _pending_html(pk: int) -> str:
+    """The pending architectures, fresh (a lease runs out without a new version)."""
+    study = Study.objects.get(pk=pk)
+    pending = _pending(study)
+    return (
+        ""
+        if pending is None
+        else render_to_string("studies/pending_work.html", {"study": study, "pending": pending})
+    )
 
 
 def _recent_evaluations(study: Study) -> list[Any]:
@@ -140,8 +158,9 @@ def study_dashboard_data(request: SignedInRequest, pk: int) -> HttpResponse:
     """What changed since ``?since=<version>``: 304 when nothing did, else JSON (see services.dashboard).
 
     Many watchers ask the same question, so the answer is built once per (since, version) and shared
-    (``SharedAnswers``); only the CSRF token of its forms, and a remote study's workers panel (leases
-    change without a new version), are filled in per request. ``X-Poll-Interval`` tells the page how
+    (``SharedAnswers``); only the CSRF token of its forms, a remote study's workers panel and an
+    external study's pending architectures (leases change without a new version), are filled in
+    per request. ``X-Poll-Interval`` tells the page how
     many seconds to wait before the next poll.
     """
     since = request.GET.get("since") or None
@@ -164,6 +183,8 @@ def study_dashboard_data(request: SignedInRequest, pk: int) -> HttpResponse:
             body = answer["body"].replace(answer["csrf"], get_token(request))
             if answer["workers"]:
                 body = body.replace(json.dumps(answer["workers"]), json.dumps(_workers_html(pk)))
+            if answer.get("pending"):
+                body = body.replace(json.dumps(answer["pending"]), json.dumps(_pending_html(pk)))
             response = HttpResponse(body, content_type="application/json")
     except Study.DoesNotExist:
         raise Http404("No such study.") from None
@@ -197,7 +218,11 @@ def _answer(target: Probe, since: str | None) -> dict[str, str]:
     workers = f"workers-{secrets.token_hex(16)}" if services.study_dispatch(study) == "remote" else ""
     if workers:
         changes["html"]["workers"] = workers
-    return {"body": json.dumps(changes, cls=DjangoJSONEncoder), "csrf": csrf, "workers": workers}
+    pending = f"pending-{secrets.token_hex(16)}" if pending_work.measured_by_hand(study) else ""
+    if pending:
+        changes["html"]["pending"] = pending
+    body = json.dumps(changes, cls=DjangoJSONEncoder)
+    return {"body": body, "csrf": csrf, "workers": workers, "pending": pending}
 
 
 def _workers_html(pk: int) -> str:

@@ -9,8 +9,9 @@ outside the iteration job: evaluation jobs, recording results), ``remote_work`` 
 ``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``progress``,
 ``form_support``, ``dashboard`` (with ``dashboard_polls`` and ``dashboard_rows``), ``browse``,
 ``compare``, ``csv_export``, ``csv_import``, ``warm_start`` (measurements already there as the
-initial design), ``devices``, ``workers_panel`` and ``housekeeping`` (rename, notes, archive, delete,
-the study list's search).
+initial design), ``pending_work`` with ``pending_upload`` (an external study's pending work done by
+hand), ``devices``, ``workers_panel`` and ``housekeeping`` (rename, notes, archive, delete, the
+study list's search).
 """
 
 from __future__ import annotations

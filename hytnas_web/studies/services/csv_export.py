@@ -104,7 +104,7 @@ class _Line:
         return text
 
 
-def _lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     """CSV lines (``\\r\\n``-terminated): the header, then one line per row, every cell via ``cell``."""
     writer = csv.writer(_Line())
     yield writer.writerow([cell(name) for name in header])
@@ -189,7 +189,7 @@ def export_evaluations_csv(study: Study) -> Iterator[str]:
     config = study_config(study)  # read before the first line: a broken study fails as a whole
     variables, objectives = config.build_space().names, list(config.objectives)
     header = _evaluation_columns(variables, objectives)
-    return _lines(header, _evaluation_rows(study, variables, len(objectives)))
+    return csv_lines(header, _evaluation_rows(study, variables, len(objectives)))
 
 
 def pareto_ids(study: Study, objectives: Sequence[Objective] | None = None) -> set[int]:
@@ -228,7 +228,7 @@ def export_pareto_csv(study: Study) -> Iterator[str]:
     variables, objectives = config.build_space().names, list(config.objectives)
     header = _evaluation_columns(variables, objectives)
     keep = pareto_ids(study, objectives)
-    return _lines(header, _evaluation_rows(study, variables, len(objectives), keep=keep))
+    return csv_lines(header, _evaluation_rows(study, variables, len(objectives), keep=keep))
 
 
 def history_columns(study: Study) -> list[str]:
@@ -281,4 +281,4 @@ def _history_rows(study: Study, names: list[str]) -> Iterator[list[Any]]:
 def export_history_csv(study: Study) -> Iterator[str]:
     """The per-iteration history of ``study``, one CSV line at a time."""
     names = [o.name for o in study_config(study).objectives]
-    return _lines(_history_columns(names), _history_rows(study, names))
+    return csv_lines(_history_columns(names), _history_rows(study, names))

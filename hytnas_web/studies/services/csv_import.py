@@ -154,7 +154,7 @@ def import_evaluations(
         An :class:`ImportResult`; nothing is raised for bad input.
     """
     result = ImportResult()
-    text = _read_text(upload, result)
+    text = read_upload_text(upload, result)
     if text is None:
         return result
     config = study_config(study)
@@ -173,7 +173,7 @@ def import_evaluations(
     return result
 
 
-def _read_text(upload: bytes | IO[bytes], result: ImportResult) -> str | None:
+def read_upload_text(upload: bytes | IO[bytes], result: ImportResult) -> str | None:
     """The upload as text, or None with the reason recorded (too large, not UTF-8, empty)."""
     limit = settings.MAX_TABLE_UPLOAD_BYTES
     data = upload[: limit + 1] if isinstance(upload, bytes) else upload.read(limit + 1)
