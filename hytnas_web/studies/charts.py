@@ -85,16 +85,47 @@ def pareto_points(
     ``texts`` are compact architectures, one per shown point, escaped here.
     """
     index = np.arange(data.ids.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+    iterations = data.iterations[index].tolist()
     columns: dict[str, Any] = {
         "ids": data.ids[index].tolist(),
-        "color": data.iterations[index].tolist(),
-        "text": [escape(texts[i]) for i in index.tolist()],
+        "color": iterations,
+        "text": [
+            f"{proposed_by(it)}<br>{escape(texts[i])}"
+            for it, i in zip(iterations, index.tolist(), strict=True)
+        ],
     }
     for axis, j in zip(("x", "y", "z"), range(min(3, len(data.objectives))), strict=False):
         columns[axis] = rounded(data.Y[index, j])
     if len(data.objectives) > 3:
         columns["values"] = [rounded(data.Y[index, j]) for j in range(len(data.objectives))]
     return columns
+
+
+BEFORE_THE_SEARCH = -1
+"""The iteration index points measured before the search (imported, copied from a study) are drawn at."""
+
+
+def proposed_by(iteration: int) -> str:
+    """Where a point came from, for its hover: ``iteration 3``, ``initial design`` or ``imported``."""
+    if iteration <= BEFORE_THE_SEARCH:
+        return "measured before the search (imported or copied)"
+    return "initial design" if iteration == 0 else f"iteration {iteration}"
+
+
+def iteration_colour_bar(iterations: Any) -> dict[str, Any]:
+    """A colour bar with whole-number ticks (about eight at most), titled for points from before the search.
+
+    Iterations are whole numbers, so ticks at 0.5 would name nothing; the step grows with the span.
+    """
+    values = np.asarray(iterations, dtype=np.int64)
+    low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    title = "iteration" + (" (−1: imported)" if low <= BEFORE_THE_SEARCH else "")
+    return {
+        "title": {"text": title},
+        "tickmode": "linear",
+        "tick0": 0,
+        "dtick": max(1, math.ceil((high - low + 1) / 8)),
+    }
 
 
 def pareto_figure(
@@ -115,7 +146,7 @@ def pareto_figure(
         return _parcoords(data)
     points = pareto_points(data, texts)
     axes = ("x", "y", "z")[:m]
-    hover = "#%{customdata} · iteration %{marker.color}<br>%{text}<br>" + _value_lines(data.objectives, axes)
+    hover = "#%{customdata} · %{text}<br>" + _value_lines(data.objectives, axes)
     trace: dict[str, Any] = {
         "type": "scatter" if m < 3 else "scatter3d",
         "mode": "markers",
@@ -127,7 +158,7 @@ def pareto_figure(
             "color": points["color"],
             "colorscale": "Viridis",
             "showscale": True,
-            "colorbar": {"title": {"text": "iteration"}},
+            "colorbar": iteration_colour_bar(points["color"]),
             "size": 6 if m < 3 else 3,
             "opacity": 0.75,
         },
@@ -178,7 +209,8 @@ def pareto_overlays(
     values = _value_lines(data.objectives, axes)
     front_trace: dict[str, Any] = {
         "type": kind,
-        "mode": "lines+markers",
+        # A line through the front is its staircase in 2-D; through 3-D space it joins nothing.
+        "mode": "lines+markers" if m < 3 else "markers",
         "name": "Pareto front",
         "customdata": data.ids[front].tolist(),
         "text": [escape(text) for text in front_texts],
@@ -349,47 +381,55 @@ def stage_share_figure(data: StageLatencyData) -> Figure | None:
 
 
 def fidelity_figure(series: FidelitySeries) -> Figure | None:
-    """Kendall tau (left axis) and RMSE (right axis, dashed) of each objective per iteration."""
+    """Kendall tau of every objective on one panel, then each objective's RMSE on a panel of its own.
+
+    Rank correlations share a scale (-1..1); errors do not (1 % of accuracy beside 150 ms of latency
+    would be a flat line), so each objective's RMSE gets its own axis, in its own units.
+    """
     if not series.available:
         return None
     iterations = list(series.iterations)
-    traces: list[dict[str, Any]] = []
-    for name in series.objectives:
-        label = escape(name)
+    with_errors = [name for name in series.objectives if any(v is not None for v in series.rmse[name])]
+    panel, gap = 1.0 / (1 + len(with_errors)), 0.06
+    layout = _layout(
+        "Surrogate fidelity: predicted vs measured, per batch",
+        xaxis={
+            "title": {"text": "iteration"},
+            "dtick": 1,
+            "anchor": f"y{len(with_errors) + 1}" if with_errors else "y",
+        },
+        yaxis={"title": {"text": "Kendall τ"}, "range": [-1.05, 1.05], "domain": [1 - panel + gap / 2, 1.0]},
+    )
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": f"{escape(name)}: Kendall τ",
+            "x": iterations,
+            "y": list(series.kendall_tau[name]),
+            "hovertemplate": f"iteration %{{x}}<br>{escape(name)} Kendall τ %{{y:.3f}}<extra></extra>",
+        }
+        for name in series.objectives
+    ]
+    for k, name in enumerate(with_errors, start=2):
+        top = 1 - (k - 1) * panel
+        layout[f"yaxis{k}"] = {
+            "title": {"text": f"{escape(name)} RMSE"},
+            "domain": [max(0.0, top - panel + gap / 2), top - gap / 2],
+            "rangemode": "tozero",
+        }
         traces.append(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": f"{label}: Kendall τ",
+                "line": {"dash": "dot"},
+                "name": f"{escape(name)}: RMSE",
                 "x": iterations,
-                "y": list(series.kendall_tau[name]),
-                "hovertemplate": f"iteration %{{x}}<br>{label} Kendall τ %{{y:.3f}}<extra></extra>",
+                "y": list(series.rmse[name]),
+                "yaxis": f"y{k}",
+                "hovertemplate": f"iteration %{{x}}<br>{escape(name)} RMSE %{{y:.4g}}<extra></extra>",
             }
         )
-        if any(v is not None for v in series.rmse[name]):
-            traces.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "line": {"dash": "dot"},
-                    "name": f"{label}: RMSE",
-                    "x": iterations,
-                    "y": list(series.rmse[name]),
-                    "yaxis": "y2",
-                    "hovertemplate": f"iteration %{{x}}<br>{label} RMSE %{{y:.4g}}<extra></extra>",
-                }
-            )
-    layout = _layout(
-        "Surrogate fidelity: predicted vs measured, per batch",
-        xaxis={"title": {"text": "iteration"}, "dtick": 1},
-        yaxis={"title": {"text": "Kendall τ"}, "range": [-1.05, 1.05]},
-        yaxis2={
-            "title": {"text": "RMSE (objective units)"},
-            "overlaying": "y",
-            "side": "right",
-            "rangemode": "tozero",
-        },
-    )
     return {"data": traces, "layout": layout}
 
 

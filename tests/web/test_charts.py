@@ -123,3 +123,42 @@ def test_compared_studies_keep_one_colour_and_their_names_are_escaped_like_the_d
         assert (first["line"]["color"], second["line"]["color"]) == charts.PALETTE[:2]
     assert curves["data"][0]["x"] == [5, 9] and "(2, 1.1)" in curves["layout"]["title"]["text"]
     assert "<script>" not in json.dumps(scatter) and scatter["data"][2]["name"] == "reference point"
+
+
+def test_each_objectives_error_has_its_own_axis_in_its_own_units() -> None:
+    records = [
+        {"objective": "accuracy", "kendall_tau": 0.5, "rmse": 1.2},
+        {"objective": "latency", "kendall_tau": 0.7, "rmse": 150.0},
+    ]
+    figure = charts.fidelity_figure(fidelity_series([1, 2], [records, records], ["accuracy", "latency"]))
+    assert figure is not None
+    by_name = {trace["name"]: trace for trace in figure["data"]}
+    assert by_name["accuracy: RMSE"]["yaxis"] != by_name["latency: RMSE"]["yaxis"]
+    assert by_name["accuracy: Kendall τ"].get("yaxis", "y") == by_name["latency: Kendall τ"].get("yaxis", "y")
+    layout = figure["layout"]
+    panels = [layout["yaxis"]["domain"], layout["yaxis2"]["domain"], layout["yaxis3"]["domain"]]
+    assert all(0 <= low < high <= 1 for low, high in panels)
+    assert all(upper[0] >= lower[1] for upper, lower in zip(panels, panels[1:], strict=False))  # no overlap
+    assert layout["yaxis3"]["title"]["text"] == "latency RMSE"
+
+
+def test_a_three_objective_front_is_points_not_a_line_through_space() -> None:
+    rng = np.random.default_rng(1)
+    three = tuple(Objective(f"f{i}") for i in range(3))
+    data = pareto_chart_data(range(30), [0] * 30, rng.random((30, 3)), three)
+    front = charts.pareto_figure(data, [""] * 30)["data"][1]
+    assert front["name"] == "Pareto front" and front["mode"] == "markers"
+
+
+def test_the_iteration_colour_bar_ticks_whole_iterations_and_hover_names_where_a_point_came_from() -> None:
+    Y = np.array([[0.1, 0.9], [0.5, 0.5], [0.9, 0.1], [0.6, 0.6]])
+    data = pareto_chart_data([1, 2, 3, 4], [-1, 0, 1, 2], Y, (Objective("f1"), Objective("f2")))
+    points = charts.pareto_figure(data, ["a", "b", "c", "d"])["data"][0]
+    bar = points["marker"]["colorbar"]
+    assert bar["tickmode"] == "linear" and bar["dtick"] == 1 and float(bar["dtick"]).is_integer()
+    assert "imported" in bar["title"]["text"]
+    assert points["text"][0].startswith("measured before the search")
+    assert points["text"][1].startswith("initial design") and points["text"][3].startswith("iteration 2")
+    many = pareto_chart_data(range(4), [0, 10, 40, 99], Y, (Objective("f1"), Objective("f2")))
+    many_bar = charts.pareto_figure(many, [""] * 4)["data"][0]["marker"]["colorbar"]
+    assert many_bar["dtick"] == 13 and "imported" not in many_bar["title"]["text"]
