@@ -31,7 +31,13 @@ def external(**changes: Any) -> dict[str, Any]:
 def test_an_external_study_on_a_custom_space_takes_the_declared_objectives_and_metrics(
     alice_client: Any, alice: Any
 ) -> None:
-    changes = external(**THREE_OBJECTIVES, **{"evaluator-external-metrics": '["params", "energy_mj"]'})
+    changes = external(
+        **THREE_OBJECTIVES,
+        **{
+            "evaluator-external-metrics": '["params", "energy_mj"]',
+            "evaluator-external-time_limit_seconds": "900",
+        },
+    )
     response = post(alice_client, form_post_data(alice_client, **changes))
     assert response.status_code == 302, response.context["form"].errors
     study = Study.objects.get(owner=alice)
@@ -40,6 +46,7 @@ def test_an_external_study_on_a_custom_space_takes_the_declared_objectives_and_m
         "params": {
             "objectives": study.objectives,
             "metrics": ["params", "energy_mj"],
+            "time_limit_seconds": 900.0,
         },
     }
     assert [(o["name"], o["direction"], o["unit"]) for o in study.objectives] == [
