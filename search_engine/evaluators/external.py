@@ -90,7 +90,8 @@ class ExternalEvaluator(Evaluator, MeasuredOutside):
     def _evaluate_one(self, architecture: Architecture) -> EvaluationResult:
         return EvaluationResult.failure(
             "the external evaluator is measured by your own code: connect it with "
-            "search_engine.client (ask/tell, or optimize(fn))"
+            "search_engine.client (ask/tell, or optimize(fn)) or run "
+            "`python -m search_engine.worker --command CMD`"
         )
 
 

@@ -118,7 +118,7 @@ def evaluate_with_command(
         return CommandOutcome(EvaluationResult.failure(f"the claim is unusable: {exc!r}"), None)
     limit = time_limit_of(evaluation, settings)
     given = {key: value for key, value in evaluation.items() if key != "evaluator"}
-    stdin_text = json.dumps({**given, "time_limit_seconds": limit}, indent=2)
+    stdin_text = json.dumps({**given, "time_limit_seconds": limit})
     log = _Log(settings.log_dir / f"study-{item.study}" / f"evaluation-{item.id}.log", settings, stdin_text)
     with tempfile.TemporaryDirectory(prefix=f"hytnas-evaluation-{item.id}-") as name:
         folder = Path(name)
@@ -126,7 +126,7 @@ def evaluate_with_command(
             run = _run(settings, item, folder, stdin_text, limit)
         except OSError as exc:  # no such program, not executable, bad --workdir
             result = EvaluationResult.failure(f"could not start the command {settings.argv[0]!r}: {exc}")
-            return CommandOutcome(result, log.write(None, folder, result.error))
+            return CommandOutcome(result, log.write(None, folder, f"failed: {result.error}"))
         if run.interrupted:
             log.write(run, folder, "none: the worker was interrupted and stopped the command")
             raise KeyboardInterrupt
@@ -364,7 +364,7 @@ class _Log:
         self.stdin_text = stdin_text
         self.started = datetime.now(UTC)
 
-    def write(self, run: _Run | None, folder: Path, outcome: str | None) -> Path | None:
+    def write(self, run: _Run | None, folder: Path, outcome: str) -> Path | None:
         """Append the run, its whole output read from ``folder``; None (not raised) if the disk refuses."""
         if run is None:
             ending, duration = "did not start", "-"
@@ -372,12 +372,12 @@ class _Log:
             ending = "stopped" if run.exit_code is None else f"exit status {run.exit_code}"
             duration = f"{run.seconds:.3f} s"
         header = [
-            f"=== {self.started.isoformat(timespec='seconds')} ===",
+            f"=== {self.started.isoformat(timespec='seconds')} {self.path.stem} ===",
             f"command: {shlex.join(self.settings.argv)}",
             f"working directory: {self.settings.workdir}",
             f"ended: {ending}",
             f"duration: {duration}",
-            f"outcome: {outcome}",
+            f"outcome: {outcome.splitlines()[0]}",  # a failure's stderr tail follows in full below
             "--- standard input ---",
             self.stdin_text,
         ]
