@@ -29,8 +29,8 @@ its report), ``command`` (the user's command as the evaluation), ``loop`` (the `
 
 from __future__ import annotations
 
-from search_engine.worker.cli import LEASE_BOUNDS, MAX_BATCH, TOKEN_ENV, build_parser, main
-from search_engine.worker.client import ApiClient, ApiError, Backoff, TokenRefused
+from search_engine.worker.cli import LEASE_BOUNDS, MAX_BATCH, build_parser, main
+from search_engine.worker.client import TOKEN_ENV, ApiClient, ApiError, Backoff, TokenRefused
 from search_engine.worker.command import CommandOutcome, CommandSettings, evaluate_with_command
 from search_engine.worker.lease import LeaseKeeper
 from search_engine.worker.loop import DEFAULT_POLL, TOKEN_REFUSED, Worker, WorkerOptions

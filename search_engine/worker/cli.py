@@ -17,14 +17,13 @@ from types import FrameType
 from typing import Any
 
 from search_engine.devices import describe_device
-from search_engine.worker.client import ApiClient
+from search_engine.worker.client import TOKEN_ENV, ApiClient
 from search_engine.worker.command import CommandSettings
 from search_engine.worker.loop import DEFAULT_POLL, Worker, WorkerOptions
 from search_engine.worker.spool import Spool
 
 logger = logging.getLogger("search_engine.worker")  # one logger for the whole worker
 
-TOKEN_ENV = "HYTNAS_WORKER_TOKEN"
 MAX_BATCH = 64  # the API's bounds on max_evaluations and lease_seconds
 LEASE_BOUNDS = (30, 86_400)
 

@@ -2,7 +2,7 @@
 
 ``python -m search_engine.worker --server URL --command "python my_eval.py"`` claims work of kind
 ``external`` and, for each architecture, runs the command (split like a POSIX shell's words, run
-without a shell) in ``--workdir`` with the worker's environment plus:
+without a shell) in ``--workdir`` with the worker's environment (less its token) plus:
 
 - ``HYTNAS_ARCHITECTURE_FILE``: a JSON file holding the work item (``id``, ``study`` ``{id, name}``,
   ``key``, ``architecture`` (the dict of its variables), ``x`` (its point of the unit cube),
@@ -43,6 +43,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from search_engine.finite_numbers import finite_or_none
 from search_engine.types import EvaluationResult
+from search_engine.worker.client import TOKEN_ENV
 
 if TYPE_CHECKING:
     from search_engine.client import WorkItem
@@ -148,8 +149,9 @@ def _run(
     architecture_file = folder / "architecture.json"
     architecture_file.write_text(stdin_text, encoding="utf-8")
     result_file = folder / "result.json"
+    inherited = {name: value for name, value in os.environ.items() if name != TOKEN_ENV}  # it needs no token
     env = {
-        **os.environ,
+        **inherited,
         ARCHITECTURE_FILE_ENV: str(architecture_file),
         RESULT_FILE_ENV: str(result_file),
         EVALUATION_ENV: str(item.id),
@@ -234,7 +236,7 @@ def _exit_words(exit_code: int) -> str:
 
 
 def _stderr_tail(stderr: str) -> str:
-    """The end of standard error, to close a failure's reason (nothing when it is empty)."""
+    """The end of standard error (or that it is empty), to close a failure's reason."""
     text = stderr.strip()
     if not text:
         return "; its standard error is empty"
@@ -299,7 +301,8 @@ def checked_result(
         if item.metrics is not None and name not in item.metrics:
             declared = ", ".join(item.metrics) or "none"
             raise _bad(f"metrics.{name}", f"the study declares no metric {name!r}; declared: {declared}")
-        metrics[name] = value if isinstance(value, str | bool) else _finite(value, f"metrics.{name}")
+        keep = isinstance(value, str | bool | int)  # text, flags and whole numbers as they are
+        metrics[name] = value if keep else _finite(value, f"metrics.{name}")
     return objectives, stage_latency, metrics
 
 

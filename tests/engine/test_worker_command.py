@@ -276,13 +276,15 @@ def test_bad_command_options_are_refused_before_any_work_is_claimed(
     assert words in capsys.readouterr().err
 
 
-def test_the_environment_is_the_workers_plus_the_hytnas_variables(
+def test_the_environment_is_the_workers_without_its_token_plus_the_hytnas_variables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MY_DATASET", "/data/imagenet")
+    monkeypatch.setenv("HYTNAS_WORKER_TOKEN", "hyt_secret")
     script = """
         import json, os
         assert os.environ["MY_DATASET"] == "/data/imagenet" and os.getcwd() == os.environ["EXPECTED_CWD"]
+        assert "HYTNAS_WORKER_TOKEN" not in os.environ
         print(json.dumps({"objectives": [1.0, 2.0]}))
     """
     workdir = tmp_path / "work"
