@@ -86,3 +86,10 @@ def test_a_bad_metric_list_is_reported_at_its_input(alice_client: Any) -> None:
     errors = field_errors(post(alice_client, data), "evaluator-external-metrics")
     assert any("used twice" in e for e in errors), errors
     assert not Study.objects.exists()
+
+
+def test_a_time_limit_under_a_second_is_reported_at_its_input(alice_client: Any) -> None:
+    data = form_post_data(alice_client, **external(**{"evaluator-external-time_limit_seconds": "0.5"}))
+    errors = field_errors(post(alice_client, data), "evaluator-external-time_limit_seconds")
+    assert any("below the minimum 1" in e for e in errors), errors
+    assert not Study.objects.exists()
