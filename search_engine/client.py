@@ -102,6 +102,25 @@ class WorkItem:
     metrics: tuple[str, ...] | None
     lease: str
 
+    @classmethod
+    def from_claim(cls, entry: Mapping[str, Any], lease: str) -> WorkItem:
+        """One entry of a claim's ``evaluations``, as the API sends it (KeyError: a field is missing)."""
+        metrics = entry.get("metrics")
+        return cls(
+            id=int(entry["id"]),
+            study=int(entry["study"]["id"]),
+            study_name=str(entry["study"]["name"]),
+            key=str(entry["key"]),
+            architecture=dict(entry["architecture"]),
+            x=np.asarray(entry["x"], dtype=np.float64),  # (n_vars,)
+            objectives=tuple(
+                ObjectiveSpec(str(o["name"]), str(o["direction"]), str(o.get("unit", "")))
+                for o in entry["objectives"]
+            ),
+            metrics=None if metrics is None else tuple(str(m) for m in metrics),
+            lease=lease,
+        )
+
 
 @dataclass
 class _HeldLease:
@@ -151,7 +170,7 @@ class Studio:
         lease = answer.get("lease")
         if lease is None or not answer.get("evaluations"):
             return []
-        items = [_work_item(entry, str(lease["id"])) for entry in answer["evaluations"]]
+        items = [WorkItem.from_claim(entry, str(lease["id"])) for entry in answer["evaluations"]]
         keeper = LeaseKeeper(self.api, str(lease["id"]), self.lease_seconds)
         with self._lock:
             self._leases[str(lease["id"])] = _HeldLease(keeper, {item.id for item in items})
@@ -339,24 +358,6 @@ def _split_answer(
     extras = ("metrics", "stage_latency")
     objectives = {str(k): v for k, v in answer.items() if k not in extras}
     return objectives, answer.get("stage_latency"), answer.get("metrics")
-
-
-def _work_item(entry: Mapping[str, Any], lease: str) -> WorkItem:
-    metrics = entry.get("metrics")
-    return WorkItem(
-        id=int(entry["id"]),
-        study=int(entry["study"]["id"]),
-        study_name=str(entry["study"]["name"]),
-        key=str(entry["key"]),
-        architecture=dict(entry["architecture"]),
-        x=np.asarray(entry["x"], dtype=np.float64),  # (n_vars,)
-        objectives=tuple(
-            ObjectiveSpec(str(o["name"]), str(o["direction"]), str(o.get("unit", "")))
-            for o in entry["objectives"]
-        ),
-        metrics=None if metrics is None else tuple(str(m) for m in metrics),
-        lease=lease,
-    )
 
 
 def _objective_values(objectives: Objectives) -> Any:

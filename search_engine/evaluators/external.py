@@ -7,7 +7,9 @@ measures each in any way it likes and tells back the objectives the study declar
 named, with direction and unit), optional stage latency and the extra metrics named here.
 
 Works with any space (``hytnas`` and custom ``generic`` spaces): a claim carries each architecture
-decoded (the dict of its variables) and as its point of the unit cube.
+decoded (the dict of its variables) and as its point of the unit cube. The command worker
+(``python -m search_engine.worker --command ...``) runs the user's command for each architecture and
+stops it once it runs past ``time_limit_seconds``.
 
 :class:`MeasuredOutside` is what every evaluator measured by workers declares (this one and
 ``remote``): the spec a worker receives with each claim.
@@ -64,6 +66,13 @@ class ExternalEvaluator(Evaluator, MeasuredOutside):
         'Names of extra metrics recorded with each result, such as ["params", "energy_mj"]; '
         "a result may carry no other (blank: none).",
     )
+    time_limit_seconds: float | None = param(
+        None,
+        "Seconds the command worker lets your command run per architecture before stopping it and "
+        "recording a failure (blank: no limit; the worker's --time-limit overrides it).",
+        low=1.0,
+        high=7 * 86400.0,
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -71,8 +80,8 @@ class ExternalEvaluator(Evaluator, MeasuredOutside):
         self.metrics = _parse_metrics(self.metrics if self.metrics is not None else [])
 
     def worker_spec(self) -> dict[str, Any]:
-        """Nothing to build: every claim carries the declared objectives and metric names on its own."""
-        return {"name": "external", "params": {}}
+        """The time limit a command worker enforces; the objectives and metrics travel with every claim."""
+        return {"name": "external", "params": {"time_limit_seconds": self.time_limit_seconds}}
 
     def metric_names(self) -> tuple[str, ...]:
         """The declared metrics: a report naming any other is refused."""
@@ -81,7 +90,8 @@ class ExternalEvaluator(Evaluator, MeasuredOutside):
     def _evaluate_one(self, architecture: Architecture) -> EvaluationResult:
         return EvaluationResult.failure(
             "the external evaluator is measured by your own code: connect it with "
-            "search_engine.client (ask/tell, or optimize(fn))"
+            "search_engine.client (ask/tell, or optimize(fn)) or run "
+            "`python -m search_engine.worker --command CMD`"
         )
 
 

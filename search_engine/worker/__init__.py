@@ -17,15 +17,21 @@ bad evaluator setting becomes a failed report with the reason; the worker carrie
 SIGINT/SIGTERM stop claiming, let the current report be sent (or left in the spool) and exit 0; a
 second signal stops at once. Only the standard library, numpy and torch are needed, no web stack.
 
+With ``--command "python my_eval.py"`` the worker measures ``external`` studies instead: it runs the
+user's command for each architecture (the work item as JSON on its standard input and in a file),
+reads the result it prints or writes, and keeps each run's output in a log file (``command``).
+
 The package splits that work by job: ``client`` (HTTP requests and their errors), ``spool``
 (reports on disk), ``lease`` (keeping a lease alive), ``measure`` (evaluating a claim, building
-its report), ``loop`` (the ``Worker``) and ``cli`` (options, signals, exit code).
+its report), ``command`` (the user's command as the evaluation), ``loop`` (the ``Worker``) and
+``cli`` (options, signals, exit code).
 """
 
 from __future__ import annotations
 
-from search_engine.worker.cli import LEASE_BOUNDS, MAX_BATCH, TOKEN_ENV, build_parser, main
-from search_engine.worker.client import ApiClient, ApiError, Backoff, TokenRefused
+from search_engine.worker.cli import LEASE_BOUNDS, MAX_BATCH, build_parser, main
+from search_engine.worker.client import TOKEN_ENV, ApiClient, ApiError, Backoff, TokenRefused
+from search_engine.worker.command import CommandOutcome, CommandSettings, evaluate_with_command
 from search_engine.worker.lease import LeaseKeeper
 from search_engine.worker.loop import DEFAULT_POLL, TOKEN_REFUSED, Worker, WorkerOptions
 from search_engine.worker.measure import MAX_ERROR_CHARS, evaluate_claimed, report_payload
@@ -41,6 +47,8 @@ __all__ = [
     "ApiClient",
     "ApiError",
     "Backoff",
+    "CommandOutcome",
+    "CommandSettings",
     "LeaseKeeper",
     "PendingReport",
     "Spool",
@@ -49,6 +57,7 @@ __all__ = [
     "WorkerOptions",
     "build_parser",
     "evaluate_claimed",
+    "evaluate_with_command",
     "main",
     "report_payload",
 ]

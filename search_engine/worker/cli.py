@@ -6,6 +6,8 @@ import argparse
 import logging
 import math
 import os
+import shlex
+import shutil
 import signal
 import sys
 import urllib.parse
@@ -15,13 +17,13 @@ from types import FrameType
 from typing import Any
 
 from search_engine.devices import describe_device
-from search_engine.worker.client import ApiClient
+from search_engine.worker.client import TOKEN_ENV, ApiClient
+from search_engine.worker.command import CommandSettings
 from search_engine.worker.loop import DEFAULT_POLL, Worker, WorkerOptions
 from search_engine.worker.spool import Spool
 
 logger = logging.getLogger("search_engine.worker")  # one logger for the whole worker
 
-TOKEN_ENV = "HYTNAS_WORKER_TOKEN"
 MAX_BATCH = 64  # the API's bounds on max_evaluations and lease_seconds
 LEASE_BOUNDS = (30, 86_400)
 
@@ -98,6 +100,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder where reports wait until the server has them (default ~/.cache/hytnas-worker)",
     )
     add("--timeout", type=_seconds_arg, default=30.0, metavar="SECONDS", help="HTTP timeout (default 30)")
+    own = parser.add_argument_group(
+        "your own command", "measure the architectures of external studies with your command (see README.md)"
+    )
+    own.add_argument(
+        "--command",
+        metavar="CMD",
+        help='run CMD for each architecture, e.g. "python my_eval.py" (split like shell words, no shell)',
+    )
+    own.add_argument(
+        "--time-limit",
+        type=_seconds_arg,
+        metavar="SECONDS",
+        help="stop the command after SECONDS (default: the study's time_limit_seconds, else no limit)",
+    )
+    own.add_argument("--workdir", metavar="DIR", help="the command's working directory (default: here)")
+    own.add_argument(
+        "--logs",
+        metavar="DIR",
+        help="folder of each evaluation's output, study-<id>/evaluation-<id>.log (default: SPOOL/logs)",
+    )
     add("-v", "--verbose", action="store_true", help="also log every lease extension")
     return parser
 
@@ -120,6 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if server.scheme not in ("http", "https") or not server.netloc:
         print(f"error: --server must be an http:// or https:// address, got {args.server!r}", file=sys.stderr)
         return 2
+    try:
+        command = _command_settings(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
@@ -139,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         study=args.study,
         max_evaluations=args.max_evaluations,
         exit_when_idle=args.exit_when_idle,
+        command=command,
     )
     worker = Worker(client, Spool(args.spool, client.server), device, options)
     _install_signal_handlers(worker)
@@ -147,6 +175,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         logger.warning("interrupted; unsent reports stay in %s", Path(args.spool).expanduser())
         return 130
+
+
+def _command_settings(args: argparse.Namespace) -> CommandSettings | None:
+    """``--command`` and its options, checked before any work is claimed (ValueError: what is wrong)."""
+    if args.command is None:
+        given = [
+            f"--{name.replace('_', '-')}" for name in ("time_limit", "workdir", "logs") if getattr(args, name)
+        ]
+        if given:
+            raise ValueError(f"{', '.join(given)} only apply with --command")
+        return None
+    try:
+        argv = tuple(shlex.split(args.command))
+    except ValueError as exc:
+        raise ValueError(f"--command: {exc}: {args.command!r}") from None
+    if not argv:
+        raise ValueError("--command is empty: give the program to run, e.g. --command 'python my_eval.py'")
+    workdir = Path(args.workdir or ".").expanduser().resolve()
+    if not workdir.is_dir():
+        raise ValueError(f"--workdir: {workdir} is not a folder")
+    if os.sep in argv[0]:  # a path, relative to the command's working directory
+        path = workdir / Path(argv[0]).expanduser()
+        runnable = path.is_file() and os.access(path, os.X_OK)
+    else:
+        runnable = shutil.which(argv[0]) is not None
+    if not runnable:
+        raise ValueError(
+            f"--command: {argv[0]!r} is not a program this worker can run (not found or not executable)"
+        )
+    log_dir = Path(args.logs).expanduser() if args.logs else Path(args.spool).expanduser() / "logs"
+    return CommandSettings(argv, workdir, log_dir.resolve(), args.time_limit)
 
 
 def _install_signal_handlers(worker: Worker) -> None:
@@ -158,7 +217,8 @@ def _install_signal_handlers(worker: Worker) -> None:
         if len(received) > 1:
             raise KeyboardInterrupt
         logger.info(
-            "%s received: stopping once the evaluation in hand (if any) is reported; again to stop now",
+            "%s received: stopping once the evaluation in hand (if any) is reported; again to stop now"
+            + (" (and stop the command)" if worker.options.command is not None else ""),
             signal.Signals(signum).name,
         )
         worker.stop()

@@ -11,6 +11,9 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+TOKEN_ENV = "HYTNAS_WORKER_TOKEN"
+"""The environment variable holding the worker's token (read by the command line, kept from commands)."""
+
 
 class ApiError(Exception):
     """The server answered with an error, or did not answer at all (``status`` 0).

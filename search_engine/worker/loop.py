@@ -6,9 +6,12 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from search_engine.types import EvaluationResult
 from search_engine.worker.client import ApiClient, ApiError, Backoff, TokenRefused
+from search_engine.worker.command import CommandSettings, evaluate_with_command
 from search_engine.worker.lease import LeaseKeeper
 from search_engine.worker.measure import MAX_ERROR_CHARS, evaluate_claimed, is_finite, report_payload
 from search_engine.worker.spool import PendingReport, Spool
@@ -30,6 +33,12 @@ class WorkerOptions:
     study: int | None = None
     max_evaluations: int | None = None
     exit_when_idle: bool = False
+    command: CommandSettings | None = None  # set: run the user's command on external studies' work
+
+    @property
+    def work_kind(self) -> str:
+        """The kind of work claimed: ``external`` for the user's command, else ``remote`` (torch)."""
+        return "remote" if self.command is None else "external"
 
 
 class _Fatal(Exception):
@@ -130,7 +139,9 @@ class Worker:
         if self.options.max_evaluations is not None:
             wanted = min(wanted, self.options.max_evaluations - self.measured)
         try:
-            claim = self.client.claim(wanted, self.options.lease_seconds, self.device, self.options.study)
+            claim = self.client.claim(
+                wanted, self.options.lease_seconds, self.device, self.options.study, self.options.work_kind
+            )
         except ApiError as exc:
             self._raise_unless_retryable(exc, "claiming work")
             delay = self._claim_backoff.next()
@@ -169,15 +180,26 @@ class Worker:
         logger.info(
             "evaluation %d (study %s %r): measuring", evaluation_id, study.get("id"), study.get("name")
         )
-        result = evaluate_claimed(evaluation, self.options.threads)
+        result, log = self._measure(evaluation, lease_id)
         self.measured += 1
+        output = f"; output in {log}" if log is not None else ""
         if result.ok:
             names = [o.get("name", "?") for o in evaluation.get("objectives") or []]
             values = ", ".join(f"{n}={v:.6g}" for n, v in zip(names, result.objectives or (), strict=False))
-            logger.info("evaluation %d: done in %.1f s: %s", evaluation_id, result.seconds, values)
+            logger.info("evaluation %d: done in %.1f s: %s%s", evaluation_id, result.seconds, values, output)
         else:
-            logger.warning("evaluation %d: failed in %.1f s: %s", evaluation_id, result.seconds, result.error)
+            error = (result.error or "").split("\n", 1)[0]  # the first line; the rest is in the log file
+            logger.warning(
+                "evaluation %d: failed in %.1f s: %s%s", evaluation_id, result.seconds, error, output
+            )
         self._deliver(self._spooled(evaluation_id, report_payload(result, lease_id, self.device)))
+
+    def _measure(self, evaluation: Mapping[str, Any], lease_id: str) -> tuple[EvaluationResult, Path | None]:
+        """The result, by the user's command or the claim's evaluator, and the command's log file (if any)."""
+        if self.options.command is None:
+            return evaluate_claimed(evaluation, self.options.threads), None
+        outcome = evaluate_with_command(evaluation, lease_id, self.options.command)
+        return outcome.result, outcome.log
 
     def _spooled(self, evaluation_id: int, payload: dict[str, Any]) -> PendingReport:
         """The report, written to the spool first; sent unspooled if the disk refuses."""

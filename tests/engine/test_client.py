@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from search_engine.client import ResultError, WorkItem, _objective_values, _work_item
+from search_engine.client import ResultError, WorkItem, _objective_values
 
 HEAVY = ("django", "pydantic", "pymoo", "sklearn", "scipy", "xgboost", "torch", "onnxruntime")
 
@@ -29,7 +29,7 @@ def test_a_claimed_entry_becomes_an_item_with_its_cube_point() -> None:
         "objectives": [{"name": "accuracy", "direction": "max", "unit": "%"}],
         "metrics": ["params"],
     }
-    item = _work_item(entry, "lease-1")
+    item = WorkItem.from_claim(entry, "lease-1")
     assert isinstance(item, WorkItem)
     assert item.x.dtype == np.float64 and item.x.tolist() == [0.25]
     assert (item.study, item.study_name, item.metrics, item.lease) == (3, "mine", ("params",), "lease-1")

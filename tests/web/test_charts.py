@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -138,7 +139,7 @@ def test_each_objectives_error_has_its_own_axis_in_its_own_units() -> None:
     layout = figure["layout"]
     panels = [layout["yaxis"]["domain"], layout["yaxis2"]["domain"], layout["yaxis3"]["domain"]]
     assert all(0 <= low < high <= 1 for low, high in panels)
-    assert all(upper[0] >= lower[1] for upper, lower in zip(panels, panels[1:], strict=False))  # no overlap
+    assert all(upper[0] >= lower[1] for upper, lower in itertools.pairwise(panels))  # no overlap
     assert layout["yaxis3"]["title"]["text"] == "latency RMSE"
 
 

@@ -31,7 +31,13 @@ def external(**changes: Any) -> dict[str, Any]:
 def test_an_external_study_on_a_custom_space_takes_the_declared_objectives_and_metrics(
     alice_client: Any, alice: Any
 ) -> None:
-    changes = external(**THREE_OBJECTIVES, **{"evaluator-external-metrics": '["params", "energy_mj"]'})
+    changes = external(
+        **THREE_OBJECTIVES,
+        **{
+            "evaluator-external-metrics": '["params", "energy_mj"]',
+            "evaluator-external-time_limit_seconds": "900",
+        },
+    )
     response = post(alice_client, form_post_data(alice_client, **changes))
     assert response.status_code == 302, response.context["form"].errors
     study = Study.objects.get(owner=alice)
@@ -40,6 +46,7 @@ def test_an_external_study_on_a_custom_space_takes_the_declared_objectives_and_m
         "params": {
             "objectives": study.objectives,
             "metrics": ["params", "energy_mj"],
+            "time_limit_seconds": 900.0,
         },
     }
     assert [(o["name"], o["direction"], o["unit"]) for o in study.objectives] == [
@@ -78,4 +85,11 @@ def test_a_bad_metric_list_is_reported_at_its_input(alice_client: Any) -> None:
     data = form_post_data(alice_client, **external(**{"evaluator-external-metrics": '["params", "params"]'}))
     errors = field_errors(post(alice_client, data), "evaluator-external-metrics")
     assert any("used twice" in e for e in errors), errors
+    assert not Study.objects.exists()
+
+
+def test_a_time_limit_under_a_second_is_reported_at_its_input(alice_client: Any) -> None:
+    data = form_post_data(alice_client, **external(**{"evaluator-external-time_limit_seconds": "0.5"}))
+    errors = field_errors(post(alice_client, data), "evaluator-external-time_limit_seconds")
+    assert any("below the minimum 1" in e for e in errors), errors
     assert not Study.objects.exists()

@@ -325,6 +325,7 @@ HOSTILE_INPUTS = [
     "evaluator-benchmark-problem",
     "evaluator-benchmark-n_var",
     "evaluator-external-metrics",
+    "evaluator-external-time_limit_seconds",
     "objectives-0-name",
     "objectives-0-direction",
     "objectives-0-unit",

@@ -41,7 +41,8 @@ DISPATCH_TEXT = {
 RUNS_ELSEWHERE_TEXT = {
     "external": (
         "Evaluations wait for your own code holding a worker token: search_engine.client's "
-        "optimize(fn) or ask/tell (README: Bring your own evaluation)."
+        "optimize(fn) or ask/tell, or your own command run for each architecture by "
+        "python -m search_engine.worker --command (README: Bring your own evaluation)."
     ),
 }
 """Where the work of an evaluator measured outside the studio runs, when not by the evaluation worker."""

@@ -48,4 +48,13 @@ def test_every_evaluator_measured_by_workers_declares_what_the_worker_needs() ->
     remote = EVALUATORS.load("remote")
     assert issubclass(remote, MeasuredOutside) and issubclass(ExternalEvaluator, MeasuredOutside)
     assert remote is RemoteEvaluator
-    assert ExternalEvaluator().worker_spec() == {"name": "external", "params": {}}
+    assert ExternalEvaluator().worker_spec() == {"name": "external", "params": {"time_limit_seconds": None}}
+    limited = EVALUATORS.build("external", {"time_limit_seconds": 90})
+    assert isinstance(limited, MeasuredOutside)
+    assert limited.worker_spec()["params"] == {"time_limit_seconds": 90.0}
+
+
+def test_a_time_limit_below_a_second_is_refused_naming_it() -> None:
+    with pytest.raises(ConfigError) as refused:
+        EVALUATORS.build("external", {"time_limit_seconds": 0.5})
+    assert refused.value.field == "evaluator.params.time_limit_seconds"
