@@ -52,3 +52,32 @@ def test_alice_writes_notes_renames_and_deletes_a_study_in_the_browser(
         assert "No studies yet" in page.inner_text("body")
     assert problems.all() == []
     assert not Study.objects.filter(pk=study.pk).exists()
+
+
+WIDER_THAN_THE_WINDOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_name_without_spaces_wraps_instead_of_widening_the_pages(
+    live_server: Any, alice: Any, make_study: Any
+) -> None:
+    chromium_path()
+    study = make_study(alice, name="x" * 200)
+    measured(study, n_done=2)
+    evaluation = study.evaluations.order_by("id").first()
+    assert evaluation is not None
+    pages = [
+        "/",
+        f"/studies/{study.pk}/",
+        f"/studies/{study.pk}/architectures/",
+        f"/studies/{study.pk}/architectures/{evaluation.pk}/",
+        f"/studies/{study.pk}/delete/",
+    ]
+    overflow = {}
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in(page, live_server.url, "alice", PASSWORD)
+        for path in pages:
+            page.goto(live_server.url + path)
+            overflow[path] = page.evaluate(WIDER_THAN_THE_WINDOW)
+    assert overflow == dict.fromkeys(pages, 0)
