@@ -273,7 +273,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("HYTNAS_STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 WHITENOISE_USE_FINDERS = True  # serve from the app folders too, before (or without) collectstatic
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -284,7 +284,8 @@ STATICFILES_FINDERS = [
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Content-hashed, compressed names once collected (see hytnas_web.lib.static_storage).
+    "staticfiles": {"BACKEND": "hytnas_web.lib.static_storage.VersionedStaticStorage"},
 }
 
 # Cache and sessions: Redis (the queues' server unless HYTNAS_CACHE_URL says otherwise), under their

@@ -56,3 +56,12 @@ if "HYTNAS_TEST_DB_NAME" not in os.environ:
 
     var = Path(__file__).resolve().parent.parent / "var"
     os.environ["HYTNAS_TEST_DB_NAME"] = str(var / f"test-{os.getpid()}.sqlite3")
+if "HYTNAS_STATIC_ROOT" not in os.environ:
+    # Collected static files of this run only (runstack collects them at start): a checkout's own
+    # var/staticfiles, from `make run`, never changes the names pages link in a test.
+    import shutil
+    import tempfile
+
+    static_root = tempfile.mkdtemp(prefix="hytnas-test-static-")
+    os.environ["HYTNAS_STATIC_ROOT"] = static_root
+    atexit.register(shutil.rmtree, static_root, True)
