@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from search_engine.acquisitions.base import Acquisition
+from search_engine.constraints import Constraint, check_constraints
 from search_engine.errors import ConfigError
 from search_engine.evaluators.base import Evaluator
 from search_engine.objectives import Objective, ReferencePoint, given_reference_point
@@ -98,6 +99,8 @@ class StudyConfig:
         in_flight: None for synchronous batches (propose ``batch_size``, wait for all of them), or
             N to keep N architectures in flight: whenever a result arrives and fewer than N are
             being measured, new ones are proposed at once, conditioned on those still in flight.
+        constraints: device budgets, each a bound on a quantity (see ``constraints.py``); those on
+            quantities known before measuring are never violated by a proposal.
     """
 
     space: ComponentSpec
@@ -116,6 +119,7 @@ class StudyConfig:
     seed: int = 0
     patience: int | None = None
     in_flight: int | None = None
+    constraints: tuple[Constraint, ...] = ()
     _validated: bool = field(default=False, init=False, repr=False, compare=False)
     """Set by a successful ``validate``: the instance is frozen, so success stays true."""
 
@@ -164,6 +168,7 @@ class StudyConfig:
             spec: ComponentSpec = getattr(self, field_name)
             registry.resolve(spec.name, spec.params, field_name)
         self._validate_compatibility()
+        check_constraints(self)
         object.__setattr__(self, "_validated", True)
         return self
 
@@ -243,6 +248,7 @@ class StudyConfig:
             seed=self.seed,
             patience=self.patience,
             in_flight=self.in_flight,
+            constraints=[c.to_dict() for c in self.constraints],
         )
         return out
 
@@ -279,6 +285,12 @@ class StudyConfig:
         for name in ("n_init", "batch_size", "budget", "seed", "patience", "in_flight"):
             if name in data:
                 kwargs[name] = data[name]
+        constraints = data.get("constraints") or ()
+        if not isinstance(constraints, list | tuple):
+            raise ConfigError("constraints", f"expected a list of bounds, got {constraints!r}")
+        kwargs["constraints"] = tuple(
+            Constraint.from_dict(c, f"constraints[{i}]") for i, c in enumerate(constraints)
+        )
         return cls(**kwargs)
 
     @classmethod
