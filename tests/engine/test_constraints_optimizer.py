@@ -130,3 +130,34 @@ def test_the_solver_searches_the_feasible_region() -> None:
     X = initial_design(config)
     proposal = propose(config, X, synthetic_objectives(config, X), seed=5)
     assert proposal.diagnostics["n_infeasible_dropped"] < proposal.diagnostics["n_population"] / 2
+
+
+def test_a_constrained_search_counts_feasible_points_only_in_its_hypervolume() -> None:
+    """ZDT1 with f1 >= 0.3, a bound known only after measuring: points left of it add nothing."""
+    from search_engine.constraints import feasible_rows
+    from search_engine.metrics.hypervolume import hypervolume
+    from search_engine.runner import run_search
+
+    config = StudyConfig(
+        space=ComponentSpec(
+            "generic",
+            {"variables": [{"name": f"x{i}", "type": "float", "low": 0, "high": 1} for i in range(3)]},
+        ),
+        evaluator=ComponentSpec("benchmark", {"problem": "zdt1", "n_var": 3}),
+        objectives=(Objective("f1"), Objective("f2")),
+        ref_point=(1.1, 11.0),
+        solver=ComponentSpec("nsga2", {"pop_size": 20, "n_gen": 5}),
+        n_init=10,
+        batch_size=5,
+        budget=25,
+        constraints=(Constraint("f1", "lower", 0.3),),
+    )
+    run = run_search(config, config.build_evaluator())
+    feasible = run.Y[:, 0] >= 0.3
+    assert 0 < feasible.sum() < len(feasible)
+    expected = hypervolume(run.Y[feasible], np.array([1.1, 11.0]))
+    assert run.history[-1].hypervolume == expected
+    assert run.history[-1].hypervolume < hypervolume(run.Y, np.array([1.1, 11.0]))
+    assert run.history[-1].n_infeasible == int((~feasible).sum())
+    ok = feasible_rows(config, run.X, run.Y, run.results)
+    assert ok is not None and ok.tolist() == feasible.tolist()
