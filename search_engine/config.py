@@ -19,11 +19,13 @@ from search_engine.acquisitions.base import Acquisition
 from search_engine.constraints import Constraint, check_constraints
 from search_engine.errors import ConfigError
 from search_engine.evaluators.base import Evaluator
+from search_engine.feasibility.base import FeasibilityRule
 from search_engine.objectives import Objective, ReferencePoint, given_reference_point
 from search_engine.pending.base import PendingStrategy
 from search_engine.registry import (
     ACQUISITIONS,
     EVALUATORS,
+    FEASIBILITY,
     PENDING,
     SAMPLERS,
     SELECTORS,
@@ -45,6 +47,7 @@ COMPONENT_FIELDS: dict[str, Registry[Any]] = {
     "solver": SOLVERS,
     "selection": SELECTORS,
     "pending": PENDING,
+    "feasibility": FEASIBILITY,
 }
 """Optimizer components of a study, by config field, with the registry each is chosen from."""
 
@@ -101,6 +104,8 @@ class StudyConfig:
             being measured, new ones are proposed at once, conditioned on those still in flight.
         constraints: device budgets, each a bound on a quantity (see ``constraints.py``); those on
             quantities known before measuring are never violated by a proposal.
+        feasibility: how bounds known only after measuring steer the batch (``probability``:
+            prefer candidates predicted likely to meet them; ``ignore``).
     """
 
     space: ComponentSpec
@@ -113,6 +118,7 @@ class StudyConfig:
     solver: ComponentSpec = ComponentSpec("nsga2")
     selection: ComponentSpec = ComponentSpec("hvi")
     pending: ComponentSpec = ComponentSpec("believer")
+    feasibility: ComponentSpec = ComponentSpec("probability")
     n_init: int = 100
     batch_size: int = 50
     budget: int = 1000
@@ -332,6 +338,10 @@ class StudyConfig:
     def build_selector(self) -> Selector:
         """The batch selector."""
         return SELECTORS.build(self.selection.name, self.selection.params, "selection")
+
+    def build_feasibility(self) -> FeasibilityRule:
+        """How bounds known only after measuring steer the batch."""
+        return FEASIBILITY.build(self.feasibility.name, self.feasibility.params, "feasibility")
 
     def build_pending(self) -> PendingStrategy:
         """How points still in flight condition a proposal."""

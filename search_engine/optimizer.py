@@ -27,6 +27,13 @@ import numpy as np
 from search_engine.config import StudyConfig
 from search_engine.constraints import KnownBounds, known_bounds, sample_feasible
 from search_engine.errors import ConfigError
+from search_engine.feasibility.measured import (
+    Prediction,
+    candidate_pool,
+    likely_feasible,
+    measured_constraints,
+    measured_feasible,
+)
 from search_engine.metrics.pareto import non_dominated_ranks
 from search_engine.objectives import (
     ReferencePoint,
@@ -43,7 +50,7 @@ from search_engine.types import Array, Proposal
 MIN_POINTS_TO_FIT = 2
 """Below this many finite measurements no surrogate is fitted and the batch is sampled instead."""
 
-_STREAM = {"initial": 0, "fit": 1, "solve": 2, "select": 3, "top-up": 4, "pending": 5}
+_STREAM = {"initial": 0, "fit": 1, "solve": 2, "select": 3, "top-up": 4, "pending": 5, "feasibility": 6}
 """Independent random streams per phase, so changing one phase never shifts another's draws."""
 
 
@@ -95,6 +102,7 @@ def propose(
     seed: int,
     batch_size: int | None = None,
     pending: Array | None = None,
+    measured: dict[str, Array] | None = None,
 ) -> Proposal:
     """One optimizer iteration: the next batch of distinct architectures, neither measured nor in flight.
 
@@ -105,6 +113,11 @@ def propose(
         seed: the iteration's seed (see ``iteration_seed``).
         batch_size: defaults to ``config.batch_size``.
         pending: ``(m, n_vars)`` points proposed earlier and still being measured (None: none).
+        measured: measured values of constrained quantities other than objectives (a stage's
+            latency, a metric), each ``(n,)`` aligned with ``X`` (NaN where not reported). With
+            bounds known only after measuring, a surrogate per such quantity and the configured
+            feasibility rule keep the batch to candidates likely to meet them, and the front the
+            selector improves on holds the feasible measurements only.
 
     Returns:
         A Proposal of up to ``batch_size`` architectures (fewer only when the space runs out).
@@ -150,10 +163,34 @@ def propose(
     tick = time.perf_counter()
     candidates, keys, origin = _candidates(space, bounds, population, excluded_keys, batch, seed, diagnostics)
     mean, std = surrogate.predict(candidates) if candidates.shape[0] else (np.empty((0, Y.shape[1])), None)
+    pool = np.arange(candidates.shape[0])
+    Y_front = Y_min
+    after = measured_constraints(config)
+    if after and candidates.shape[0]:
+        values = {name: np.asarray(v, dtype=np.float64)[finite] for name, v in (measured or {}).items()}
+        n_measured = int(finite.sum())  # believed in-flight rows follow the measured ones in Y_min
+        ok = measured_feasible(config, Y[finite], values, after)
+        Y_front = np.vstack([Y_min[:n_measured][ok], Y_min[n_measured:]])
+        probability, steering = likely_feasible(
+            config,
+            after,
+            X_fit[:n_measured],
+            values,
+            candidates,
+            Prediction(mean, std, surrogate.predicts_values),
+            phase_rng(seed, "feasibility"),
+        )
+        pool = candidate_pool(probability, config.build_feasibility().min_probability, batch)
+        diagnostics.update(steering, n_likely_infeasible_passed_over=int(candidates.shape[0] - pool.shape[0]))
     selector = config.build_selector()
-    chosen = selector.select(
-        SelectionInput(candidates, mean, std, Y_min, reference.as_array()), batch, phase_rng(seed, "select")
+    picked = selector.select(
+        SelectionInput(
+            candidates[pool], mean[pool], None if std is None else std[pool], Y_front, reference.as_array()
+        ),
+        batch,
+        phase_rng(seed, "select"),
     )
+    chosen = pool[picked]
     timings["select"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - started
 
@@ -380,6 +417,8 @@ class Optimizer:
         self._pending: dict[str, Array] = {}
         """Rows asked for and not told yet, by architecture key, in the order they were asked."""
         self._told = False
+        self.measured: dict[str, Array] = {}
+        """Measured values of constrained non-objective quantities, each ``(n_evaluated,)``."""
 
     @property
     def n_evaluated(self) -> int:
@@ -407,7 +446,9 @@ class Optimizer:
         if not self._told:
             proposal = self._initial(batch_size, seed)
         else:
-            proposal = propose(self.config, self.X, self.Y, seed, batch_size, pending=self.pending)
+            proposal = propose(
+                self.config, self.X, self.Y, seed, batch_size, pending=self.pending, measured=self.measured
+            )
         self.iteration += 1
         for key, row in zip(proposal.keys, proposal.X, strict=True):
             self._pending[key] = row
@@ -429,11 +470,13 @@ class Optimizer:
             diagnostics={"initial_design": True},
         )
 
-    def tell(self, X: Array, Y: Array) -> None:
+    def tell(self, X: Array, Y: Array, measured: dict[str, Array] | None = None) -> None:
         """Add measured points (``Y`` in the objectives' own units, NaN rows for failures).
 
         The rows may be any of the points in flight, in any order, or points measured elsewhere
-        (a warm start); each told point stops being in flight.
+        (a warm start); each told point stops being in flight. ``measured``: values of constrained
+        quantities other than objectives (``latency.backbone``, a metric), one per row; a quantity
+        left out is NaN for these rows.
         """
         X = np.asarray(X, dtype=np.float64).reshape(-1, self.space.n_vars)
         Y = np.asarray(Y, dtype=np.float64).reshape(-1, self.config.n_objectives)
@@ -442,6 +485,11 @@ class Optimizer:
         X = self.space.canonicalize(X) if X.shape[0] else X
         for key in self.space.keys(X) if X.shape[0] else []:
             self._pending.pop(key, None)
+        n_before = self.n_evaluated
+        for name in set(self.measured) | set(measured or {}):
+            new = np.asarray((measured or {}).get(name, np.full(X.shape[0], np.nan)), dtype=np.float64)
+            old = self.measured.get(name, np.full(n_before, np.nan))
+            self.measured[name] = np.concatenate([old, new.reshape(X.shape[0])])
         self.X = np.vstack([self.X, X])
         self.Y = np.vstack([self.Y, Y])
         self._told = True

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from search_engine.config import StudyConfig
-from search_engine.constraints import feasible_rows
+from search_engine.constraints import feasible_rows, measured_values
 from search_engine.evaluators.base import Evaluator
 from search_engine.metrics.hypervolume import hypervolume
 from search_engine.objectives import (
@@ -89,7 +89,8 @@ def run_search(
         if len(proposal) == 0:
             break  # the space holds no new architecture
         batch_results = evaluator.evaluate(proposal.architectures)
-        optimizer.tell(proposal.X, objective_rows(batch_results, config.n_objectives))
+        Y_batch = objective_rows(batch_results, config.n_objectives)
+        optimizer.tell(proposal.X, Y_batch, _constrained_metrics(config, Y_batch, batch_results))
         results.extend(batch_results)
         iterations_of.extend([optimizer.iteration - 1] * len(proposal))
         origins.extend(proposal.origin)
@@ -118,6 +119,12 @@ def run_search(
         origins=origins,
         history=history,
     )
+
+
+def _constrained_metrics(config: StudyConfig, Y: Array, results: list[EvaluationResult]) -> dict[str, Array]:
+    """Measured values of the constrained quantities that are not objectives, for the optimizer."""
+    names = {o.name for o in config.objectives}
+    return {k: v for k, v in measured_values(config, Y, results).items() if k not in names}
 
 
 def objective_rows(results: list[EvaluationResult], n_objectives: int) -> Array:
