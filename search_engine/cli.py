@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from search_engine.config import ComponentSpec, StudyConfig
+from search_engine.constraints import Constraint
 from search_engine.errors import ConfigError, DataError
 from search_engine.evaluators.base import Evaluator
 from search_engine.presets import PRESETS
@@ -42,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--n-obj", type=int, default=2, help="benchmark objectives (DTLZ only, default 2)")
     run.add_argument("--ref-point", type=float, nargs="+", help="reference point in the objectives' units")
     run.add_argument("--out", help="CSV file for all evaluations")
+    run.add_argument(
+        "--constraint",
+        action="append",
+        default=[],
+        metavar="BOUND",
+        help='a bound such as "f1>=0.2" or "params<=2e6" (repeatable); hypervolume counts feasible points',
+    )
     pool = run.add_argument_group(
         "simulated pool", "evaluate on W simulated workers with log-normal evaluation times (simulated clock)"
     )
@@ -83,6 +91,11 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
             n_var=args.n_var,
             n_obj=args.n_obj,
         )
+        if args.constraint:
+            constraints = tuple(
+                Constraint.parse(text, f"constraints[{i}]") for i, text in enumerate(args.constraint)
+            )
+            config = config.with_changes(constraints=constraints).validate()
         if args.in_flight is not None or args.pending is not None:
             if args.workers is None:
                 raise ConfigError("in_flight", "--in-flight and --pending need a simulated pool (--workers)")
@@ -104,7 +117,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
         timings = " ".join(f"{k}={v:.2f}s" for k, v in record.timings.items() if k != "evaluate")
         print(
             f"iteration {record.iteration:3d}  evaluations {record.n_evaluations:5d}  "
-            f"failed {record.n_failed:3d}  hypervolume {record.hypervolume:.6g}  {timings}",
+            f"failed {record.n_failed:3d}  hypervolume {record.hypervolume:.6g}  {timings}"
+            + (f"  infeasible {record.n_infeasible}" if config.constraints else ""),
             file=stdout,
             flush=True,
         )

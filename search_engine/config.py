@@ -16,13 +16,16 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from search_engine.acquisitions.base import Acquisition
+from search_engine.constraints import Constraint, check_constraints
 from search_engine.errors import ConfigError
 from search_engine.evaluators.base import Evaluator
+from search_engine.feasibility.base import FeasibilityRule
 from search_engine.objectives import Objective, ReferencePoint, given_reference_point
 from search_engine.pending.base import PendingStrategy
 from search_engine.registry import (
     ACQUISITIONS,
     EVALUATORS,
+    FEASIBILITY,
     PENDING,
     SAMPLERS,
     SELECTORS,
@@ -44,6 +47,7 @@ COMPONENT_FIELDS: dict[str, Registry[Any]] = {
     "solver": SOLVERS,
     "selection": SELECTORS,
     "pending": PENDING,
+    "feasibility": FEASIBILITY,
 }
 """Optimizer components of a study, by config field, with the registry each is chosen from."""
 
@@ -98,6 +102,10 @@ class StudyConfig:
         in_flight: None for synchronous batches (propose ``batch_size``, wait for all of them), or
             N to keep N architectures in flight: whenever a result arrives and fewer than N are
             being measured, new ones are proposed at once, conditioned on those still in flight.
+        constraints: device budgets, each a bound on a quantity (see ``constraints.py``); those on
+            quantities known before measuring are never violated by a proposal.
+        feasibility: how bounds known only after measuring steer the batch (``probability``:
+            prefer candidates predicted likely to meet them; ``ignore``).
     """
 
     space: ComponentSpec
@@ -110,12 +118,14 @@ class StudyConfig:
     solver: ComponentSpec = ComponentSpec("nsga2")
     selection: ComponentSpec = ComponentSpec("hvi")
     pending: ComponentSpec = ComponentSpec("believer")
+    feasibility: ComponentSpec = ComponentSpec("probability")
     n_init: int = 100
     batch_size: int = 50
     budget: int = 1000
     seed: int = 0
     patience: int | None = None
     in_flight: int | None = None
+    constraints: tuple[Constraint, ...] = ()
     _validated: bool = field(default=False, init=False, repr=False, compare=False)
     """Set by a successful ``validate``: the instance is frozen, so success stays true."""
 
@@ -164,6 +174,7 @@ class StudyConfig:
             spec: ComponentSpec = getattr(self, field_name)
             registry.resolve(spec.name, spec.params, field_name)
         self._validate_compatibility()
+        check_constraints(self)
         object.__setattr__(self, "_validated", True)
         return self
 
@@ -243,6 +254,7 @@ class StudyConfig:
             seed=self.seed,
             patience=self.patience,
             in_flight=self.in_flight,
+            constraints=[c.to_dict() for c in self.constraints],
         )
         return out
 
@@ -279,6 +291,12 @@ class StudyConfig:
         for name in ("n_init", "batch_size", "budget", "seed", "patience", "in_flight"):
             if name in data:
                 kwargs[name] = data[name]
+        constraints = data.get("constraints") or ()
+        if not isinstance(constraints, list | tuple):
+            raise ConfigError("constraints", f"expected a list of bounds, got {constraints!r}")
+        kwargs["constraints"] = tuple(
+            Constraint.from_dict(c, f"constraints[{i}]") for i, c in enumerate(constraints)
+        )
         return cls(**kwargs)
 
     @classmethod
@@ -320,6 +338,10 @@ class StudyConfig:
     def build_selector(self) -> Selector:
         """The batch selector."""
         return SELECTORS.build(self.selection.name, self.selection.params, "selection")
+
+    def build_feasibility(self) -> FeasibilityRule:
+        """How bounds known only after measuring steer the batch."""
+        return FEASIBILITY.build(self.feasibility.name, self.feasibility.params, "feasibility")
 
     def build_pending(self) -> PendingStrategy:
         """How points still in flight condition a proposal."""

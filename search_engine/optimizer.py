@@ -25,7 +25,15 @@ from typing import Any
 import numpy as np
 
 from search_engine.config import StudyConfig
+from search_engine.constraints import KnownBounds, known_bounds, sample_feasible
 from search_engine.errors import ConfigError
+from search_engine.feasibility.measured import (
+    Prediction,
+    candidate_pool,
+    likely_feasible,
+    measured_constraints,
+    measured_feasible,
+)
 from search_engine.metrics.pareto import non_dominated_ranks
 from search_engine.objectives import (
     ReferencePoint,
@@ -42,7 +50,7 @@ from search_engine.types import Array, Proposal
 MIN_POINTS_TO_FIT = 2
 """Below this many finite measurements no surrogate is fitted and the batch is sampled instead."""
 
-_STREAM = {"initial": 0, "fit": 1, "solve": 2, "select": 3, "top-up": 4, "pending": 5}
+_STREAM = {"initial": 0, "fit": 1, "solve": 2, "select": 3, "top-up": 4, "pending": 5, "feasibility": 6}
 """Independent random streams per phase, so changing one phase never shifts another's draws."""
 
 
@@ -66,13 +74,25 @@ def initial_design(
         n: how many; defaults to ``config.n_init``.
         seed: defaults to ``config.seed``.
         exclude: keys of architectures that must not be drawn (already measured).
+
+    With bounds known before measuring (``config.constraints``), only architectures meeting them
+    are drawn, by rejection from the sampler.
+
+    Raises:
+        FeasibleDesignError: (a ConfigError at ``constraints``) when so few sampled architectures
+            meet the known bounds that the design cannot be filled within the draws allowed.
     """
     space = config.build_space()
     sampler = config.build_sampler()
     count = config.n_init if n is None else n
     rng = phase_rng(config.seed if seed is None else seed, "initial")
-    X: Array = sampler.sample(space, count, rng, exclude=exclude)
-    return X
+    bounds = known_bounds(config, space)
+    if bounds is None:
+        X: Array = sampler.sample(space, count, rng, exclude=exclude)
+        return X
+    return sample_feasible(
+        bounds, lambda k, seen: sampler.sample(space, k, rng, exclude=seen), count, exclude, required=True
+    )
 
 
 def propose(
@@ -82,6 +102,7 @@ def propose(
     seed: int,
     batch_size: int | None = None,
     pending: Array | None = None,
+    measured: dict[str, Array] | None = None,
 ) -> Proposal:
     """One optimizer iteration: the next batch of distinct architectures, neither measured nor in flight.
 
@@ -92,6 +113,11 @@ def propose(
         seed: the iteration's seed (see ``iteration_seed``).
         batch_size: defaults to ``config.batch_size``.
         pending: ``(m, n_vars)`` points proposed earlier and still being measured (None: none).
+        measured: measured values of constrained quantities other than objectives (a stage's
+            latency, a metric), each ``(n,)`` aligned with ``X`` (NaN where not reported). With
+            bounds known only after measuring, a surrogate per such quantity and the configured
+            feasibility rule keep the batch to candidates likely to meet them, and the front the
+            selector improves on holds the feasible measurements only.
 
     Returns:
         A Proposal of up to ``batch_size`` architectures (fewer only when the space runs out).
@@ -104,6 +130,7 @@ def propose(
     batch = config.batch_size if batch_size is None else batch_size
     if batch < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch}")
+    bounds = known_bounds(config, space)
     excluded_keys = set(space.keys(X)) if X.shape[0] else set()
     excluded_keys.update(space.keys(X_pending) if X_pending.shape[0] else [])
     finite = np.all(np.isfinite(Y), axis=1)
@@ -116,7 +143,7 @@ def propose(
         "objectives": [o.to_dict() for o in config.objectives],
     }
     if X_fit.shape[0] < MIN_POINTS_TO_FIT:
-        return _sampled_proposal(config, space, excluded_keys, batch, seed, started, diagnostics)
+        return _sampled_proposal(config, space, bounds, excluded_keys, batch, seed, started, diagnostics)
 
     reference = config.reference_point() or derive_reference_point(Y_min)
     timings: dict[str, float] = {}
@@ -130,16 +157,40 @@ def propose(
     timings["fit"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    population = _solve(config, space, surrogate, X_fit, Y_min, seed)
+    population = _solve(config, space, surrogate, X_fit, Y_min, seed, bounds)
     timings["solve"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    candidates, keys, origin = _candidates(space, population, excluded_keys, batch, seed)
+    candidates, keys, origin = _candidates(space, bounds, population, excluded_keys, batch, seed, diagnostics)
     mean, std = surrogate.predict(candidates) if candidates.shape[0] else (np.empty((0, Y.shape[1])), None)
+    pool = np.arange(candidates.shape[0])
+    Y_front = Y_min
+    after = measured_constraints(config)
+    if after and candidates.shape[0]:
+        values = {name: np.asarray(v, dtype=np.float64)[finite] for name, v in (measured or {}).items()}
+        n_measured = int(finite.sum())  # believed in-flight rows follow the measured ones in Y_min
+        ok = measured_feasible(config, Y[finite], values, after)
+        Y_front = np.vstack([Y_min[:n_measured][ok], Y_min[n_measured:]])
+        probability, steering = likely_feasible(
+            config,
+            after,
+            X_fit[:n_measured],
+            values,
+            candidates,
+            Prediction(mean, std, surrogate.predicts_values),
+            phase_rng(seed, "feasibility"),
+        )
+        pool = candidate_pool(probability, config.build_feasibility().min_probability, batch)
+        diagnostics.update(steering, n_likely_infeasible_passed_over=int(candidates.shape[0] - pool.shape[0]))
     selector = config.build_selector()
-    chosen = selector.select(
-        SelectionInput(candidates, mean, std, Y_min, reference.as_array()), batch, phase_rng(seed, "select")
+    picked = selector.select(
+        SelectionInput(
+            candidates[pool], mean[pool], None if std is None else std[pool], Y_front, reference.as_array()
+        ),
+        batch,
+        phase_rng(seed, "select"),
     )
+    chosen = pool[picked]
     timings["select"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - started
 
@@ -230,9 +281,19 @@ def _with_pending(
 
 
 def _solve(
-    config: StudyConfig, space: SearchSpace, surrogate: Surrogate, X_fit: Array, Y_min: Array, seed: int
+    config: StudyConfig,
+    space: SearchSpace,
+    surrogate: Surrogate,
+    X_fit: Array,
+    Y_min: Array,
+    seed: int,
+    bounds: KnownBounds | None,
 ) -> Array:
-    """The solver's final population on the acquisition of the fitted surrogate."""
+    """The solver's final population on the acquisition of the fitted surrogate.
+
+    Known bounds reach the solver as constraints (``SurrogateProblem.constraints``), so it searches
+    the feasible region; the candidates it returns are filtered again all the same.
+    """
     acquisition = config.build_acquisition()
     best = Y_min.min(axis=0)  # (n_objectives,) incumbent per objective
 
@@ -241,7 +302,13 @@ def _solve(
         values: Array = acquisition(mean, std, best)
         return values
 
-    problem = SurrogateProblem(space.n_vars, Y_min.shape[1], evaluate, space.canonicalize)
+    problem = SurrogateProblem(
+        space.n_vars,
+        Y_min.shape[1],
+        evaluate,
+        space.canonicalize,
+        constraints=bounds.violations if bounds is not None else None,
+    )
     solver = config.build_solver()
     # Seed with the best measured architectures by non-dominated sorting (ties: first objective).
     ranks = non_dominated_ranks(Y_min)
@@ -252,19 +319,30 @@ def _solve(
 
 
 def _candidates(
-    space: SearchSpace, population: Array, excluded: set[str], batch: int, seed: int
+    space: SearchSpace,
+    bounds: KnownBounds | None,
+    population: Array,
+    excluded: set[str],
+    batch: int,
+    seed: int,
+    diagnostics: dict[str, Any],
 ) -> tuple[Array, list[str], list[str]]:
-    """Distinct architectures of the population not in ``excluded``, topped up when fewer than ``batch``."""
+    """Distinct feasible architectures of the population not in ``excluded``, topped up to ``batch``.
+
+    Top-ups are uniform draws, feasible ones only when there are known bounds.
+    """
     rows, keys = [], []
     seen = set(excluded)
-    for row, key in zip(population, space.keys(population), strict=True):
-        if key not in seen:
+    feasible = bounds.feasible(population) if bounds is not None else np.ones(population.shape[0], bool)
+    diagnostics["n_infeasible_dropped"] = int((~feasible).sum())
+    for row, key, ok in zip(population, space.keys(population), feasible, strict=True):
+        if key not in seen and ok:
             seen.add(key)
             rows.append(row)
             keys.append(key)
     origin = ["solver"] * len(rows)
     if len(rows) < batch:
-        extra = space.sample_unique(batch - len(rows), phase_rng(seed, "top-up"), exclude=seen)
+        extra = _draw(space, bounds, batch - len(rows), phase_rng(seed, "top-up"), seen)
         rows.extend(extra)
         keys.extend(space.keys(extra) if extra.shape[0] else [])
         origin.extend(["top-up"] * extra.shape[0])
@@ -272,9 +350,19 @@ def _candidates(
     return X, keys, origin
 
 
+def _draw(
+    space: SearchSpace, bounds: KnownBounds | None, n: int, rng: np.random.Generator, exclude: set[str]
+) -> Array:
+    """Up to ``n`` distinct uniform architectures not in ``exclude``, meeting the known bounds if any."""
+    if bounds is None:
+        return space.sample_unique(n, rng, exclude=exclude)
+    return sample_feasible(bounds, lambda k, seen: space.sample_unique(k, rng, exclude=seen), n, exclude)
+
+
 def _sampled_proposal(
     config: StudyConfig,
     space: SearchSpace,
+    bounds: KnownBounds | None,
     excluded: set[str],
     batch: int,
     seed: int,
@@ -282,7 +370,13 @@ def _sampled_proposal(
     diagnostics: dict[str, Any],
 ) -> Proposal:
     """Too few finite measurements to fit anything: draw the batch with the initial sampler."""
-    X = config.build_sampler().sample(space, batch, phase_rng(seed, "top-up"), exclude=excluded)
+    sampler, rng = config.build_sampler(), phase_rng(seed, "top-up")
+    if bounds is None:
+        X = sampler.sample(space, batch, rng, exclude=excluded)
+    else:
+        X = sample_feasible(
+            bounds, lambda k, seen: sampler.sample(space, k, rng, exclude=seen), batch, excluded
+        )
     reference = config.reference_point()
     diagnostics.update(
         reason=f"fewer than {MIN_POINTS_TO_FIT} successful evaluations: batch drawn by the initial sampler",
@@ -323,6 +417,8 @@ class Optimizer:
         self._pending: dict[str, Array] = {}
         """Rows asked for and not told yet, by architecture key, in the order they were asked."""
         self._told = False
+        self.measured: dict[str, Array] = {}
+        """Measured values of constrained non-objective quantities, each ``(n_evaluated,)``."""
 
     @property
     def n_evaluated(self) -> int:
@@ -350,7 +446,9 @@ class Optimizer:
         if not self._told:
             proposal = self._initial(batch_size, seed)
         else:
-            proposal = propose(self.config, self.X, self.Y, seed, batch_size, pending=self.pending)
+            proposal = propose(
+                self.config, self.X, self.Y, seed, batch_size, pending=self.pending, measured=self.measured
+            )
         self.iteration += 1
         for key, row in zip(proposal.keys, proposal.X, strict=True):
             self._pending[key] = row
@@ -372,11 +470,13 @@ class Optimizer:
             diagnostics={"initial_design": True},
         )
 
-    def tell(self, X: Array, Y: Array) -> None:
+    def tell(self, X: Array, Y: Array, measured: dict[str, Array] | None = None) -> None:
         """Add measured points (``Y`` in the objectives' own units, NaN rows for failures).
 
         The rows may be any of the points in flight, in any order, or points measured elsewhere
-        (a warm start); each told point stops being in flight.
+        (a warm start); each told point stops being in flight. ``measured``: values of constrained
+        quantities other than objectives (``latency.backbone``, a metric), one per row; a quantity
+        left out is NaN for these rows.
         """
         X = np.asarray(X, dtype=np.float64).reshape(-1, self.space.n_vars)
         Y = np.asarray(Y, dtype=np.float64).reshape(-1, self.config.n_objectives)
@@ -385,6 +485,11 @@ class Optimizer:
         X = self.space.canonicalize(X) if X.shape[0] else X
         for key in self.space.keys(X) if X.shape[0] else []:
             self._pending.pop(key, None)
+        n_before = self.n_evaluated
+        for name in set(self.measured) | set(measured or {}):
+            new = np.asarray((measured or {}).get(name, np.full(X.shape[0], np.nan)), dtype=np.float64)
+            old = self.measured.get(name, np.full(n_before, np.nan))
+            self.measured[name] = np.concatenate([old, new.reshape(X.shape[0])])
         self.X = np.vstack([self.X, X])
         self.Y = np.vstack([self.Y, Y])
         self._told = True

@@ -17,6 +17,7 @@ from search_engine.acquisitions.base import Acquisition
 from search_engine.component import Component
 from search_engine.errors import ConfigError
 from search_engine.evaluators.base import Evaluator
+from search_engine.feasibility.base import FeasibilityRule
 from search_engine.params import Param, resolve_params
 from search_engine.pending.base import PendingStrategy
 from search_engine.sampling.base import Sampler
@@ -130,6 +131,7 @@ ACQUISITIONS: Registry[Acquisition] = Registry(Acquisition)
 SOLVERS: Registry[Solver] = Registry(Solver)
 SELECTORS: Registry[Selector] = Registry(Selector)
 PENDING: Registry[PendingStrategy] = Registry(PendingStrategy)
+FEASIBILITY: Registry[FeasibilityRule] = Registry(FeasibilityRule)
 
 SPACES.register("hytnas", "HyT-NAS hybrid conv/attention space", "search_engine.spaces.hytnas.HyTNASSpace")
 SPACES.register(
@@ -212,8 +214,28 @@ PENDING.register(
     "ignore", "Ignore: in-flight points are only excluded", "search_engine.pending.ignore.IgnorePending"
 )
 
+FEASIBILITY.register(
+    "probability",
+    "Probability of feasibility (from the std, or a margin without one)",
+    "search_engine.feasibility.rules.ProbabilityRule",
+)
+FEASIBILITY.register(
+    "ignore", "Ignore: measured bounds do not steer the batch", "search_engine.feasibility.rules.IgnoreRule"
+)
+
 REGISTRIES: dict[str, Registry[Any]] = {
-    r.kind: r for r in (SPACES, EVALUATORS, SAMPLERS, SURROGATES, ACQUISITIONS, SOLVERS, SELECTORS, PENDING)
+    r.kind: r
+    for r in (
+        SPACES,
+        EVALUATORS,
+        SAMPLERS,
+        SURROGATES,
+        ACQUISITIONS,
+        SOLVERS,
+        SELECTORS,
+        PENDING,
+        FEASIBILITY,
+    )
 }
 
 

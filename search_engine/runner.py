@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from search_engine.config import StudyConfig
+from search_engine.constraints import feasible_rows, measured_values
 from search_engine.evaluators.base import Evaluator
 from search_engine.metrics.hypervolume import hypervolume
 from search_engine.objectives import (
@@ -35,13 +37,18 @@ from search_engine.types import Array, EvaluationResult, Proposal
 
 @dataclass(frozen=True)
 class IterationRecord:
-    """One iteration's outcome: iteration 0 is the initial design."""
+    """One iteration's outcome: iteration 0 is the initial design.
+
+    ``hypervolume`` counts feasible points only when the study has constraints; ``n_infeasible``
+    is how many successful evaluations so far break one (0 without constraints).
+    """
 
     iteration: int
     n_evaluations: int
     n_failed: int
     hypervolume: float
     timings: dict[str, float]
+    n_infeasible: int = 0
 
 
 @dataclass
@@ -82,7 +89,8 @@ def run_search(
         if len(proposal) == 0:
             break  # the space holds no new architecture
         batch_results = evaluator.evaluate(proposal.architectures)
-        optimizer.tell(proposal.X, objective_rows(batch_results, config.n_objectives))
+        Y_batch = objective_rows(batch_results, config.n_objectives)
+        optimizer.tell(proposal.X, Y_batch, _constrained_metrics(config, Y_batch, batch_results))
         results.extend(batch_results)
         iterations_of.extend([optimizer.iteration - 1] * len(proposal))
         origins.extend(proposal.origin)
@@ -91,7 +99,7 @@ def run_search(
             if reference is not None:
                 config = config.with_changes(ref_point=_in_objective_units(reference, config))
                 optimizer.config = config
-        record = _record(optimizer, proposal, batch_results, reference, config)
+        record = _record(optimizer, proposal, results, batch_results, reference, config)
         history.append(record)
         if on_iteration is not None:
             on_iteration(record)
@@ -113,6 +121,12 @@ def run_search(
     )
 
 
+def _constrained_metrics(config: StudyConfig, Y: Array, results: list[EvaluationResult]) -> dict[str, Array]:
+    """Measured values of the constrained quantities that are not objectives, for the optimizer."""
+    names = {o.name for o in config.objectives}
+    return {k: v for k, v in measured_values(config, Y, results).items() if k not in names}
+
+
 def objective_rows(results: list[EvaluationResult], n_objectives: int) -> Array:
     """``(n, n_objectives)`` measured values in the objectives' own units; NaN rows for failures."""
     rows = [r.objectives if r.ok and r.objectives is not None else (np.nan,) * n_objectives for r in results]
@@ -130,21 +144,33 @@ def _in_objective_units(reference: ReferencePoint, config: StudyConfig) -> tuple
     return tuple(float(v) for v in from_minimisation(reference.as_array(), config.objectives))
 
 
-def current_hypervolume(Y: Array, config: StudyConfig, reference: ReferencePoint) -> float:
-    """Hypervolume of the finite rows of ``Y`` (objectives' own units) w.r.t. ``reference``."""
+def current_hypervolume(
+    Y: Array,
+    config: StudyConfig,
+    reference: ReferencePoint,
+    feasible: npt.NDArray[np.bool_] | None = None,
+) -> float:
+    """Hypervolume of the finite rows of ``Y`` (objectives' own units) w.r.t. ``reference``.
+
+    ``feasible (n,)``: rows meeting every constraint (``constraints.feasible_rows``); only they count.
+    """
     Y_min = to_minimisation(Y, config.objectives)
-    finite = Y_min[np.all(np.isfinite(Y_min), axis=1)]
-    return float(hypervolume(finite, reference.as_array()))
+    finite = np.all(np.isfinite(Y_min), axis=1)
+    ok = None if feasible is None else np.asarray(feasible, dtype=np.bool_)[finite]
+    return float(hypervolume(Y_min[finite], reference.as_array(), ok))
 
 
 def _record(
     optimizer: Optimizer,
     proposal: Proposal,
+    results: list[EvaluationResult],
     batch: list[EvaluationResult],
     reference: ReferencePoint | None,
     config: StudyConfig,
 ) -> IterationRecord:
-    hv = current_hypervolume(optimizer.Y, config, reference) if reference is not None else 0.0
+    feasible = feasible_rows(config, optimizer.X, optimizer.Y, results)
+    hv = current_hypervolume(optimizer.Y, config, reference, feasible) if reference is not None else 0.0
+    succeeded = np.all(np.isfinite(optimizer.Y), axis=1)
     timings: dict[str, Any] = dict(proposal.timings)
     timings["evaluate"] = float(sum(r.seconds for r in batch))
     return IterationRecord(
@@ -153,6 +179,7 @@ def _record(
         n_failed=int(np.sum(~np.all(np.isfinite(optimizer.Y), axis=1))),
         hypervolume=hv,
         timings=timings,
+        n_infeasible=0 if feasible is None else int(np.sum(succeeded & ~feasible)),
     )
 
 
@@ -307,7 +334,8 @@ def run_pool(config: StudyConfig, evaluator: Evaluator, pool: SimulatedPool) -> 
         optimizer.tell(np.array([f.row for f in finished]), rows)
         done.extend(finished)
         reference = reference or _derive_from(optimizer.Y, config)
-        hv = current_hypervolume(optimizer.Y, config, reference) if reference is not None else 0.0
+        feasible = feasible_rows(config, optimizer.X, optimizer.Y, [f.result for f in done])
+        hv = current_hypervolume(optimizer.Y, config, reference, feasible) if reference is not None else 0.0
         trace.append(TracePoint(clock.now, optimizer.n_evaluated, hv))
 
     def room() -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 
 from search_engine.finite_numbers import finite_or_none
 from search_engine.metrics.hypervolume import log_hypervolume_difference
-from search_engine.metrics.pareto import pareto_mask
+from search_engine.metrics.pareto import feasible_pareto_mask
 from search_engine.objectives import Objective, to_minimisation
 from search_engine.types import PHASES, STAGES, Array
 
@@ -48,6 +48,8 @@ class ParetoChartData:
         failed_ids: ids of failed evaluations (no finite values), listed apart from the chart.
         n_measured: successful points before thinning; larger than ``len(ids)`` when thinned.
         ref_point: hypervolume reference point in the objectives' own units, or None.
+        infeasible: indices into the shown rows of points that break a constraint (never on the
+            front); empty for a study without constraints.
     """
 
     objectives: tuple[Objective, ...]
@@ -58,6 +60,7 @@ class ParetoChartData:
     failed_ids: IntArray
     n_measured: int
     ref_point: tuple[float, ...] | None
+    infeasible: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def thinned(self) -> bool:
@@ -77,6 +80,7 @@ def pareto_chart_data(
     objectives: Sequence[Objective],
     ref_point: Sequence[float] | None = None,
     max_points: int = DEFAULT_MAX_POINTS,
+    feasible: npt.NDArray[np.bool_] | None = None,
 ) -> ParetoChartData:
     """Points, front and failures of a study, thinned to ``max_points`` far from the front.
 
@@ -88,6 +92,8 @@ def pareto_chart_data(
         objectives: the study's objectives, which say each one's direction.
         ref_point: reference point in own units, drawn on the chart; None when not known yet.
         max_points: cap on shown points; the front is kept whole even when it alone exceeds it.
+        feasible: ``(n,)`` True for evaluations meeting every constraint (None: no constraints);
+            the front is the feasible points' (see ``constraints.feasible_rows``).
     """
     id_array = np.asarray(ids, dtype=np.int64).reshape(-1)
     iteration_array = np.asarray(iterations, dtype=np.int64).reshape(-1)
@@ -98,7 +104,8 @@ def pareto_chart_data(
     finite = np.all(np.isfinite(values), axis=1)  # (n,)
     good = np.flatnonzero(finite)
     Y_min = to_minimisation(values[good], objectives)  # (n_good, m)
-    mask = pareto_mask(Y_min) if good.shape[0] else np.zeros(0, dtype=np.bool_)
+    ok = None if feasible is None else np.asarray(feasible, dtype=np.bool_).reshape(-1)[good]
+    mask = feasible_pareto_mask(Y_min, ok) if good.shape[0] else np.zeros(0, dtype=np.bool_)
     keep = thin_indices(Y_min, mask, max_points)  # indices into good
     shown = good[keep]
     front = np.flatnonzero(mask[keep])
@@ -112,6 +119,7 @@ def pareto_chart_data(
         failed_ids=id_array[~finite],
         n_measured=int(good.shape[0]),
         ref_point=None if ref_point is None else tuple(float(v) for v in ref_point),
+        infeasible=np.zeros(0, dtype=np.int64) if ok is None else np.flatnonzero(~ok[keep]).astype(np.int64),
     )
 
 
@@ -132,6 +140,8 @@ def thin_indices(Y_min: Array, front_mask: npt.NDArray[np.bool_], max_points: in
     if n <= max_points:
         return np.arange(n, dtype=np.int64)
     front = np.flatnonzero(front_mask)
+    if front.shape[0] == 0:  # nothing feasible yet, so no front: an even stride over every point
+        return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
     budget = max(0, max_points - front.shape[0])
     rest = np.flatnonzero(~front_mask)
     if budget == 0 or rest.shape[0] == 0:

@@ -36,14 +36,18 @@ def _checked(points: Array, ref_point: Array, name: str) -> tuple[Array, Array]:
     return P, ref
 
 
-def hypervolume(Y: Array, ref_point: Array) -> float:
+def hypervolume(Y: Array, ref_point: Array, feasible: npt.NDArray[np.bool_] | None = None) -> float:
     """Exact hypervolume dominated by ``Y (n, m)`` inside the box bounded by ``ref_point (m,)``.
 
     Points that are not strictly better than the reference point in every objective add
-    nothing; an empty set has hypervolume 0.
+    nothing; an empty set has hypervolume 0. With ``feasible (n,)`` (a study with constraints)
+    only the feasible points count: an architecture that breaks a bound cannot be deployed, so
+    it cannot widen the front either.
     """
     Y, ref = _checked(Y, ref_point, "Y")
     inside = np.all(ref > Y, axis=1)  # (n,): strictly inside the box
+    if feasible is not None:
+        inside &= np.asarray(feasible, dtype=np.bool_).reshape(Y.shape[0])
     if not np.any(inside):
         return 0.0
     return float(moocore.hypervolume(Y[inside], ref=ref))

@@ -48,6 +48,22 @@ def pareto_mask(Y: Array) -> npt.NDArray[np.bool_]:
     return np.asarray(non_dominated_ranks(Y) == 0, dtype=np.bool_)
 
 
+def feasible_pareto_mask(Y: Array, feasible: npt.NDArray[np.bool_] | None) -> npt.NDArray[np.bool_]:
+    """``(n_points,)`` True for the feasible points no other feasible point dominates.
+
+    Infeasible points neither belong to the front nor push a feasible point off it. Without
+    ``feasible`` (no constraints) this is ``pareto_mask``.
+    """
+    if feasible is None:
+        return pareto_mask(Y)
+    Y = _as_objectives(Y)
+    ok = np.asarray(feasible, dtype=np.bool_).reshape(Y.shape[0])
+    mask = np.zeros(Y.shape[0], dtype=np.bool_)
+    if ok.any():
+        mask[ok] = pareto_mask(Y[ok])
+    return mask
+
+
 def pareto_front(Y: Array) -> Array:
     """The distinct non-dominated points, ``(k, n_objectives)``, sorted by the first objective.
 

@@ -36,10 +36,9 @@ from torch import Tensor, nn
 
 from search_engine.errors import ConfigError
 from search_engine.spaces.hytnas import ATTENTION_STAGES, ffn_widths, stage_channels
+from search_engine.spaces.hytnas_counts import NECK_CHANNELS, STEM_CHANNELS
 
 TASKS = ("detection", "classification")
-STEM_CHANNELS = 16
-NECK_CHANNELS = 64
 
 
 def attention_heads(dim: int, requested: int) -> int:

@@ -28,12 +28,17 @@ class SurrogateProblem:
         evaluate: ``(n, n_vars) -> (n, n_objectives)`` acquisition values, lower is better.
         canonicalize: snaps cube points to their architectures' canonical points; solvers apply it
             as a repair so their populations hold real, comparable architectures.
+        constraints: ``(n, n_vars) -> (n, n_constraints)`` values, ``<= 0`` where a point is
+            feasible (the study's bounds known before measuring), or None: all points are. Solvers
+            built on pymoo hand them to its constraint handling; the optimizer drops infeasible
+            points of any solver's population before selection all the same.
     """
 
     n_vars: int
     n_objectives: int
     evaluate: Callable[[Array], Array]
     canonicalize: Callable[[Array], Array]
+    constraints: Callable[[Array], Array] | None = None
 
 
 class Solver(Component, ABC):

@@ -54,5 +54,7 @@ class NSGA2Solver(Solver):
             repair=pymoo_adapter.canonical_repair(problem),
             eliminate_duplicates=pymoo_adapter.distinct_architectures(),
         )
-        pymoo_problem = pymoo_adapter.cube_problem(problem.n_vars, problem.n_objectives, problem.evaluate)
+        pymoo_problem = pymoo_adapter.cube_problem(
+            problem.n_vars, problem.n_objectives, problem.evaluate, problem.constraints
+        )
         return pymoo_adapter.run(algorithm, pymoo_problem, self.n_gen, seed_from(rng))

@@ -73,6 +73,6 @@ class ParEGOSolver(Solver):
                 repair=repair,
                 eliminate_duplicates=pymoo_adapter.distinct_architectures(),
             )
-            pymoo_problem = pymoo_adapter.cube_problem(problem.n_vars, 1, scalarised)
+            pymoo_problem = pymoo_adapter.cube_problem(problem.n_vars, 1, scalarised, problem.constraints)
             finals.append(pymoo_adapter.run(algorithm, pymoo_problem, self.n_gen, seed_from(rng)))
         return pymoo_adapter.unique_rows(np.vstack(finals))

@@ -33,13 +33,27 @@ def _classes() -> tuple[type[Any], type[Any]]:
     class CubeProblem(Problem):  # type: ignore[misc]
         """A vectorised pymoo problem over ``[0, 1]^n_vars`` calling ``function`` once per batch."""
 
-        def __init__(self, n_vars: int, n_objectives: int, function: Callable[[Array], Array]) -> None:
-            super().__init__(n_var=n_vars, n_obj=n_objectives, xl=0.0, xu=1.0, vtype=float)
+        def __init__(
+            self,
+            n_vars: int,
+            n_objectives: int,
+            function: Callable[[Array], Array],
+            constraints: Callable[[Array], Array] | None,
+            n_constraints: int,
+        ) -> None:
+            super().__init__(
+                n_var=n_vars, n_obj=n_objectives, n_ieq_constr=n_constraints, xl=0.0, xu=1.0, vtype=float
+            )
             self.function = function
+            self.constraints = constraints
 
         def _evaluate(self, x: Array, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
-            F = np.asarray(self.function(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+            x = np.asarray(x, dtype=np.float64)
+            F = np.asarray(self.function(x), dtype=np.float64)
             out["F"] = F.reshape(x.shape[0], self.n_obj)  # (n, n_objectives)
+            if self.constraints is not None:
+                G = np.asarray(self.constraints(x), dtype=np.float64)
+                out["G"] = G.reshape(x.shape[0], self.n_ieq_constr)  # (n, n_constraints), <= 0 feasible
 
     class CanonicalRepair(Repair):  # type: ignore[misc]
         """Snaps every new individual to its architecture's canonical point.
@@ -59,10 +73,22 @@ def _classes() -> tuple[type[Any], type[Any]]:
     return CubeProblem, CanonicalRepair
 
 
-def cube_problem(n_vars: int, n_objectives: int, function: Callable[[Array], Array]) -> Any:
-    """A pymoo problem minimising ``function: (n, n_vars) -> (n, n_objectives)`` over the unit cube."""
+def cube_problem(
+    n_vars: int,
+    n_objectives: int,
+    function: Callable[[Array], Array],
+    constraints: Callable[[Array], Array] | None = None,
+) -> Any:
+    """A pymoo problem minimising ``function: (n, n_vars) -> (n, n_objectives)`` over the unit cube.
+
+    ``constraints: (n, n_vars) -> (n, n_constraints)``, ``<= 0`` where feasible, become pymoo's
+    inequality constraints (its algorithms then prefer feasible points, then smaller violations).
+    """
     problem_class, _ = _classes()
-    return problem_class(n_vars, n_objectives, function)
+    n_constraints = 0
+    if constraints is not None:
+        n_constraints = int(np.asarray(constraints(np.full((1, n_vars), 0.5))).reshape(1, -1).shape[1])
+    return problem_class(n_vars, n_objectives, function, constraints, n_constraints)
 
 
 def canonical_repair(problem: SurrogateProblem) -> Any:

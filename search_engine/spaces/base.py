@@ -8,7 +8,7 @@ point and a key, so "same key" is what "same candidate" means everywhere in the 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -82,6 +82,31 @@ class SearchSpace(Component, ABC):
         absolute widths derived from ratios) renames the columns that differ.
         """
         return self.names
+
+    @property
+    def known_quantity_units(self) -> dict[str, str]:
+        """Quantities this space computes from an architecture alone (name -> unit); none by default.
+
+        They are known before anything is measured, so a constraint on one of them can keep the
+        optimizer from ever proposing an architecture that breaks it (see ``constraints.py``).
+        """
+        return {}
+
+    def known_quantities(self, X: Array, setting: Mapping[str, Any] | None = None) -> dict[str, Array]:
+        """Each of ``known_quantity_units`` for the architectures of ``X (n, n_vars)``, as ``(n,)`` arrays.
+
+        Args:
+            X: cube points.
+            setting: the evaluator's parameters, for quantities that depend on how the architecture
+                is built (the HyT-NAS network's task, resolution, classes and anchors); None: defaults.
+        """
+        if not self.known_quantity_units:
+            return {}
+        return self._known_quantities(self._canonicalize(self._check_points(X)), setting or {})
+
+    def _known_quantities(self, X: Array, setting: Mapping[str, Any]) -> dict[str, Array]:
+        """Spaces that declare ``known_quantity_units`` compute them here from canonical points."""
+        raise NotImplementedError
 
     def sample_uniform(self, n: int, rng: np.random.Generator) -> Array:
         """``(n, n_vars)`` canonical points, each variable uniform over its choices (may repeat)."""

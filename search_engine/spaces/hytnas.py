@@ -9,12 +9,14 @@ stage's channels, times the FFN ratio).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from search_engine.spaces.generic import GenericSpace, Variable
+from search_engine.spaces.hytnas_counts import QUANTITY_UNITS, NetworkSetting, network_counts
 from search_engine.types import Array
 
 BLOCKS = (1, 2, 3, 4)
@@ -103,3 +105,14 @@ class HyTNASSpace(GenericSpace):
         powers = 2 ** np.floor(np.log2(np.maximum(stage_channels_3_to_5, 1)))
         out[:, 17:20] = np.floor(powers * values[:, 17:20])
         return out
+
+    @property
+    def known_quantity_units(self) -> dict[str, str]:
+        """Parameters, multiply-adds, peak activation memory: per stage and in total (``hytnas_counts``)."""
+        return dict(QUANTITY_UNITS)
+
+    def _known_quantities(self, X: Array, setting: Mapping[str, Any]) -> dict[str, Array]:
+        """Closed-form counts of the network the evaluator with parameters ``setting`` would build."""
+        features = self._features(X)  # (n, 23)
+        columns = dict(zip(self.feature_names, features.T, strict=True))
+        return network_counts(columns, NetworkSetting.from_params(setting))

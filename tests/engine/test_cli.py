@@ -128,3 +128,24 @@ def test_a_run_on_simulated_workers_reports_its_clock_and_writes_every_evaluatio
 def test_keeping_points_in_flight_needs_simulated_workers(capsys: pytest.CaptureFixture[str]) -> None:
     code, _ = run_cli("run", "--problem", "zdt1", "--budget", "200", "--in-flight", "4")
     assert code == 2 and "--workers" in capsys.readouterr().err
+
+
+def test_run_with_a_constraint_reports_infeasible_evaluations_and_refuses_an_unknown_quantity() -> None:
+    args = [
+        "run",
+        "--problem",
+        "zdt1",
+        "--budget",
+        "20",
+        "--n-init",
+        "10",
+        "--batch-size",
+        "10",
+        "--n-var",
+        "3",
+    ]
+    code, printed = run_cli(*args, "--constraint", "f1>=0.5")
+    assert code == 0
+    assert "infeasible" in printed.splitlines()[0]
+    code, printed = run_cli(*args, "--constraint", "params<=2e6")
+    assert code == 2

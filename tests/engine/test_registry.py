@@ -58,6 +58,7 @@ def test_every_registered_class_imports_and_describes_itself() -> None:
         "solver",
         "selection",
         "pending",
+        "feasibility",
     }
     for kind, entries in described.items():
         assert [e["key"] for e in entries] == REGISTRIES[kind].keys()
