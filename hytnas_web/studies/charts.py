@@ -30,6 +30,10 @@ if TYPE_CHECKING:  # only the record types: the services package is what calls t
         StageLatencyData,
         TimingSeries,
     )
+    from search_engine.metrics.importance import Axis as GridAxis
+    from search_engine.metrics.importance import Contour as ContourData
+    from search_engine.metrics.importance import ObjectiveImportance
+    from search_engine.metrics.importance import Slice as SliceData
     from search_engine.objectives import Objective
 
 Figure = dict[str, Any]
@@ -588,3 +592,122 @@ def _compare_parcoords(names: Sequence[str], fronts: Sequence[Any], labels: list
         "data": [{"type": "parcoords", "line": line, "dimensions": dimensions}],
         "layout": {"title": {"text": "Measured Pareto fronts"}, "margin": {"t": 80, "l": 80, "r": 40}},
     }
+
+
+# --- What drives each objective (the drivers page) ---
+
+TOP_VARIABLES = 15
+"""Variables the importance chart shows (the most important of the first objective)."""
+
+
+def importance_figure(importance: Sequence[ObjectiveImportance]) -> Figure:
+    """Main-effect share of each variable, one bar group per objective, most important at the top."""
+    shown = list(importance[0].variables[:TOP_VARIABLES])
+    traces = []
+    for k, result in enumerate(importance):
+        share = dict(zip(result.variables, result.shares, strict=True))
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": escape(result.objective),
+                "y": [escape(v) for v in reversed(shown)],
+                "x": rounded([share[v] for v in reversed(shown)]),
+                "marker": {"color": PALETTE[k % len(PALETTE)]},
+                "hovertemplate": f"{escape(result.objective)}: %{{y}} explains %{{x:.0%}}<extra></extra>",
+            }
+        )
+    layout = _layout(
+        "Share of each objective's predicted spread explained by one variable alone",
+        barmode="group",
+        height=max(320, 28 * len(shown) * max(1, len(importance)) // 2 + 120),
+        xaxis={"title": {"text": "main-effect share"}, "tickformat": ".0%", "range": [0, 1]},
+        margin={**BASE_LAYOUT["margin"], "l": 160},
+    )
+    return {"data": traces, "layout": layout}
+
+
+def stage_importance_figure(importance: Sequence[ObjectiveImportance]) -> Figure | None:
+    """The shares summed per network stage (HyT-NAS); None for spaces without stages."""
+    if not importance or not importance[0].stage_shares:
+        return None
+    stages = sorted(name for name, _ in importance[0].stage_shares)
+    traces = [
+        {
+            "type": "bar",
+            "name": escape(result.objective),
+            "x": stages,
+            "y": rounded([dict(result.stage_shares)[s] for s in stages]),
+            "marker": {"color": PALETTE[k % len(PALETTE)]},
+            "hovertemplate": f"{escape(result.objective)}: %{{x}} explains %{{y:.0%}}<extra></extra>",
+        }
+        for k, result in enumerate(importance)
+    ]
+    layout = _layout(
+        "By network stage: which stage's choices drive each objective",
+        barmode="group",
+        yaxis={"title": {"text": "main-effect share"}, "tickformat": ".0%", "rangemode": "tozero"},
+    )
+    return {"data": traces, "layout": layout}
+
+
+def _grid_axis(axis: GridAxis) -> dict[str, Any]:
+    """An axis over cube positions labelled with the decoded values (every level, or every few)."""
+    step = max(1, len(axis.positions) // 8)
+    return {
+        "title": {"text": escape(axis.variable)},
+        "tickmode": "array",
+        "tickvals": list(axis.positions[::step]),
+        "ticktext": [escape(t) for t in axis.labels[::step]],
+        "range": [-0.02, 1.02],
+    }
+
+
+def slice_figure(data: SliceData, objective: Objective) -> Figure:
+    """One objective against one variable: measured points and the surrogate's partial dependence."""
+    measured = {
+        "type": "scatter",
+        "mode": "markers",
+        "name": "measured",
+        "x": rounded(data.measured_x),
+        "y": rounded(data.measured_y),
+        "marker": {"color": REFERENCE_COLOUR, "size": 5, "opacity": 0.45},
+        "hovertemplate": f"measured: %{{y:.4g}} {escape(objective.unit)}<extra></extra>",
+    }
+    predicted = {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": "surrogate (others averaged)",
+        "x": list(data.axis.positions),
+        "y": rounded(data.predicted),
+        "text": [escape(t) for t in data.axis.labels],
+        "line": {"color": PREDICTED_COLOUR, "width": 3},
+        "hovertemplate": f"%{{text}}: predicted %{{y:.4g}} {escape(objective.unit)}<extra></extra>",
+    }
+    layout = _layout(
+        f"{escape(objective.name)} against {escape(data.axis.variable)}",
+        xaxis=_grid_axis(data.axis),
+        yaxis={"title": {"text": axis_label(objective)}},
+        showlegend=True,
+    )
+    return {"data": [measured, predicted], "layout": layout}
+
+
+def contour_figure(data: ContourData, objective: Objective) -> Figure:
+    """One objective's partial dependence on two variables at once."""
+    trace = {
+        "type": "contour",
+        "x": list(data.x.positions),
+        "y": list(data.y.positions),
+        "z": [rounded(row) for row in data.values],
+        "colorscale": "Viridis",
+        "reversescale": objective.direction == "max",  # dark is always the better end
+        "colorbar": {"title": {"text": escape(objective.label())}},
+        "hovertemplate": f"predicted %{{z:.4g}} {escape(objective.unit)}<extra></extra>",
+    }
+    layout = _layout(
+        f"{escape(objective.name)} over {escape(data.x.variable)} and {escape(data.y.variable)}",
+        xaxis=_grid_axis(data.x),
+        yaxis=_grid_axis(data.y),
+    )
+    return {"data": [trace], "layout": layout}

@@ -9,6 +9,7 @@ from hytnas_web.studies import (
     views_browse,
     views_csv,
     views_dashboard,
+    views_drivers,
     views_manage,
     views_pending,
     views_tokens,
@@ -44,6 +45,7 @@ urlpatterns: list[URLPattern] = [
         views_pending.study_pending_entry,
         name="studies-pending-entry",
     ),
+    path("studies/<int:pk>/drivers/", views_drivers.study_drivers, name="studies-drivers"),
     path("studies/compare/", views_browse.study_compare, name="studies-compare"),
     path("studies/<int:pk>/architectures/", views_browse.study_architectures, name="studies-architectures"),
     path(

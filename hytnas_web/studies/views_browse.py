@@ -3,7 +3,7 @@
 Like every study page these need a signed-in user and only ever load that user's studies: another
 user's study, evaluation or id in a comparison is a 404. Sorting, filtering and paging happen on
 the server (``services.browse_evaluations``); the compare page's figures are Plotly figure dicts
-embedded with ``json_script`` and drawn by ``static/js/compare.js``.
+embedded with ``json_script`` and drawn by ``static/js/figures.js``.
 """
 
 from __future__ import annotations

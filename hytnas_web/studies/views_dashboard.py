@@ -123,6 +123,7 @@ def _links(study: Study) -> dict[str, str | None]:
     """URLs of the study's other pages; None for a page this installation does not have."""
     names = {
         "architectures": "studies-architectures",
+        "drivers": "studies-drivers",
         "export_evaluations": "studies-export-evaluations",
         "export_pareto": "studies-export-pareto",
         "export_history": "studies-export-history",

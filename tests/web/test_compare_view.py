@@ -90,7 +90,7 @@ def test_every_curve_uses_the_stated_common_reference_point(alice_client: Any, t
     assert (
         'data-figure="compare-hypervolume-figure"' in content and 'id="compare-hypervolume-figure"' in content
     )
-    assert "js/compare.js" in content
+    assert "js/figures.js" in content
 
 
 def test_fronts_are_overlaid_for_two_objectives(alice_client: Any, two_studies: Any) -> None:
@@ -149,7 +149,7 @@ def test_studies_with_different_objectives_are_not_overlaid(
     assert "do not measure the same objectives" in content and "cannot be overlaid" in content
     assert "accuracy (%)" in content
     assert response.context["comparison"].hypervolume_figure is None
-    assert "compare-hypervolume-figure" not in content and "js/compare.js" not in content
+    assert "compare-hypervolume-figure" not in content and "js/figures.js" not in content
     assert "<code>objectives</code>" in content  # the differences table still says how they differ
 
 

@@ -75,6 +75,7 @@ def test_the_main_pages_work_under_the_policy_with_no_violation(
         "import": reverse("studies-import", args=[first.pk]),
         "tokens": reverse("studies-tokens"),
         "delete": reverse("studies-delete", args=[second.pk]),
+        "drivers": reverse("studies-drivers", args=[first.pk]),
     }
     seen: dict[str, list[str]] = {}
 
@@ -104,8 +105,9 @@ def test_the_main_pages_work_under_the_policy_with_no_violation(
                 with page.expect_download() as download:
                     page.click("[data-chart=pareto] .modebar-btn[data-title='Download plot as a PNG']")
                 assert download.value.suggested_filename.endswith(".png")
-            elif name == "compare":
+            elif name in ("compare", "drivers"):
                 page.wait_for_function(f"() => ({PLOTTED})() >= 2")
+                screenshot(page, f"csp-{name}")
                 page.wait_for_function(PLOTLY_STYLES_APPLIED)
             elif name == "create":
                 page.check("input[name=evaluator][value=torch]")  # study_form.js fills the objectives

@@ -11,7 +11,7 @@ outside the iteration job: evaluation jobs, recording results), ``remote_work`` 
 ``compare``, ``csv_export``, ``csv_import``, ``warm_start`` (measurements already there as the
 initial design), ``pending_work`` with ``pending_upload`` (an external study's pending work done by
 hand), ``devices``, ``workers_panel`` and ``housekeeping`` (rename, notes, archive, delete, the
-study list's search).
+study list's search) and ``drivers`` (what drives each objective).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from hytnas_web.studies.services.devices import (
     device_label,
     measures_on_device,
 )
+from hytnas_web.studies.services.drivers import DriversPage, study_drivers
 from hytnas_web.studies.services.evaluations import run_evaluation, study_dispatch
 from hytnas_web.studies.services.form_support import (
     available_presets,
@@ -108,6 +109,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DeletionLosses",
+    "DriversPage",
     "EvaluationBrowse",
     "ImportResult",
     "InitialDesign",
@@ -166,6 +168,7 @@ __all__ = [
     "start_study",
     "study_config",
     "study_dispatch",
+    "study_drivers",
     "study_progress",
     "study_tables",
     "sync_builtin_presets",

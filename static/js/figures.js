@@ -1,5 +1,6 @@
-// Compare page: draw each Plotly figure dict the server embedded with json_script. Each chart
-// element names its data element in data-figure; without plotly.js the tables still say it all.
+// Pages of fixed figures (compare, what drives each objective): draw each Plotly figure dict the
+// server embedded with json_script. Each chart element names its data element in data-figure;
+// without plotly.js the tables still say it all.
 (function () {
   "use strict";
 
