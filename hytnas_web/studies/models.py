@@ -23,6 +23,7 @@ class ComponentKind(models.TextChoices):
     ACQUISITION = "acquisition", "Acquisition"
     SOLVER = "solver", "Solver"
     SELECTION = "selection", "Selection"
+    PENDING = "pending", "Points in flight"
 
 
 class Preset(models.Model):

@@ -51,6 +51,7 @@ def initial_values(
         _problem_initial(initial, config)
         components = {**{kind.value: config[kind.value] for kind in ComponentKind}, **(components or {})}
         initial.main.update({k: config[k] for k in ("n_init", "batch_size", "budget", "seed", "patience")})
+        initial.main["in_flight"] = config.get("in_flight")
     for kind, spec in (components or {}).items():
         initial.choose(kind, spec)
     initial.main.update(sizes or {})
@@ -95,8 +96,14 @@ def default_initial(preset: Preset | None) -> StudyFormInitial:
     if preset is not None:
         chosen = initial_values(
             components=services.preset_components(preset),
-            sizes={"n_init": preset.n_init, "batch_size": preset.batch_size},
+            sizes={"n_init": preset.n_init, "batch_size": preset.batch_size, **_in_flight_of(preset)},
         )
         initial.main.update(chosen.main, preset=preset.pk)
         initial.params.update(chosen.params)
     return initial
+
+
+def _in_flight_of(preset: Preset) -> dict[str, int]:
+    """A saved preset's architectures in flight, when it keeps some (saved with it, see ``save_preset``)."""
+    in_flight = preset.optimizer.get("in_flight")
+    return {"in_flight": int(in_flight)} if isinstance(in_flight, int) else {}
