@@ -125,20 +125,23 @@ def _propose_in_flight(study: Study, iteration: Iteration, config: StudyConfig) 
         study.evaluations.filter(status=Evaluation.Status.PENDING).order_by("id").values_list("x", flat=True)
     )
     X_pending = np.array(in_flight, dtype=np.float64).reshape(len(in_flight), config.build_space().n_vars)
-    room = in_flight_state(study, config.in_flight).room
-    figures = {"in_flight_before": len(in_flight), "in_flight_target": config.in_flight}
-    if room == 0:
-        Iteration.objects.filter(pk=iteration.pk).update(
-            diagnostics={**figures, "proposed": 0}, version=bump_version(study.pk)
-        )
+    before = in_flight_state(study, config.in_flight)
+    if before.room == 0:  # N in flight already, or the budget spent: nothing to add
+        figures = {"in_flight_before": before.n_pending, "in_flight_target": config.in_flight, "proposed": 0}
+        Iteration.objects.filter(pk=iteration.pk).update(diagnostics=figures, version=bump_version(study.pk))
         return True
-    proposal = propose(config, X, Y, iteration.seed, batch_size=room, pending=X_pending)
+    proposal = propose(config, X, Y, iteration.seed, batch_size=before.room, pending=X_pending)
     if proposal.X.shape[0] == 0:
         return False
     with transaction.atomic():
-        locked = Study.objects.select_for_update().get(pk=study.pk)
-        count = min(proposal.X.shape[0], in_flight_state(locked, config.in_flight).room)
-        diagnostics = {**proposal.diagnostics, **figures, "proposed": count}
+        state = in_flight_state(Study.objects.select_for_update().get(pk=study.pk), config.in_flight)
+        count = min(proposal.X.shape[0], state.room)
+        diagnostics = {
+            **proposal.diagnostics,
+            "in_flight_before": state.n_pending,  # when stored, under the lock: the figure that holds
+            "in_flight_target": config.in_flight,
+            "proposed": count,
+        }
         if count == 0:  # never past N in flight or the budget, whatever ran meanwhile
             Iteration.objects.filter(pk=iteration.pk).update(
                 diagnostics=jsonable(diagnostics), version=bump_version(study.pk)
