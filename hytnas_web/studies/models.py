@@ -23,7 +23,6 @@ class ComponentKind(models.TextChoices):
     ACQUISITION = "acquisition", "Acquisition"
     SOLVER = "solver", "Solver"
     SELECTION = "selection", "Selection"
-    PENDING = "pending", "Points in flight"
 
 
 class Preset(models.Model):

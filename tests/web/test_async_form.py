@@ -30,7 +30,7 @@ def test_a_bad_pending_strategy_parameter_is_refused_at_its_field(alice_client: 
     assert not Study.objects.filter(owner=alice).exists()
 
 
-def test_an_external_study_keeping_n_in_flight_is_saved_shown_and_cloned(
+def test_an_external_study_keeping_n_in_flight_is_saved_shown_cloned_and_kept_by_presets(
     alice_client: Any, alice: Any, rq_queues: str
 ) -> None:
     changes = external(in_flight="4", n_init="3", pending="believer", **{"pending-believer-value": "max"})
@@ -56,6 +56,10 @@ def test_an_external_study_keeping_n_in_flight_is_saved_shown_and_cloned(
     assert clone["in_flight"].value() == 4
     assert clone["pending"].value() == "believer"
     assert clone["pending-believer-value"].value() == "max"
+    preset = services.save_preset(alice, study, key="four-in-flight", label="Four in flight")
+    from_preset = alice_client.get(CREATE, {"preset": preset.pk}).context["form"]
+    assert from_preset["in_flight"].value() == 4
+    assert from_preset["pending-believer-value"].value() == "max"
 
 
 def test_a_synchronous_study_says_so_and_keeps_its_batch_size(alice_client: Any, alice: Any) -> None:

@@ -50,6 +50,12 @@ EVALUATOR_PARAMS_OF_THE_PAGE = ("tables", "objectives", "space", "objective_mode
 """Evaluator parameters no sub-form draws: the page's own inputs give the first three (uploads,
 objective rows, space choice); a table study's per-objective regressors are set in presets only."""
 
+COMPONENT_SECTIONS = [(kind.value, str(kind.label)) for kind in ComponentKind] + [
+    ("pending", "Points in flight")
+]
+"""Component choices of the form, each with its parameter sub-form: the optimizer's, then how points
+still in flight condition a proposal (it matters only with architectures in flight)."""
+
 TABLES_PATH = ("evaluator", "params", "tables")
 """Where the uploaded tables go in the configuration."""
 
@@ -127,11 +133,11 @@ class StudyMainForm(forms.Form):
         field_of(self, "evaluator", forms.ChoiceField).choices = [
             (e["key"], e["label"]) for e in catalogue["evaluator"]
         ]
-        for kind in ComponentKind:
-            self.fields[kind.value] = forms.ChoiceField(
-                choices=[(e["key"], e["label"]) for e in catalogue[kind.value]],
-                label=kind.label,
-                initial=default_component_key(kind.value),  # a preset saved before the kind existed
+        for kind, label in COMPONENT_SECTIONS:
+            self.fields[kind] = forms.ChoiceField(
+                choices=[(e["key"], e["label"]) for e in catalogue[kind]],
+                label=label,
+                initial=default_component_key(kind),  # a preset saved before the kind existed
             )
 
     def chosen(self, name: str) -> str | None:
@@ -189,7 +195,7 @@ class StudyForm:
             "evaluator", "Evaluator", catalogue, initial, left_out=EVALUATOR_PARAMS_OF_THE_PAGE
         )
         self.component_sections = [
-            self._section(kind.value, str(kind.label), catalogue, initial) for kind in ComponentKind
+            self._section(kind, label, catalogue, initial) for kind, label in COMPONENT_SECTIONS
         ]
         self.objectives = ObjectiveFormSet(data, prefix="objectives", initial=initial.objectives)
         self.tables = TableFormSet(data, files, prefix="tables", form_kwargs={"chosen": self.uses_tables})

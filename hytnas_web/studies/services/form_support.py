@@ -154,7 +154,8 @@ def config_from_form(data: dict[str, Any], tables: list[dict[str, Any]] | None =
             come from the other values); ``objectives`` (list of {name, direction, unit}; empty =
             the evaluator's own); ``ref_point`` (list of numbers or None = derived); each component
             kind as ``{"name", "params"}``; ``n_init``, ``batch_size``, ``budget``, ``seed``,
-            ``patience``, ``in_flight`` (None: synchronous batches).
+            ``patience``, ``in_flight`` (None: synchronous batches) and ``pending`` (how points in
+            flight condition a proposal; absent: the default).
         tables: for the table evaluator, ``[{"name", "text", "objectives": [names] or None}]``.
 
     Raises:
@@ -216,6 +217,7 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
             "objectives": objectives,
             "ref_point": data.get("ref_point"),
             **{kind: data[kind] for kind in COMPONENT_KINDS},
+            **({"pending": data["pending"]} if data.get("pending") else {}),
             **{
                 name: data.get(name)
                 for name in ("n_init", "batch_size", "budget", "seed", "patience", "in_flight")
