@@ -11,6 +11,7 @@ import random
 import threading
 from typing import Any
 
+import django_rq
 import pytest
 import redis
 
@@ -19,6 +20,7 @@ from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.evaluations import record_result
 from search_engine.types import EvaluationResult
 from tests.web.external_studies import make_external_study
+from tests.web.hardware_studies import make_hardware_study
 
 IN_FLIGHT = 3
 BUDGET = 11
@@ -139,3 +141,19 @@ def test_the_reconciler_proposes_when_a_results_trigger_was_lost(alice: Any, rq_
     run_due_iterations(study)
     assert len(pending(study)) == IN_FLIGHT
     assert services.reconcile() == []  # work out with workers is not a stuck study
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reconciler_replaces_evaluation_jobs_lost_while_proposals_are_done(
+    alice: Any, rq_queues: str
+) -> None:
+    study = make_hardware_study(alice, "torch", n_init=2, budget=6, in_flight=IN_FLIGHT)
+    services.start_study(study)
+    run_due_iterations(study)
+    waiting = sorted(e.pk for e in pending(study))
+    assert len(waiting) == IN_FLIGHT
+    assert sorted(job.args[0] for job in django_rq.get_queue("evaluations").get_jobs()) == waiting
+    redis.Redis.from_url(rq_queues).flushdb()  # the queue lost every job; every proposal is done
+    assert services.reconcile() == [f"study {study.pk}: evaluations re-enqueued"]
+    assert sorted(job.args[0] for job in django_rq.get_queue("evaluations").get_jobs()) == waiting
+    assert services.reconcile() == []  # queued jobs are not enqueued twice

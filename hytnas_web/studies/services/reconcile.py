@@ -31,14 +31,14 @@ def reconcile() -> list[str]:
     restarted Redis, or work that could not be enqueued while Redis was away never stalls a study:
     the database says what should be running, the queue is made to agree. Whether a job is alive is
     read from RQ's queues and registries (see ``queue_state``), never from the job's status field,
-    which still says "queued" for a job popped by a worker that died before starting it.
-    An iteration waiting for its evaluations is re-enqueued when they are all measured (its finish
-    was lost) or, on the evaluations queue, when one is neither held by a live worker nor queued;
-    the iteration job then hands the evaluation out again. A study keeping N in flight is left alone
-    while its proposals are done and its work is out, unless a result's trigger was lost (a
-    proposal or its completion is due) or an evaluation job was lost. Raises when Redis or the database cannot
-    be reached (Redis is asked first, so an outage costs one refused connection, not one per study);
-    the caller retries later.
+    which still says "queued" for a job popped by a worker that died before starting it. An
+    iteration waiting for its evaluations is re-enqueued when they are all measured (its finish was
+    lost) or, on the evaluations queue, when one is neither held by a live worker nor queued; the
+    iteration job then hands the evaluation out again. A study keeping N in flight is left alone
+    while its proposals are done and its work is out, unless a result's trigger was lost (a proposal
+    or its completion is due) or an evaluation job was lost. Raises when Redis or the database
+    cannot be reached (Redis is asked first, so an outage costs one refused connection, not one per
+    study); the caller retries later.
     """
     import django_rq
 
