@@ -33,37 +33,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.remote_api import load, redis_for_run, stats_ms, web_server  # noqa: E402
+from benchmarks.remote_api import stats_ms  # noqa: E402
+from benchmarks.server_setup import descendants_cpu_seconds, load, redis_for_run, web_server  # noqa: E402
 from search_engine.client import Studio  # noqa: E402
 from search_engine.worker.client import ApiClient  # noqa: E402
 
 SEED = 0
 WARMUP_ROUNDS = 5
 TARGET_MEDIAN_MS = 20.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def descendants_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of every live descendant of process ``root`` (Linux ``/proc``)."""
-    parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        pid = int(entry.name)
-        parents[pid] = int(fields[1])
-        ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
-    total, frontier = 0, [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent]
-        total += sum(ticks[pid] for pid in children)
-        frontier += children
-    return total / CLOCK_TICKS
 
 
 def external_study(n_init: int) -> str:

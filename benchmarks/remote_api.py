@@ -40,22 +40,19 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hytnas_web.lib.embedded_redis import EmbeddedRedis, free_port, port_is_open  # noqa: E402
+from benchmarks.server_setup import SHARED_REDIS, load, redis_for_run, web_server  # noqa: E402
 from search_engine.devices import describe_device  # noqa: E402
 from search_engine.registry import EVALUATORS  # noqa: E402
 from search_engine.spaces.hytnas import HyTNASSpace  # noqa: E402
@@ -64,14 +61,8 @@ from search_engine.worker.client import ApiClient  # noqa: E402
 from search_engine.worker.measure import report_payload  # noqa: E402
 
 SEED = 0
-SHARED_REDIS = "redis://127.0.0.1:6379/6"
 WARMUP_ROUNDS = 3  # untimed claim + report rounds: the server's imports, first connections
 LEASE_SECONDS = 600  # the worker's default
-
-
-def load() -> list[float]:
-    """1, 5 and 15 minute load averages of the machine."""
-    return [round(value, 2) for value in os.getloadavg()]
 
 
 def stats_ms(values: list[float]) -> dict[str, float]:
@@ -90,61 +81,6 @@ def timed_ms(fn: Callable[[], Any]) -> tuple[float, Any]:
     tick = time.perf_counter()
     result = fn()
     return (time.perf_counter() - tick) * 1e3, result
-
-
-@contextmanager
-def redis_for_run(directory: Path) -> Iterator[str]:
-    """The shared Redis db 6 when it answers, else an embedded server; this run's keys removed after.
-
-    The shared database is emptied at the end only if it was empty at the start (nobody else's keys).
-    """
-    shared, empty_before = None, False
-    if port_is_open("127.0.0.1", 6379):
-        try:
-            shared = redis.Redis.from_url(SHARED_REDIS, socket_connect_timeout=2)
-            empty_before = shared.dbsize() == 0
-        except redis.RedisError:
-            shared = None
-    if shared is not None:
-        try:
-            yield SHARED_REDIS
-        finally:
-            if empty_before:
-                shared.flushdb()
-            else:
-                print(f"note: {SHARED_REDIS} held keys before the run; left as it is", flush=True)
-        return
-    server = EmbeddedRedis(free_port(), directory / "redis").start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
-@contextmanager
-def web_server(env: dict[str, str], log: Path) -> Iterator[str]:
-    """A gunicorn process serving the app (1 worker, 2 threads); yields its address, stops it after."""
-    port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "hytnas_web.wsgi:application"]
-    command += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while not port_is_open("127.0.0.1", port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the web server did not start: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def remote_study(n_init: int) -> tuple[Any, str, Any]:

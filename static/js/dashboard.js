@@ -56,11 +56,9 @@
     setField("evaluations", p.n_done + " / " + p.budget);
     setField("n_failed", String(p.n_failed));
     setField("n_failed_total", String(p.n_failed));
-    setField("n_pending", String(p.n_pending));
+    setField("n_pending_text", p.n_pending_text);
     setField("initial_design_text", p.initial_design_text);
-    setField("iteration", p.iteration_index === null
-      ? "not started (" + p.n_iterations_planned + " planned)"
-      : (p.iteration_index + 1) + " of " + p.n_iterations_planned);
+    setField("iteration", p.iteration_text);
     setField("seconds_per_iteration_text", p.seconds_per_iteration_text);
     setField("eta_text", p.eta_text);
     setField("best_hypervolume", number(p.best_hypervolume));

@@ -49,8 +49,10 @@ def initial_values(
     initial = StudyFormInitial()
     if config is not None:
         _problem_initial(initial, config)
-        components = {**{kind.value: config[kind.value] for kind in ComponentKind}, **(components or {})}
+        kinds = [kind.value for kind in ComponentKind] + (["pending"] if "pending" in config else [])
+        components = {**{kind: config[kind] for kind in kinds}, **(components or {})}
         initial.main.update({k: config[k] for k in ("n_init", "batch_size", "budget", "seed", "patience")})
+        initial.main["in_flight"] = config.get("in_flight")
     for kind, spec in (components or {}).items():
         initial.choose(kind, spec)
     initial.main.update(sizes or {})
@@ -94,9 +96,21 @@ def default_initial(preset: Preset | None) -> StudyFormInitial:
     ]
     if preset is not None:
         chosen = initial_values(
-            components=services.preset_components(preset),
-            sizes={"n_init": preset.n_init, "batch_size": preset.batch_size},
+            components={**services.preset_components(preset), **_pending_of(preset)},
+            sizes={"n_init": preset.n_init, "batch_size": preset.batch_size, **_in_flight_of(preset)},
         )
         initial.main.update(chosen.main, preset=preset.pk)
         initial.params.update(chosen.params)
     return initial
+
+
+def _pending_of(preset: Preset) -> dict[str, dict[str, Any]]:
+    """A saved preset's pending-point strategy, when saved with it (see ``save_preset``)."""
+    pending = preset.optimizer.get("pending")
+    return {"pending": pending} if isinstance(pending, dict) else {}
+
+
+def _in_flight_of(preset: Preset) -> dict[str, int]:
+    """A saved preset's architectures in flight, when it keeps some (saved with it, see ``save_preset``)."""
+    in_flight = preset.optimizer.get("in_flight")
+    return {"in_flight": int(in_flight)} if isinstance(in_flight, int) else {}

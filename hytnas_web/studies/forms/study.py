@@ -28,20 +28,33 @@ from hytnas_web.studies.forms.initial import StudyFormInitial
 from hytnas_web.studies.forms.places import Place, locate, row_places
 from hytnas_web.studies.forms.rows import ObjectiveFormSet, TableFormSet
 from hytnas_web.studies.models import ComponentKind, Preset, Study
-from hytnas_web.studies.services.form_support import SPACE_KINDS
+from hytnas_web.studies.services.form_support import SPACE_KINDS, default_component_key
+from hytnas_web.studies.services.scheduling import dispatch_of
 from search_engine.finite_numbers import (
     parse_finite,  # plain parsing; the engine's computing stays in services
 )
 
-SIZE_LIMITS = {"n_init": 100_000, "batch_size": 100_000, "budget": 1_000_000, "patience": 100_000}
+SIZE_LIMITS = {
+    "n_init": 100_000,
+    "batch_size": 100_000,
+    "budget": 1_000_000,
+    "patience": 100_000,
+    "in_flight": 100_000,
+}
 """Upper bounds the database columns and a sane study can hold (the engine checks the lower ones)."""
 
-SIZES = ("n_init", "batch_size", "budget", "seed", "patience")
+SIZES = ("n_init", "batch_size", "budget", "seed", "patience", "in_flight")
 """The study's sizes, each a main-form field named as its configuration key."""
 
 EVALUATOR_PARAMS_OF_THE_PAGE = ("tables", "objectives", "space", "objective_models")
 """Evaluator parameters no sub-form draws: the page's own inputs give the first three (uploads,
 objective rows, space choice); a table study's per-objective regressors are set in presets only."""
+
+COMPONENT_SECTIONS = [(kind.value, str(kind.label)) for kind in ComponentKind] + [
+    ("pending", "Points in flight")
+]
+"""Component choices of the form, each with its parameter sub-form: the optimizer's, then how points
+still in flight condition a proposal (it matters only with architectures in flight)."""
 
 TABLES_PATH = ("evaluator", "params", "tables")
 """Where the uploaded tables go in the configuration."""
@@ -79,6 +92,17 @@ class StudyMainForm(forms.Form):
         max_value=SIZE_LIMITS["patience"],
         help_text="Stop after this many iterations without hypervolume gain (blank: never).",
     )
+    in_flight = forms.IntegerField(
+        required=False,
+        max_value=SIZE_LIMITS["in_flight"],
+        label="Architectures in flight",
+        help_text=(
+            "Blank: synchronous batches (propose a batch, wait for all of it). N: keep N architectures "
+            "in flight: whenever a result arrives and fewer than N are being measured, new ones are "
+            "proposed at once, conditioned on those still in flight (see 'Points in flight'). For "
+            "evaluators measured outside the iteration job: torch, remote and your own evaluation."
+        ),
+    )
     warm_start_from = WarmStartField(
         queryset=Study.objects.none(),
         required=False,
@@ -109,9 +133,11 @@ class StudyMainForm(forms.Form):
         field_of(self, "evaluator", forms.ChoiceField).choices = [
             (e["key"], e["label"]) for e in catalogue["evaluator"]
         ]
-        for kind in ComponentKind:
-            self.fields[kind.value] = forms.ChoiceField(
-                choices=[(e["key"], e["label"]) for e in catalogue[kind.value]], label=kind.label
+        for kind, label in COMPONENT_SECTIONS:
+            self.fields[kind] = forms.ChoiceField(
+                choices=[(e["key"], e["label"]) for e in catalogue[kind]],
+                label=label,
+                initial=default_component_key(kind),  # a preset saved before the kind existed
             )
 
     def chosen(self, name: str) -> str | None:
@@ -169,7 +195,7 @@ class StudyForm:
             "evaluator", "Evaluator", catalogue, initial, left_out=EVALUATOR_PARAMS_OF_THE_PAGE
         )
         self.component_sections = [
-            self._section(kind.value, str(kind.label), catalogue, initial) for kind in ComponentKind
+            self._section(kind, label, catalogue, initial) for kind, label in COMPONENT_SECTIONS
         ]
         self.objectives = ObjectiveFormSet(data, prefix="objectives", initial=initial.objectives)
         self.tables = TableFormSet(data, files, prefix="tables", form_kwargs={"chosen": self.uses_tables})
@@ -221,7 +247,20 @@ class StudyForm:
                 form, field = located
                 form.add_error(field, exc.message)
             return False
-        return self._warm_start_fits()
+        return self._in_flight_fits() and self._warm_start_fits()
+
+    def _in_flight_fits(self) -> bool:
+        """In flight needs an evaluator measured outside the iteration job (else a field error)."""
+        if self.config.in_flight is None or dispatch_of(self.config.to_dict()) != "inline":
+            return True
+        self.main.add_error(
+            "in_flight",
+            f"the {self.config.evaluator.name} evaluator measures each batch inside the iteration job, so "
+            "nothing is ever in flight: leave this blank for synchronous batches, or choose an evaluator "
+            "measured elsewhere (torch, remote, your own evaluation)",
+        )
+        self.config = None
+        return False
 
     def _warm_start_fits(self) -> bool:
         """The study to warm-start from measured this study's space and objectives (else a field error)."""

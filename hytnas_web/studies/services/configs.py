@@ -75,7 +75,13 @@ def preset_components(preset: Preset) -> dict[str, dict[str, Any]]:
 def save_preset(owner: User, study: Study, key: str, label: str, description: str = "") -> Preset:
     """Save ``study``'s components and sizes as the owner's named preset (replacing one of the same key)."""
     Preset.objects.filter(owner=owner, key=key).delete()
-    optimizer = {"components": study.components, "n_init": study.n_init, "batch_size": study.batch_size}
+    optimizer: dict[str, Any] = {
+        "components": study.components,
+        "n_init": study.n_init,
+        "batch_size": study.batch_size,
+    }
+    if study.config.get("in_flight") is not None:  # keeping N in flight, and how they condition proposals
+        optimizer.update(in_flight=study.config["in_flight"], pending=study.config["pending"])
     return Preset.objects.create(
         owner=owner, key=key, label=label, description=description, optimizer=optimizer
     )

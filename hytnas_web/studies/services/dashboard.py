@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from django.db.models import Q
+from django.utils import timezone
 
 from hytnas_web.studies import charts
 from hytnas_web.studies.models import Evaluation, Iteration, Study
@@ -33,6 +34,7 @@ from hytnas_web.studies.services.dashboard_rows import (
     rows_of,
 )
 from hytnas_web.studies.services.progress import study_progress
+from hytnas_web.studies.services.warm_start import warm_start_counts
 from search_engine.errors import ConfigError
 from search_engine.metrics.charts import (
     DEFAULT_MAX_POINTS,
@@ -215,13 +217,17 @@ def _header(study: Study, iterations: list[dict[str, Any]]) -> dict[str, Any]:
         if it["started_at"] is not None and it["finished_at"] is not None
     ]
     per_iteration = seconds_per_iteration(durations)
-    remaining = max(0, int(progress["n_iterations_planned"]) - len(done))
     running = study.status == Study.Status.RUNNING
+    if progress["n_iterations_planned"] is None:  # N in flight: the time left follows the results' pace
+        eta = _eta_from_results(study, iterations, progress) if running else None
+    else:
+        remaining = max(0, int(progress["n_iterations_planned"]) - len(done))
+        eta = eta_seconds(per_iteration, remaining) if running else None
     progress.update(
         last_activity=progress["last_activity"].isoformat(),
         n_iterations_done=len(done),
         seconds_per_iteration=per_iteration,
-        eta_seconds=eta_seconds(per_iteration, remaining) if running else None,
+        eta_seconds=eta,
     )
     progress.update(
         seconds_per_iteration_text=duration_text(progress["seconds_per_iteration"]),
@@ -233,6 +239,18 @@ def _header(study: Study, iterations: list[dict[str, Any]]) -> dict[str, Any]:
         "active": study.status in (Study.Status.DRAFT, Study.Status.RUNNING, Study.Status.PAUSED),
         "progress": progress,
     }
+
+
+def _eta_from_results(
+    study: Study, iterations: list[dict[str, Any]], progress: dict[str, Any]
+) -> float | None:
+    """A study keeping N in flight: the evaluations left at the pace results have come since it started."""
+    started = next((it["started_at"] for it in iterations if it["started_at"] is not None), None)
+    measured_since = int(progress["n_evaluated"]) - sum(warm_start_counts(study).values())
+    if started is None or measured_since <= 0:
+        return None
+    elapsed = (timezone.now() - started).total_seconds()
+    return float(elapsed) / measured_since * max(0, int(progress["budget"]) - int(progress["n_evaluated"]))
 
 
 def duration_text(seconds: float | None) -> str:

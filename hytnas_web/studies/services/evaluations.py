@@ -29,10 +29,16 @@ from hytnas_web.studies.services.heartbeat import Pulse
 from hytnas_web.studies.services.json_values import jsonable
 from hytnas_web.studies.services.outages import service_unavailable
 from hytnas_web.studies.services.queue_state import job_is_waiting
-from hytnas_web.studies.services.scheduling import Enqueueing, enqueue_iteration, enqueue_on_commit
+from hytnas_web.studies.services.scheduling import (
+    Enqueueing,
+    dispatch_of,
+    enqueue_iteration,
+    enqueue_on_commit,
+    in_flight_target,
+    keep_in_flight,
+)
 from hytnas_web.studies.services.versions import bump_version
 from search_engine.devices import describe_device
-from search_engine.registry import EVALUATORS
 from search_engine.types import EvaluationResult
 
 logger = logging.getLogger(__name__)
@@ -44,20 +50,33 @@ def study_dispatch(study: Study) -> str:
     ``inline`` for an evaluator this installation no longer has: the iteration job then reports why
     it cannot build it.
     """
-    name = study.evaluator_name
-    if name not in EVALUATORS:
-        return "inline"
-    return str(EVALUATORS.load(name).DISPATCH)
+    return dispatch_of(study.config)
 
 
-def free_pending(iteration: Iteration) -> list[Evaluation]:
-    """The iteration's pending evaluations that nobody holds (no lease, or an expired one)."""
+def free_pending(owner: Iteration | Study) -> list[Evaluation]:
+    """The iteration's (or study's) pending evaluations that nobody holds (no lease, or an expired one)."""
     now = timezone.now()
     return list(
-        iteration.evaluations.filter(status=Evaluation.Status.PENDING)
+        owner.evaluations.filter(status=Evaluation.Status.PENDING)
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
-        .order_by("position")
+        .order_by("iteration_id", "position")
     )
+
+
+def requeue_lost_evaluations(study: Study) -> int:
+    """Give an evaluation job to each pending evaluation of the study that nobody holds or has queued.
+
+    For studies keeping N in flight on the evaluations queue, whose proposals are done (and so no
+    longer looked at by the reconciler) while their evaluations are measured: a job lost with a
+    killed worker or an emptied Redis is replaced. Returns how many were enqueued.
+    """
+    if dispatch_of(study.config) != "queue":
+        return 0
+    with transaction.atomic():
+        lost = [e for e in free_pending(study) if not job_is_waiting(e.job_id, settings.EVALUATION_QUEUE)]
+        for evaluation in lost:
+            enqueue_evaluation(evaluation)
+    return len(lost)
 
 
 def hand_out_pending(iteration: Iteration, dispatch: str) -> int:
@@ -178,9 +197,22 @@ def record_result(
             finished_at=timezone.now(),
             version=bump_version(evaluation.study_id),
         )
-        if written and evaluation.iteration_id is not None:
-            _finish_when_measured(evaluation.iteration_id)
+        if written:
+            _schedule_after_result(evaluation)
     return bool(written)
+
+
+def _schedule_after_result(evaluation: Evaluation) -> None:
+    """What a recorded result sets going: the iteration's finish, or (N in flight) the next proposal.
+
+    Called inside the transaction that wrote the result. A study keeping N in flight decides under
+    its row lock (``keep_in_flight``), so concurrent results are serialised and never over-propose.
+    """
+    config = Study.objects.values_list("config", flat=True).get(pk=evaluation.study_id)
+    if in_flight_target(config) is not None:
+        keep_in_flight(Study.objects.select_for_update().get(pk=evaluation.study_id))
+    elif evaluation.iteration_id is not None:
+        _finish_when_measured(evaluation.iteration_id)
 
 
 def record_result_surviving(evaluation: Evaluation, result: EvaluationResult, device: dict[str, Any]) -> bool:

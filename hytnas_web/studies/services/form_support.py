@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -46,6 +47,13 @@ RUNS_ELSEWHERE_TEXT = {
     ),
 }
 """Where the work of an evaluator measured outside the studio runs, when not by the evaluation worker."""
+
+
+def default_component_key(kind: str) -> str:
+    """The key a configuration takes for component ``kind`` when nothing chooses one (``StudyConfig``'s)."""
+    default = next(f.default for f in dataclasses.fields(StudyConfig) if f.name == kind)
+    assert isinstance(default, ComponentSpec)
+    return default.name
 
 
 def component_catalogue() -> dict[str, list[dict[str, Any]]]:
@@ -147,7 +155,8 @@ def config_from_form(data: dict[str, Any], tables: list[dict[str, Any]] | None =
             come from the other values); ``objectives`` (list of {name, direction, unit}; empty =
             the evaluator's own); ``ref_point`` (list of numbers or None = derived); each component
             kind as ``{"name", "params"}``; ``n_init``, ``batch_size``, ``budget``, ``seed``,
-            ``patience``.
+            ``patience``, ``in_flight`` (None: synchronous batches) and ``pending`` (how points in
+            flight condition a proposal; absent: the default).
         tables: for the table evaluator, ``[{"name", "text", "objectives": [names] or None}]``.
 
     Raises:
@@ -209,7 +218,11 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
             "objectives": objectives,
             "ref_point": data.get("ref_point"),
             **{kind: data[kind] for kind in COMPONENT_KINDS},
-            **{name: data.get(name) for name in ("n_init", "batch_size", "budget", "seed", "patience")},
+            **({"pending": data["pending"]} if data.get("pending") else {}),
+            **{
+                name: data.get(name)
+                for name in ("n_init", "batch_size", "budget", "seed", "patience", "in_flight")
+            },
         }
     ).validate()
     members = config.surrogate.params.get("surrogates") if config.surrogate.name == "mix" else None

@@ -18,7 +18,13 @@ from hytnas_web.studies.services.evaluations import hand_out_pending, record_res
 from hytnas_web.studies.services.heartbeat import Pulse
 from hytnas_web.studies.services.json_values import jsonable
 from hytnas_web.studies.services.outages import service_unavailable
-from hytnas_web.studies.services.scheduling import enqueue_iteration, finish_if_budget_spent
+from hytnas_web.studies.services.scheduling import (
+    enqueue_iteration,
+    finish_if_budget_spent,
+    in_flight_state,
+    keep_in_flight,
+    out_of_patience,
+)
 from hytnas_web.studies.services.versions import bump_version
 from hytnas_web.studies.services.warm_start import warm_start_counts
 from search_engine.config import StudyConfig
@@ -69,6 +75,8 @@ def _run_claimed(study_id: int, index: int) -> str:
 
     with Pulse(beat):
         config = study_config(study)
+        if config.in_flight is not None and study_dispatch(study) != "inline":
+            return _run_proposal(study, iteration, config)
         if not iteration.evaluations.exists() and not _propose(study, iteration, config):
             return _finish(study, iteration, config, exhausted=True)
         dispatch = study_dispatch(study)
@@ -82,6 +90,100 @@ def _run_claimed(study_id: int, index: int) -> str:
             where = "the evaluations queue" if dispatch == "queue" else "evaluation workers"
             return f"waiting for {waiting} evaluation(s) on {where}"
         return _finish(study, iteration, config)
+
+
+def _run_proposal(study: Study, iteration: Iteration, config: StudyConfig) -> str:
+    """One proposal of a study that keeps N architectures in flight: store it, hand it out, finish it.
+
+    The iteration is done as soon as its architectures are handed out; it never waits for them.
+    Results arriving later propose the next ones (``keep_in_flight``), so an iteration here is one
+    proposal event, and its hypervolume is that of the measurements finished when it was proposed.
+    Iteration 0 is the initial design, as for synchronous batches.
+    """
+    exhausted = False
+    if not iteration.evaluations.exists():
+        if iteration.index == 0:
+            exhausted = not _propose(study, iteration, config)
+        else:
+            exhausted = not _propose_in_flight(study, iteration, config)
+    hand_out_pending(iteration, study_dispatch(study))
+    return _finish_proposal(study, iteration, config, exhausted)
+
+
+def _propose_in_flight(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
+    """Propose what brings the study back to N in flight; False when the space has nothing new left.
+
+    Conditioned on the architectures still being measured (their cube points are ``pending``) and
+    stateless: the configuration, the finished measurements, the points in flight and the
+    iteration's seed decide it, so a re-run after a crash proposes the same keys, which the unique
+    (study, key) constraint keeps out a second time. The room is counted again under the study's
+    row lock when storing, so the proposal never takes the study past N in flight or the budget.
+    """
+    assert config.in_flight is not None
+    X, Y, _ = _measured(study, config)
+    in_flight = list(
+        study.evaluations.filter(status=Evaluation.Status.PENDING).order_by("id").values_list("x", flat=True)
+    )
+    X_pending = np.array(in_flight, dtype=np.float64).reshape(len(in_flight), config.build_space().n_vars)
+    before = in_flight_state(study, config.in_flight)
+    if before.room == 0:  # N in flight already, or the budget spent: nothing to add
+        figures = {"in_flight_before": before.n_pending, "in_flight_target": config.in_flight, "proposed": 0}
+        Iteration.objects.filter(pk=iteration.pk).update(diagnostics=figures, version=bump_version(study.pk))
+        return True
+    proposal = propose(config, X, Y, iteration.seed, batch_size=before.room, pending=X_pending)
+    if proposal.X.shape[0] == 0:
+        return False
+    with transaction.atomic():
+        state = in_flight_state(Study.objects.select_for_update().get(pk=study.pk), config.in_flight)
+        count = min(proposal.X.shape[0], state.room)
+        diagnostics = {
+            **proposal.diagnostics,
+            "in_flight_before": state.n_pending,  # when stored, under the lock: the figure that holds
+            "in_flight_target": config.in_flight,
+            "proposed": count,
+        }
+        if count == 0:  # never past N in flight or the budget, whatever ran meanwhile
+            Iteration.objects.filter(pk=iteration.pk).update(
+                diagnostics=jsonable(diagnostics), version=bump_version(study.pk)
+            )
+            return True
+        _store(
+            study,
+            iteration,
+            config,
+            proposal.X[:count],
+            None if proposal.mean is None else proposal.mean[:count],
+            None if proposal.std is None else proposal.std[:count],
+            proposal.origin[:count],
+            proposal.timings,
+            diagnostics,
+        )
+    return True
+
+
+def _finish_proposal(study: Study, iteration: Iteration, config: StudyConfig, exhausted: bool) -> str:
+    """Record the proposal's figures, mark it done, then propose again, complete the study, or wait."""
+    X, Y, _ = _measured(study, config)
+    reference = _reference_point(study, config, Y)
+    hv = current_hypervolume(Y, config, reference) if reference is not None else None
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=study.pk)
+        it = Iteration.objects.select_for_update().get(pk=iteration.pk)
+        if it.status == Iteration.Status.DONE:
+            return "iteration already done"
+        it.status = Iteration.Status.DONE
+        it.hypervolume = hv
+        it.n_evaluations = X.shape[0]
+        proposed = it.evaluations.count()
+        it.diagnostics = {**it.diagnostics, "proposed": proposed}
+        if exhausted:
+            it.diagnostics["space_exhausted"] = True
+        it.finished_at = timezone.now()
+        it.version = bump_version(study.pk)
+        it.save()
+        if keep_in_flight(study) is None:
+            return f"iteration {it.index} proposed {proposed}; study completed"
+    return f"iteration {it.index} proposed {proposed}: hypervolume {hv}"
 
 
 IMMEDIATE_RERUN_ATTEMPTS = 3
@@ -181,7 +283,6 @@ def _propose(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
             return remaining > 0
     if remaining <= 0:
         return False
-    space = config.build_space()
     if iteration.index == 0:
         points = initial_design(config, missing, iteration.seed, exclude=set(keys))
         proposal_mean = proposal_std = None
@@ -193,6 +294,23 @@ def _propose(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
         origins, timings, diagnostics = proposal.origin, proposal.timings, proposal.diagnostics
     if points.shape[0] == 0:
         return False
+    _store(study, iteration, config, points, proposal_mean, proposal_std, origins, timings, diagnostics)
+    return True
+
+
+def _store(
+    study: Study,
+    iteration: Iteration,
+    config: StudyConfig,
+    points: np.ndarray,
+    proposal_mean: np.ndarray | None,
+    proposal_std: np.ndarray | None,
+    origins: list[str],
+    timings: dict[str, float],
+    diagnostics: dict[str, Any],
+) -> None:
+    """Store proposed cube points ``(n, n_vars)`` as the iteration's pending evaluations, with its figures."""
+    space = config.build_space()
     architectures = space.decode(points)
     new_keys = space.keys(points)
     source = Evaluation.Source.INITIAL if iteration.index == 0 else Evaluation.Source.OPTIMIZER
@@ -220,7 +338,6 @@ def _propose(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
         Iteration.objects.filter(pk=iteration.pk).update(
             timings=timings, diagnostics=jsonable(diagnostics), version=version
         )
-    return True
 
 
 def _evaluate_pending(study: Study, iteration: Iteration, evaluator: Any, config: StudyConfig) -> str | None:
@@ -296,7 +413,7 @@ def _finish(study: Study, iteration: Iteration, config: StudyConfig, exhausted: 
             study.save(update_fields=["updated_at"])
             enqueue_iteration(left_behind)
             return f"iteration {it.index} done; iteration {left_behind.index} runs next"
-        if exhausted or finish_if_budget_spent(study) or _out_of_patience(study, config.patience):
+        if exhausted or finish_if_budget_spent(study) or out_of_patience(study, config.patience):
             if study.status == Study.Status.RUNNING:
                 study.status = Study.Status.COMPLETED
                 study.save(update_fields=["status", "updated_at"])
@@ -309,22 +426,6 @@ def _finish(study: Study, iteration: Iteration, config: StudyConfig, exhausted: 
         study.save(update_fields=["updated_at"])
         enqueue_iteration(following)
     return f"iteration {it.index} done: hypervolume {hv}"
-
-
-def _out_of_patience(study: Study, patience: int | None) -> bool:
-    """True when the last ``patience`` iterations brought no hypervolume gain."""
-    if not patience:
-        return False
-    history = list(
-        study.iterations.filter(status=Iteration.Status.DONE)
-        .order_by("index")
-        .values_list("hypervolume", flat=True)
-    )
-    if len(history) <= patience:
-        return False
-    best_before = max((h for h in history[:-patience] if h is not None), default=None)
-    recent = [h for h in history[-patience:] if h is not None]
-    return best_before is not None and all(h <= best_before * (1 + 1e-12) for h in recent)
 
 
 def _fidelity(batch: list[tuple[Any, Any]], config: StudyConfig) -> list[dict[str, Any]]:

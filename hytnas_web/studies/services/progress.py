@@ -7,11 +7,16 @@ from typing import Any
 from django.db import models
 
 from hytnas_web.studies.models import Evaluation, Iteration, Study
+from hytnas_web.studies.services.scheduling import in_flight_target
 from hytnas_web.studies.services.warm_start import initial_design_of, iterations_planned
 
 
 def study_progress(study: Study) -> dict[str, Any]:
-    """Counts and figures for lists and headers: evaluations done / failed / pending, best hypervolume."""
+    """Counts and figures for lists and headers: evaluations done / failed / pending, best hypervolume.
+
+    A study keeping N in flight has no planned number of iterations (``n_iterations_planned`` is
+    None): each proposal is one iteration, made whenever a result leaves room.
+    """
     counts = dict(
         study.evaluations.values_list("status").annotate(n=models.Count("id")).values_list("status", "n")
     )
@@ -19,6 +24,9 @@ def study_progress(study: Study) -> dict[str, Any]:
     last_done = iterations.filter(status=Iteration.Status.DONE).first()
     current = iterations.first()
     initial = initial_design_of(study)
+    n_pending = counts.get(Evaluation.Status.PENDING, 0)
+    in_flight = in_flight_target(study.config)
+    planned = iterations_planned(study, initial) if in_flight is None else None
     return {
         "n_done": counts.get(Evaluation.Status.DONE, 0),
         "n_failed": counts.get(Evaluation.Status.FAILED, 0),
@@ -28,6 +36,25 @@ def study_progress(study: Study) -> dict[str, Any]:
         "best_hypervolume": last_done.hypervolume if last_done is not None else None,
         "last_activity": study.updated_at,
         "iteration_index": current.index if current is not None else None,
-        "n_iterations_planned": iterations_planned(study, initial),
+        "n_iterations_planned": planned,
         "initial_design_text": initial.text(),
+        "in_flight_target": in_flight,
+        "n_pending_text": _in_flight_text(n_pending, in_flight),
+        "iteration_text": _iteration_text(current.index if current is not None else None, planned),
     }
+
+
+def _iteration_text(index: int | None, planned: int | None) -> str:
+    """``3 of 7``, or (N in flight: one proposal per result that left room) ``proposal 12``."""
+    if planned is None:
+        return "not started" if index is None else f"proposal {index} (0: the initial design)"
+    return f"not started ({planned} planned)" if index is None else f"{index + 1} of {planned}"
+
+
+def _in_flight_text(n_pending: int, in_flight: int | None) -> str:
+    """``7`` pending, or ``3 in flight of 4``; a larger initial design is handed out whole, and says so."""
+    if in_flight is None:
+        return str(n_pending)
+    if n_pending > in_flight:
+        return f"{n_pending} in flight (the initial design, handed out whole; then {in_flight} at most)"
+    return f"{n_pending} in flight of {in_flight}"

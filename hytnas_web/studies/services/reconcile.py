@@ -9,9 +9,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from hytnas_web.studies.models import Iteration, Study
-from hytnas_web.studies.services.evaluations import iteration_stalled, study_dispatch
+from hytnas_web.studies.services.evaluations import (
+    iteration_stalled,
+    requeue_lost_evaluations,
+    study_dispatch,
+)
 from hytnas_web.studies.services.queue_state import job_is_alive, job_is_waiting
-from hytnas_web.studies.services.scheduling import current_iteration, rerun_waiting, schedule_current
+from hytnas_web.studies.services.scheduling import (
+    current_iteration,
+    in_flight_target,
+    proposal_due,
+    rerun_waiting,
+    schedule_current,
+)
 
 
 def reconcile() -> list[str]:
@@ -21,12 +31,14 @@ def reconcile() -> list[str]:
     restarted Redis, or work that could not be enqueued while Redis was away never stalls a study:
     the database says what should be running, the queue is made to agree. Whether a job is alive is
     read from RQ's queues and registries (see ``queue_state``), never from the job's status field,
-    which still says "queued" for a job popped by a worker that died before starting it.
-    An iteration waiting for its evaluations is re-enqueued when they are all measured (its finish
-    was lost) or, on the evaluations queue, when one is neither held by a live worker nor queued;
-    the iteration job then hands the evaluation out again. Raises when Redis or the database cannot
-    be reached (Redis is asked first, so an outage costs one refused connection, not one per study);
-    the caller retries later.
+    which still says "queued" for a job popped by a worker that died before starting it. An
+    iteration waiting for its evaluations is re-enqueued when they are all measured (its finish was
+    lost) or, on the evaluations queue, when one is neither held by a live worker nor queued; the
+    iteration job then hands the evaluation out again. A study keeping N in flight is left alone
+    while its proposals are done and its work is out, unless a result's trigger was lost (a proposal
+    or its completion is due) or an evaluation job was lost. Raises when Redis or the database
+    cannot be reached (Redis is asked first, so an outage costs one refused connection, not one per
+    study); the caller retries later.
     """
     import django_rq
 
@@ -36,6 +48,12 @@ def reconcile() -> list[str]:
         current = current_iteration(study)
         if current is not None and current.status == Iteration.Status.FAILED:
             continue
+        if current is not None and current.status == Iteration.Status.DONE and in_flight_target(study.config):
+            # Keeping N in flight: done proposals still have work out; only a lost trigger needs us.
+            if requeue_lost_evaluations(study):
+                actions.append(f"study {study.pk}: evaluations re-enqueued")
+            if not proposal_due(study):
+                continue
         if current is None or current.status == Iteration.Status.DONE or _stalled(current, study):
             with transaction.atomic():
                 locked = Study.objects.select_for_update().get(pk=study.pk)

@@ -9,17 +9,19 @@ iteration or the request that scheduled it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from hytnas_web.studies.models import Iteration, Study
+from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.queue_state import job_is_alive, job_is_waiting, redis_text
 from search_engine.optimizer import iteration_seed
+from search_engine.registry import EVALUATORS
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +32,16 @@ __all__ = [
     "QUEUE_UNREACHABLE",
     "Enqueueing",
     "current_iteration",
+    "dispatch_of",
     "enqueue_iteration",
     "enqueue_on_commit",
     "finish_if_budget_spent",
+    "in_flight_target",
     "job_is_alive",
     "job_is_waiting",
+    "keep_in_flight",
+    "out_of_patience",
+    "proposal_due",
     "rerun_key",
     "rerun_waiting",
     "schedule_current",
@@ -88,6 +95,8 @@ def schedule_current(study: Study) -> Enqueueing | None:
     current = current_iteration(study)
     if current is None:
         current = Iteration.objects.create(study=study, index=0, seed=iteration_seed(study.seed, 0))
+    elif current.status == Iteration.Status.DONE and in_flight_target(study.config) is not None:
+        return keep_in_flight(study)
     elif current.status == Iteration.Status.DONE:
         if finish_if_budget_spent(study):
             return None
@@ -158,3 +167,119 @@ def finish_if_budget_spent(study: Study) -> bool:
     )
     study.status = Study.Status.COMPLETED
     return True
+
+
+def out_of_patience(study: Study, patience: int | None) -> bool:
+    """True when the last ``patience`` iterations brought no hypervolume gain."""
+    if not patience:
+        return False
+    history = list(
+        study.iterations.filter(status=Iteration.Status.DONE)
+        .order_by("index")
+        .values_list("hypervolume", flat=True)
+    )
+    if len(history) <= patience:
+        return False
+    best_before = max((h for h in history[:-patience] if h is not None), default=None)
+    recent = [h for h in history[-patience:] if h is not None]
+    return best_before is not None and all(h <= best_before * (1 + 1e-12) for h in recent)
+
+
+def dispatch_of(config: Mapping[str, Any]) -> str:
+    """Where a stored configuration's evaluator runs: ``inline``, ``queue`` or ``remote``.
+
+    ``inline`` for an evaluator this installation no longer has: the iteration job then reports why
+    it cannot build it.
+    """
+    name = str(config.get("evaluator", {}).get("name", ""))
+    if name not in EVALUATORS:
+        return "inline"
+    return str(EVALUATORS.load(name).DISPATCH)
+
+
+def in_flight_target(config: Mapping[str, Any]) -> int | None:
+    """N for a stored configuration that keeps N architectures in flight, None for synchronous batches.
+
+    Only evaluators measured outside the iteration job (``queue`` and ``remote`` dispatch) can have
+    work in flight; the study form refuses the setting for the others, and a configuration that
+    reached the database another way runs them in synchronous batches.
+    """
+    target = config.get("in_flight")
+    if target is None or dispatch_of(config) == "inline":
+        return None
+    return int(target)
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Where a study that keeps N in flight stands: what is being measured, what the budget allows."""
+
+    target: int
+    n_pending: int
+    n_total: int
+    budget: int
+    stopped: bool
+    """The space ran out (the last proposal found nothing new) or patience ran out: no more proposals."""
+
+    @property
+    def room(self) -> int:
+        """How many architectures the next proposal may add: up to N in flight, never past the budget."""
+        return max(0, min(self.target - self.n_pending, self.budget - self.n_total))
+
+    @property
+    def finished(self) -> bool:
+        """True when nothing is in flight and nothing more will be proposed."""
+        return self.n_pending == 0 and (self.stopped or self.n_total >= self.budget)
+
+
+def in_flight_state(study: Study, target: int) -> InFlight:
+    """Count a study's evaluations in flight and in all (every evaluation spends the budget)."""
+    n_pending = study.evaluations.filter(status=Evaluation.Status.PENDING).count()
+    last = study.iterations.filter(status=Iteration.Status.DONE).order_by("-index").first()
+    exhausted = last is not None and bool(last.diagnostics.get("space_exhausted"))
+    return InFlight(
+        target=target,
+        n_pending=n_pending,
+        n_total=study.evaluations.count(),
+        budget=study.budget,
+        stopped=exhausted or out_of_patience(study, study.patience),
+    )
+
+
+def proposal_due(study: Study) -> bool:
+    """True when a study keeping N in flight needs a proposal or its completion, and none is under way."""
+    target = in_flight_target(study.config)
+    if target is None or study.iterations.exclude(status=Iteration.Status.DONE).exists():
+        return False
+    state = in_flight_state(study, target)
+    return state.finished or (state.room > 0 and not state.stopped)
+
+
+def keep_in_flight(study: Study) -> Enqueueing | None:
+    """After a result or a proposal of a study keeping N in flight: propose at once, complete, or wait.
+
+    Called with the study row locked (``select_for_update``), which serialises every decision: at
+    most one proposal is under way at a time (it calls this again once its architectures are
+    stored), so concurrent results never propose more than N in flight or past the budget. A new
+    proposal is a new iteration, enqueued once the transaction commits. Returns None when the study
+    completed, else the enqueueing (already ``queued`` when nothing needed enqueueing).
+    """
+    target = in_flight_target(study.config)
+    nothing_to_enqueue = Enqueueing(queued=True)
+    if target is None or study.status != Study.Status.RUNNING:
+        return nothing_to_enqueue
+    if study.iterations.exclude(status=Iteration.Status.DONE).exists():
+        return nothing_to_enqueue  # the proposal under way looks again when it is stored
+    state = in_flight_state(study, target)
+    if state.finished:
+        Study.objects.filter(pk=study.pk, status=Study.Status.RUNNING).update(
+            status=Study.Status.COMPLETED, updated_at=timezone.now()
+        )
+        study.status = Study.Status.COMPLETED
+        return None
+    if state.stopped or state.room == 0:
+        return nothing_to_enqueue
+    last = study.iterations.order_by("-index").values_list("index", flat=True).first()
+    index = 0 if last is None else last + 1
+    following = Iteration.objects.create(study=study, index=index, seed=iteration_seed(study.seed, index))
+    return enqueue_iteration(following)
