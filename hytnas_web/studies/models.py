@@ -117,6 +117,7 @@ class Study(models.Model):
         help_text="the study whose measurements were copied in as this one's initial design",
     )
     error = models.TextField(blank=True, help_text="why the study failed, in words")
+    end_reason = models.TextField(blank=True, help_text="why a completed study ended, in words")
     notes = models.TextField(blank=True, help_text="the owner's own notes, free text")
     archived_at = models.DateTimeField(
         null=True, blank=True, help_text="set when the owner archived it: kept, but out of the list"

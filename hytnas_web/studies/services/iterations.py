@@ -19,10 +19,12 @@ from hytnas_web.studies.services.heartbeat import Pulse
 from hytnas_web.studies.services.json_values import jsonable
 from hytnas_web.studies.services.outages import service_unavailable
 from hytnas_web.studies.services.scheduling import (
+    end_study,
     enqueue_iteration,
     finish_if_budget_spent,
     in_flight_state,
     keep_in_flight,
+    nothing_succeeded,
     out_of_patience,
 )
 from hytnas_web.studies.services.versions import bump_version
@@ -413,11 +415,17 @@ def _finish(study: Study, iteration: Iteration, config: StudyConfig, exhausted: 
             study.save(update_fields=["updated_at"])
             enqueue_iteration(left_behind)
             return f"iteration {it.index} done; iteration {left_behind.index} runs next"
-        if exhausted or finish_if_budget_spent(study) or out_of_patience(study, config.patience):
-            if study.status == Study.Status.RUNNING:
-                study.status = Study.Status.COMPLETED
-                study.save(update_fields=["status", "updated_at"])
-            return "study completed"
+        if it.index == 0 and (failure := nothing_succeeded(study)) is not None:
+            end_study(study, "")  # the initial design taught nothing: fail, naming the reasons
+            return f"study failed: {failure}"
+        if exhausted:
+            end_study(study, f"its search space has no architecture left to propose ({X.shape[0]} measured)")
+        elif out_of_patience(study, config.patience):
+            end_study(
+                study, f"patience ran out: no hypervolume gain in its last {config.patience} iterations"
+            )
+        if study.status != Study.Status.RUNNING or finish_if_budget_spent(study):
+            return f"study {study.status}"
         last = study.iterations.order_by("-index").values_list("index", flat=True).first()
         assert last is not None  # this iteration is one of them
         following = Iteration.objects.create(

@@ -16,6 +16,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from hytnas_web.studies.models import Evaluation, Iteration, Study
@@ -33,13 +34,16 @@ __all__ = [
     "Enqueueing",
     "current_iteration",
     "dispatch_of",
+    "end_study",
     "enqueue_iteration",
     "enqueue_on_commit",
     "finish_if_budget_spent",
     "in_flight_target",
+    "initial_design_measured",
     "job_is_alive",
     "job_is_waiting",
     "keep_in_flight",
+    "nothing_succeeded",
     "out_of_patience",
     "proposal_due",
     "rerun_key",
@@ -152,6 +156,48 @@ def rerun_waiting(iteration: Iteration) -> bool:
     return job_id is not None and job_is_waiting(redis_text(job_id), settings.ITERATION_QUEUE)
 
 
+FAILURE_REASONS_SHOWN = 3
+"""Distinct failure reasons a study that failed for want of one success names (most frequent first)."""
+
+
+def nothing_succeeded(study: Study) -> str | None:
+    """Why a study cannot go on when not one of its measured evaluations succeeded, else None.
+
+    A search needs successes to learn from: proposing more architectures after every one failed
+    (a broken evaluation command, a board that is unplugged) would only spend the budget on the same
+    failure. The reason names how many failed and their most frequent reasons.
+    """
+    evaluations = study.evaluations.exclude(status=Evaluation.Status.PENDING)
+    if not evaluations.exists() or evaluations.filter(status=Evaluation.Status.DONE).exists():
+        return None
+    reasons = list(
+        evaluations.values_list("error")
+        .annotate(n=Count("id"))
+        .order_by("-n", "error")[:FAILURE_REASONS_SHOWN]
+    )
+    n_failed = evaluations.count()
+    listed = "; ".join(f"{n} × {error or 'no reason recorded'}" for error, n in reasons)
+    return f"not one of its {n_failed} measured evaluations succeeded, so nothing more is proposed: {listed}"
+
+
+def end_study(study: Study, why: str) -> None:
+    """End a running study: completed, saying ``why``, or failed when not one evaluation succeeded.
+
+    The one place a study ends of itself, synchronous or keeping N in flight, so every ending says why.
+    """
+    failure = nothing_succeeded(study)
+    changes: dict[str, Any] = (
+        {"status": Study.Status.FAILED, "error": failure}
+        if failure is not None
+        else {"status": Study.Status.COMPLETED, "end_reason": why}
+    )
+    Study.objects.filter(pk=study.pk, status=Study.Status.RUNNING).update(
+        **changes, updated_at=timezone.now()
+    )
+    for name, value in changes.items():
+        setattr(study, name, value)
+
+
 def finish_if_budget_spent(study: Study) -> bool:
     """Complete the study when its evaluations reach the budget; True when it did.
 
@@ -162,10 +208,7 @@ def finish_if_budget_spent(study: Study) -> bool:
         return False
     if study.iterations.exclude(status=Iteration.Status.DONE).exists():
         return False
-    Study.objects.filter(pk=study.pk, status=Study.Status.RUNNING).update(
-        status=Study.Status.COMPLETED, updated_at=timezone.now()
-    )
-    study.status = Study.Status.COMPLETED
+    end_study(study, f"its budget of {study.budget} evaluations is spent")
     return True
 
 
@@ -220,11 +263,21 @@ class InFlight:
     budget: int
     stopped: bool
     """The space ran out (the last proposal found nothing new) or patience ran out: no more proposals."""
+    exhausted: bool = False
+    """The space ran out."""
 
     @property
     def room(self) -> int:
         """How many architectures the next proposal may add: up to N in flight, never past the budget."""
         return max(0, min(self.target - self.n_pending, self.budget - self.n_total))
+
+    def end_reason(self, patience: int | None) -> str:
+        """Why a finished study ended, in words."""
+        if self.n_total >= self.budget:
+            return f"its budget of {self.budget} evaluations is spent"
+        if self.exhausted:
+            return f"its search space has no architecture left to propose ({self.n_total} measured)"
+        return f"patience ran out: no hypervolume gain in its last {patience} proposals"
 
     @property
     def finished(self) -> bool:
@@ -243,7 +296,16 @@ def in_flight_state(study: Study, target: int) -> InFlight:
         n_total=study.evaluations.count(),
         budget=study.budget,
         stopped=exhausted or out_of_patience(study, study.patience),
+        exhausted=exhausted,
     )
+
+
+def initial_design_measured(study: Study) -> bool:
+    """True once the initial design (iteration 0) has been proposed and none of it is pending."""
+    initial = study.iterations.filter(index=0, status=Iteration.Status.DONE).first()
+    if initial is None:
+        return False
+    return not initial.evaluations.filter(status=Evaluation.Status.PENDING).exists()
 
 
 def proposal_due(study: Study) -> bool:
@@ -272,10 +334,10 @@ def keep_in_flight(study: Study) -> Enqueueing | None:
         return nothing_to_enqueue  # the proposal under way looks again when it is stored
     state = in_flight_state(study, target)
     if state.finished:
-        Study.objects.filter(pk=study.pk, status=Study.Status.RUNNING).update(
-            status=Study.Status.COMPLETED, updated_at=timezone.now()
-        )
-        study.status = Study.Status.COMPLETED
+        end_study(study, state.end_reason(study.patience))
+        return None
+    if initial_design_measured(study) and nothing_succeeded(study) is not None:
+        end_study(study, "")  # fails it, naming the reasons
         return None
     if state.stopped or state.room == 0:
         return nothing_to_enqueue
