@@ -1,6 +1,6 @@
-// Worker tokens page: a Copy button beside the new secret and command line, and a confirmation before
-// a token is revoked. Without this script the fields can still be selected and copied by hand, and a
-// revoke button revokes at once.
+// Worker tokens page: a Copy button beside the new secret and command line (the confirmation before a
+// token is revoked is confirm.js's). Without this script the fields can still be selected and copied
+// by hand.
 (function () {
   "use strict";
 
@@ -23,14 +23,6 @@
           button.textContent = "Press Ctrl+C to copy";
         }
       );
-    });
-  });
-
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.dataset.confirm)) {
-        event.preventDefault();
-      }
     });
   });
 })();

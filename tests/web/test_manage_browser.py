@@ -81,3 +81,29 @@ def test_a_long_name_without_spaces_wraps_instead_of_widening_the_pages(
             page.goto(live_server.url + path)
             overflow[path] = page.evaluate(WIDER_THAN_THE_WINDOW)
     assert overflow == dict.fromkeys(pages, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_asks_first_and_dismissing_keeps_the_study_running(live_server: Any, alice: Any) -> None:
+    from hytnas_web.studies import services
+    from tests.web.external_studies import make_external_study
+
+    chromium_path()
+    study = make_external_study(alice, name="Long board run")
+    Study.objects.filter(pk=study.pk).update(status=Study.Status.RUNNING)  # its work waits for workers
+    dialogs: list[str] = []
+    with chromium() as browser:
+        page = browser.new_page()
+        log_in(page, live_server.url, "alice", PASSWORD)
+        page.goto(f"{live_server.url}/studies/{study.pk}/")
+        page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.click("button.action-cancel")
+        page.wait_for_timeout(500)  # a dismissed confirmation posts nothing; give a stray post time to land
+        still_running = page.inner_text("[data-field=status]")
+        page.once("dialog", lambda dialog: dialog.accept())
+        with page.expect_navigation():
+            page.click("button.action-cancel")
+        after = page.inner_text("[data-field=status]")
+    assert dialogs and "Cancel “Long board run”?" in dialogs[0] and "cannot be resumed" in dialogs[0]
+    assert still_running == "Running" and after == "Cancelled"
+    assert services.allowed_actions(Study.objects.get(pk=study.pk)) == []

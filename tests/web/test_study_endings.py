@@ -105,3 +105,31 @@ def test_a_study_that_spends_its_budget_says_so(alice: User, rq_queues: str) -> 
     study = run_to_the_end(study, succeeds)
     assert study.status == Study.Status.COMPLETED
     assert study.end_reason == "its budget of 5 evaluations is spent"
+
+
+def test_after_cancel_the_page_says_what_was_left_unmeasured_not_pending(
+    alice_client: Any, alice: User, rq_queues: str
+) -> None:
+    study = make_external_study(alice, n_init=4, batch_size=2, budget=12)
+    services.start_study(study)
+    services.run_iteration(study.pk, 0, job_id="in-test")
+    services.cancel_study(study)
+    progress = services.study_progress(Study.objects.get(pk=study.pk))
+    assert progress["n_pending_text"] == "4 not measured (cancelled)"
+    assert progress["iteration_text"] == "cancelled after 1 of 5 planned"
+    page = alice_client.get(reverse("studies-detail", args=[study.pk])).content.decode()
+    assert "4 not measured (cancelled)" in page
+    data = alice_client.get(reverse("studies-dashboard-data", args=[study.pk])).json()
+    assert data["progress"]["n_pending_text"] == "4 not measured (cancelled)"  # the live view agrees
+
+
+def test_cancel_asks_for_a_confirmation_naming_what_it_stops(
+    alice_client: Any, alice: User, rq_queues: str
+) -> None:
+    study = make_external_study(alice)
+    services.start_study(study)
+    page = alice_client.get(reverse("studies-detail", args=[study.pk])).content.decode()
+    cancel = reverse("studies-cancel", args=[study.pk])
+    form = page[page.index(f'action="{cancel}"') :].split(">", 1)[0]
+    assert "data-confirm=" in form and "cannot be resumed" in form
+    assert "js/confirm.js" in page
