@@ -147,7 +147,7 @@ def config_from_form(data: dict[str, Any], tables: list[dict[str, Any]] | None =
             come from the other values); ``objectives`` (list of {name, direction, unit}; empty =
             the evaluator's own); ``ref_point`` (list of numbers or None = derived); each component
             kind as ``{"name", "params"}``; ``n_init``, ``batch_size``, ``budget``, ``seed``,
-            ``patience``.
+            ``patience``; ``constraints`` (list of {quantity, bound, value}).
         tables: for the table evaluator, ``[{"name", "text", "objectives": [names] or None}]``.
 
     Raises:
@@ -210,6 +210,7 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
             "ref_point": data.get("ref_point"),
             **{kind: data[kind] for kind in COMPONENT_KINDS},
             **{name: data.get(name) for name in ("n_init", "batch_size", "budget", "seed", "patience")},
+            "constraints": data.get("constraints") or [],
         }
     ).validate()
     members = config.surrogate.params.get("surrogates") if config.surrogate.name == "mix" else None
