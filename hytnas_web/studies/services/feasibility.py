@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 
-from hytnas_web.studies.models import Study
+from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services.configs import study_config
 from search_engine.config import StudyConfig
 from search_engine.constraints import (
@@ -173,3 +173,52 @@ def budget_summary(study: Study) -> BudgetSummary | None:
         cached = [found.share if found.n_sampled else None, found.n_sampled]
         cache.set(key, cached, SHARE_CACHE_SECONDS)
     return BudgetSummary(bound_labels(config), cached[0], int(cached[1]))
+
+
+def finished_results(study: Study, config: StudyConfig) -> list[EvaluationResult] | None:
+    """Every finished evaluation (failures included, id order) as results; None for a study without bounds.
+
+    Aligned with ``iterations._measured``'s rows, so masks and measured columns match its ``X``, ``Y``.
+    """
+    if not config.constraints:
+        return None
+    rows = (
+        study.evaluations.exclude(status=Evaluation.Status.PENDING)
+        .order_by("id")
+        .values_list("objectives", "stage_latency", "metrics")
+    )
+    return study_results(*zip(*rows, strict=True)) if rows else []
+
+
+_SQL_CHUNK = 900
+"""Ids per ``IN (...)`` query (SQLite limits a statement's parameters)."""
+
+
+def rows_feasibility(study: Study, config: StudyConfig, ids: Sequence[int]) -> Feasibility | None:
+    """The evaluations ``ids`` (in that order) against the study's bounds; None for a study without any."""
+    if not config.constraints:
+        return None
+    found: dict[int, tuple[Any, ...]] = {}
+    for start in range(0, len(ids), _SQL_CHUNK):
+        chunk = study.evaluations.filter(id__in=ids[start : start + _SQL_CHUNK])
+        found.update(
+            (row[0], row[1:])
+            for row in chunk.values_list("id", "x", "objectives", "stage_latency", "metrics")
+        )
+    n_vars, m = config.build_space().n_vars, config.n_objectives
+    rows = [found.get(i, (None, None, None, None)) for i in ids]
+    X = np.array([r[0] if isinstance(r[0], list) and len(r[0]) == n_vars else [0.5] * n_vars for r in rows])
+    objectives = [r[1] if isinstance(r[1], list) and len(r[1]) == m else None for r in rows]
+    Y = np.array([o if o is not None else [np.nan] * m for o in objectives], dtype=np.float64)
+    results = study_results(objectives, [r[2] for r in rows], [r[3] for r in rows])
+    return feasibility(config, X.reshape(len(rows), n_vars), Y.reshape(len(rows), m), results)
+
+
+def objective_bounds(config: StudyConfig) -> list[tuple[int, float, str]]:
+    """``(objective index, value, words)`` of each bound on an objective: what a chart draws on its axes."""
+    index = {o.name: j for j, o in enumerate(config.objectives)}
+    return [
+        (index[label.constraint.quantity], label.constraint.value, label.text)
+        for label in bound_labels(config)
+        if label.constraint.quantity in index
+    ]
