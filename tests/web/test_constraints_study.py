@@ -1,0 +1,103 @@
+"""Bounded studies end to end: no proposal breaks a known bound; fronts, hypervolume, feasible only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from hytnas_web.studies import services
+from hytnas_web.studies.models import Evaluation, Iteration, Study
+from hytnas_web.studies.services.pending_work import record_by_hand
+from search_engine.constraints import Constraint, known_bounds
+from search_engine.metrics.hypervolume import hypervolume
+from search_engine.types import EvaluationResult
+from tests.web.external_studies import make_external_study
+from tests.web.test_jobs import drive_in_process
+
+F1_BOUND = {"quantity": "f1", "bound": "lower", "value": 0.5}
+
+
+@pytest.fixture
+def bounded_zdt1(alice: Any, make_study: Any, rq_queues: str) -> Study:
+    """A ZDT1 study (30 evaluations) with f1 at least 0.5, run to its budget (a wide reference point)."""
+    study = make_study(alice, constraints=[F1_BOUND], ref_point=[1.1, 10.0])
+    services.start_study(study)
+    drive_in_process(study)
+    study.refresh_from_db()
+    return study
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bounded_benchmark_counts_only_feasible_points_in_its_hypervolume_and_front(
+    bounded_zdt1: Study,
+) -> None:
+    study = bounded_zdt1
+    assert study.status == Study.Status.COMPLETED
+    Y = np.array([e.objectives for e in study.evaluations.filter(status=Evaluation.Status.DONE)])
+    feasible = Y[:, 0] >= 0.5
+    assert feasible.any() and not feasible.all()  # some points of ZDT1 break the bound
+    last = study.iterations.order_by("-index").first()
+    assert last is not None and last.status == Iteration.Status.DONE
+    reference = np.array(study.ref_point)
+    assert last.hypervolume == pytest.approx(hypervolume(Y[feasible], reference))
+    assert last.hypervolume < hypervolume(Y, reference)  # the unconstrained front would count more
+
+    figure = services.dashboard(study)["figures"]["pareto"]
+    traces = {trace["name"]: trace for trace in figure["data"]}
+    assert all(x >= 0.5 for x in traces["Pareto front"]["x"])
+    grey = traces["breaks a bound"]
+    assert len(grey["x"]) == int((~feasible).sum()) and all(x < 0.5 for x in grey["x"])
+    assert all(text.startswith("f1 at least 0.5 (by ") for text in grey["text"])
+    assert figure["layout"]["shapes"][0]["x0"] == 0.5  # the bound drawn on f1's axis
+    assert "f1 at least 0.5" in figure["layout"]["annotations"][0]["text"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_study_with_nothing_feasible_yet_says_so(alice: Any, make_study: Any, rq_queues: str) -> None:
+    study = make_study(alice, constraints=[{"quantity": "f1", "bound": "upper", "value": -1.0}])
+    services.start_study(study)
+    services.run_iteration(study.pk, 0, job_id="initial")
+    study.refresh_from_db()
+    figure = services.dashboard(study)["figures"]["pareto"]
+    assert figure["layout"]["title"]["text"].startswith("No measured architecture meets every bound yet")
+    assert not next(t for t in figure["data"] if t["name"] == "Pareto front")["x"]
+
+
+def params_bound(study_config: Any) -> float:
+    """A parameter budget about half of the HyT-NAS space meets (the median of sampled architectures)."""
+    probe = study_config.with_changes(constraints=(Constraint("params", "upper", 1e12),))
+    bounds = known_bounds(probe)
+    assert bounds is not None
+    X = bounds.space.sample_uniform(400, np.random.default_rng(3))
+    return float(np.median(bounds.values(X)["params"]))
+
+
+@pytest.mark.django_db
+def test_a_hytnas_study_with_a_parameter_budget_never_proposes_an_architecture_over_it(
+    alice: Any, rq_queues: str
+) -> None:
+    plain = make_external_study(alice, name="probe")
+    limit = params_bound(services.study_config(plain))
+    study = make_external_study(
+        alice,
+        constraints=[{"quantity": "params", "bound": "upper", "value": limit}],
+        budget=9,
+        batch_size=3,
+    )
+    services.start_study(study)
+    for index in range(3):
+        services.run_iteration(study.pk, index, job_id="propose")
+        for n, evaluation in enumerate(study.evaluations.filter(status=Evaluation.Status.PENDING)):
+            record_by_hand(evaluation, EvaluationResult((70.0 + n, 10.0 - n)), alice)
+        services.run_iteration(study.pk, index, job_id="finish")
+    study.refresh_from_db()
+    assert study.status == Study.Status.COMPLETED and study.evaluations.count() == 9
+    config = services.study_config(study)
+    bounds = known_bounds(config)
+    assert bounds is not None
+    X = np.array([e.x for e in study.evaluations.order_by("id")])
+    assert bounds.feasible(X).all(), bounds.values(X)["params"]
+    summary = services.budget_summary(study)
+    assert summary is not None and summary.share is not None and 0.2 < summary.share < 0.8
