@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import numpy as np
 import pytest
+from django.urls import reverse
 
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.pending_work import record_by_hand
+from hytnas_web.studies.services.warm_start import copy_measurements
 from search_engine.constraints import Constraint, known_bounds
 from search_engine.metrics.hypervolume import hypervolume
 from search_engine.types import EvaluationResult
@@ -101,3 +105,40 @@ def test_a_hytnas_study_with_a_parameter_budget_never_proposes_an_architecture_o
     assert bounds.feasible(X).all(), bounds.values(X)["params"]
     summary = services.budget_summary(study)
     assert summary is not None and summary.share is not None and 0.2 < summary.share < 0.8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_table_export_architecture_page_and_compare_show_feasibility(
+    bounded_zdt1: Study, alice_client: Any, make_study: Any, alice: Any
+) -> None:
+    study = bounded_zdt1
+    done = list(study.evaluations.filter(status=Evaluation.Status.DONE).order_by("id"))
+    broken = next(e for e in done if e.objectives[0] < 0.5)
+    met = next(e for e in done if e.objectives[0] >= 0.5)
+
+    response = alice_client.get(reverse("studies-export-evaluations", args=[study.pk]))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    by_id = {int(r["id"]): r for r in rows}
+    assert by_id[broken.pk]["feasible"] == "false" and by_id[met.pk]["feasible"] == "true"
+    assert float(by_id[broken.pk]["violation f1>=0.5"]) == pytest.approx(0.5 - broken.objectives[0])
+    assert float(by_id[met.pk]["violation f1>=0.5"]) == 0.0
+    pareto = alice_client.get(reverse("studies-export-pareto", args=[study.pk]))
+    front = list(csv.DictReader(io.StringIO(b"".join(pareto.streaming_content).decode())))
+    assert front and all(r["feasible"] == "true" for r in front)
+
+    table = alice_client.get(reverse("studies-architectures", args=[study.pk])).content.decode()
+    assert "<th>Feasible</th>" in table and "f1 at least 0.5: over by" in table
+    page = alice_client.get(reverse("studies-architecture", args=[study.pk, broken.pk])).content.decode()
+    assert "f1 at least 0.5: <strong>broken</strong> by" in page
+    page = alice_client.get(reverse("studies-architecture", args=[study.pk, met.pk])).content.decode()
+    assert "f1 at least 0.5: met" in page
+
+    # The same measurements without the bound: compare counts only the bounded study's feasible points.
+    free = make_study(alice, name="Unbounded copy", ref_point=[1.1, 10.0])
+    copy_measurements(study, free)
+    comparison = services.compare_studies([study, free])
+    bounded_front, free_front = comparison.fronts
+    assert np.all(bounded_front[:, 0] >= 0.5) and np.any(free_front[:, 0] < 0.5)
+    reference = np.array(comparison.ref_point)
+    assert comparison.summary[0]["hypervolume"] == pytest.approx(hypervolume(bounded_front, reference))
+    assert hypervolume(bounded_front, reference) < hypervolume(free_front, reference)
