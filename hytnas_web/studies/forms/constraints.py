@@ -14,20 +14,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from hytnas_web.studies.forms.rows import RowForm, RowFormSet
-from search_engine.finite_numbers import parse_finite
-from search_engine.spaces.hytnas_counts import QUANTITY_UNITS  # plain names and units
-from search_engine.types import STAGES
+from search_engine.finite_numbers import parse_finite  # plain parsing, as the main form's
 
 CONSTRAINT_ROWS = 4
 """Bound rows in the form: enough for a latency, a size and a memory budget and one more."""
 
 BOUND_CHOICES = [("upper", "at most"), ("lower", "at least")]
-
-KNOWN_QUANTITIES: dict[str, str] = {
-    **{f"latency.{stage}": "ms, measured" for stage in STAGES},
-    **{name: f"{unit}, known before measuring (HyT-NAS)" for name, unit in QUANTITY_UNITS.items()},
-}
-"""Quantity names offered as suggestions beside the study's own objectives and metrics, with units."""
 
 
 class ConstraintForm(RowForm):

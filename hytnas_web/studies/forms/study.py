@@ -23,12 +23,13 @@ from hytnas_web.studies.forms.components import (
     component_section,
     option_prefix,
 )
-from hytnas_web.studies.forms.constraints import KNOWN_QUANTITIES, ConstraintFormSet
+from hytnas_web.studies.forms.constraints import ConstraintFormSet
 from hytnas_web.studies.forms.fields import WarmStartField, field_of
 from hytnas_web.studies.forms.initial import StudyFormInitial
 from hytnas_web.studies.forms.places import Place, locate, row_places
 from hytnas_web.studies.forms.rows import ObjectiveFormSet, TableFormSet
 from hytnas_web.studies.models import ComponentKind, Preset, Study
+from hytnas_web.studies.services.feasibility import KNOWN_QUANTITIES
 from hytnas_web.studies.services.form_support import SPACE_KINDS
 from search_engine.finite_numbers import (
     parse_finite,  # plain parsing; the engine's computing stays in services

@@ -27,12 +27,19 @@ from search_engine.constraints import (
     measured_values,
     study_quantities,
 )
-from search_engine.types import Array, EvaluationResult
+from search_engine.spaces.hytnas_counts import QUANTITY_UNITS
+from search_engine.types import STAGES, Array, EvaluationResult
 
 SHARE_CACHE_SECONDS = 30 * 24 * 3600
 """The feasible share depends on the stored configuration only, which never changes: keep it long."""
 
 BOUND_WORDS = {"upper": "at most", "lower": "at least"}
+
+KNOWN_QUANTITIES: dict[str, str] = {
+    **{f"latency.{stage}": "ms, measured" for stage in STAGES},
+    **{name: f"{unit}, known before measuring (HyT-NAS)" for name, unit in QUANTITY_UNITS.items()},
+}
+"""Quantity names the study form suggests beside the study's own objectives and metrics, with units."""
 
 
 @dataclass(frozen=True)
