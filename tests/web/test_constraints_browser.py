@@ -55,7 +55,9 @@ def test_a_bound_typed_in_the_form_greys_the_points_that_break_it(
         page.select_option("select[name=solver]", "nsga2")
         page.fill("input[name=solver-nsga2-pop_size]", "20")
         page.fill("input[name=solver-nsga2-n_gen]", "5")
+        assert not page.is_visible("#component-feasibility")  # no bound known only after measuring yet
         page.fill("input[name=constraints-0-quantity]", "f1")
+        assert page.is_visible("#component-feasibility")
         page.select_option("select[name=constraints-0-bound]", "lower")
         page.fill("input[name=constraints-0-value]", "0.5")
         with page.expect_navigation():

@@ -130,6 +130,7 @@ def test_the_table_export_architecture_page_and_compare_show_feasibility(
     assert "<th>Feasible</th>" in table and "f1 at least 0.5: over by" in table
     page = alice_client.get(reverse("studies-architecture", args=[study.pk, broken.pk])).content.decode()
     assert "f1 at least 0.5: <strong>broken</strong> by" in page
+    assert "not on the front: it breaks a bound" in page
     page = alice_client.get(reverse("studies-architecture", args=[study.pk, met.pk])).content.decode()
     assert "f1 at least 0.5: met" in page
 

@@ -218,9 +218,11 @@ def architecture_detail(study: Study, evaluation: Evaluation) -> dict[str, Any]:
     the evaluator's metrics: ``parts`` (parameters and multiply-adds per part of the network),
     ``measurements`` (latency spread, memory, accuracy proxy, as (label, value)) and
     ``other_metrics`` (anything else reported, by name); ``bounds``: per device budget its words
-    and whether it is met (``met``: True, False, or None before measuring) and by how much not.
+    and whether it is met (``met``: True, False, or None before measuring) and by how much not,
+    ``breaks_a_bound`` when one is broken.
     """
     objectives = study_objectives(study)
+    bounds = _bounds_of(study, evaluation)
     measured = evaluation.objectives if isinstance(evaluation.objectives, list) else None
     mean = evaluation.predicted_mean if isinstance(evaluation.predicted_mean, list) else None
     std = evaluation.predicted_std if isinstance(evaluation.predicted_std, list) else None
@@ -256,7 +258,8 @@ def architecture_detail(study: Study, evaluation: Evaluation) -> dict[str, Any]:
         if evaluation.status == Evaluation.Status.DONE
         else False,
         "predictions_are_scores": scores and mean is not None,
-        "bounds": _bounds_of(study, evaluation),
+        "bounds": bounds,
+        "breaks_a_bound": any(bound["met"] is False for bound in bounds),
         "device": device_details(evaluation.device),
         "show_device": measures_on_device(study),
         "device_label": device_label(evaluation.device),
