@@ -17,7 +17,7 @@ from hytnas_web.studies.services.warm_start import copy_measurements
 from search_engine.constraints import Constraint, known_bounds
 from search_engine.metrics.hypervolume import hypervolume
 from search_engine.types import EvaluationResult
-from tests.web.external_studies import make_external_study
+from tests.web.external_studies import custom_space, make_external_study
 from tests.web.test_jobs import drive_in_process
 
 F1_BOUND = {"quantity": "f1", "bound": "lower", "value": 0.5}
@@ -143,3 +143,29 @@ def test_the_table_export_architecture_page_and_compare_show_feasibility(
     reference = np.array(comparison.ref_point)
     assert comparison.summary[0]["hypervolume"] == pytest.approx(hypervolume(bounded_front, reference))
     assert hypervolume(bounded_front, reference) < hypervolume(free_front, reference)
+
+
+@pytest.mark.django_db
+def test_a_bound_on_a_measured_metric_steers_the_next_batch_and_counts_in_the_hypervolume(
+    alice: Any, rq_queues: str
+) -> None:
+    study = make_external_study(
+        alice,
+        space=custom_space(),
+        metrics=["energy_mj"],
+        constraints=[{"quantity": "energy_mj", "bound": "upper", "value": 5.0}],
+        ref_point=[0.0, 20.0],
+    )
+    services.start_study(study)
+    services.run_iteration(study.pk, 0, job_id="propose")
+    measured = [((70.0, 10.0), 3.0), ((90.0, 2.0), 7.0), ((60.0, 12.0), 4.0)]  # the best breaks the bound
+    for evaluation, (objectives, energy) in zip(study.evaluations.order_by("id"), measured, strict=True):
+        record_by_hand(evaluation, EvaluationResult(objectives, metrics={"energy_mj": energy}), alice)
+    services.run_iteration(study.pk, 0, job_id="finish")
+    first = study.iterations.get(index=0)
+    # accuracy is maximised: in minimisation form (-70, 10) against (0, 20) alone, (-60, 12) dominated.
+    assert first.hypervolume == pytest.approx(70.0 * 10.0)
+    services.run_iteration(study.pk, 1, job_id="propose")
+    proposing = study.iterations.get(index=1)
+    assert "n_likely_infeasible_passed_over" in proposing.diagnostics
+    assert study.evaluations.filter(status=Evaluation.Status.PENDING).count() == 2

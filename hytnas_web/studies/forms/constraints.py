@@ -14,19 +14,18 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from hytnas_web.studies.forms.rows import RowForm, RowFormSet
+from hytnas_web.studies.services.feasibility import BOUND_WORDS
 from search_engine.finite_numbers import parse_finite  # plain parsing, as the main form's
 
 CONSTRAINT_ROWS = 4
 """Bound rows in the form: enough for a latency, a size and a memory budget and one more."""
-
-BOUND_CHOICES = [("upper", "at most"), ("lower", "at least")]
 
 
 class ConstraintForm(RowForm):
     """One bound: a quantity (a blank row is ignored), at most / at least, a value in its unit."""
 
     quantity = forms.CharField(required=False, max_length=60, widget=forms.TextInput({"list": "quantities"}))
-    bound = forms.ChoiceField(choices=BOUND_CHOICES, initial="upper")
+    bound = forms.ChoiceField(choices=list(BOUND_WORDS.items()), initial="upper")
     value = forms.CharField(required=False, max_length=40)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
