@@ -136,6 +136,8 @@ def pareto_figure(
     data: ParetoChartData,
     texts: Sequence[str],
     predicted: tuple[Sequence[int], Any] | None = None,
+    broken: Sequence[str] = (),
+    bounds: Sequence[tuple[int, float, str]] = (),
 ) -> Figure:
     """Every point coloured by iteration, the front joined, the reference point and predicted values.
 
@@ -144,6 +146,9 @@ def pareto_figure(
         texts: compact architecture per shown point (user text: escaped here).
         predicted: ``(ids, mean (n, m))`` of the latest batch in own units, overlaid on demand
             (legend toggle); None when the surrogate predicts no values.
+        broken: per point of ``data.infeasible``, the bounds it breaks in words (greyed over).
+        bounds: ``(objective index, value, label)`` of each bound on a plotted objective, drawn
+            as a dashed line across the chart (2-D charts; the layout survives live updates).
     """
     m = len(data.objectives)
     if m > 3:
@@ -180,8 +185,33 @@ def pareto_figure(
     else:
         layout["xaxis"] = {"title": {"text": axis_label(data.objectives[0])}}
         layout["yaxis"] = {"title": {"text": axis_label(data.objectives[1]) if m > 1 else ""}}
+    if m < 3 and bounds:
+        layout["shapes"] = [_bound_line(axis, value) for axis, value, _ in bounds if axis < m]
+        layout["annotations"] = [_bound_note(axis, value, label) for axis, value, label in bounds if axis < m]
     front_texts = [texts[i] for i in data.front.tolist()]
-    return {"data": [trace, *pareto_overlays(data, front_texts, predicted)], "layout": layout}
+    return {"data": [trace, *pareto_overlays(data, front_texts, predicted, broken)], "layout": layout}
+
+
+BOUND_COLOUR = "#555555"
+INFEASIBLE_COLOUR = "#b0b0b0"
+
+
+def _bound_line(axis: int, value: float) -> dict[str, Any]:
+    """A dashed line across the chart at a bound on the x (``axis`` 0) or y (1) objective."""
+    v = rounded([value])[0]
+    line = {"type": "line", "line": {"color": BOUND_COLOUR, "width": 1.5, "dash": "dash"}}
+    if axis == 0:
+        return {**line, "xref": "x", "yref": "paper", "x0": v, "x1": v, "y0": 0, "y1": 1}
+    return {**line, "xref": "paper", "yref": "y", "x0": 0, "x1": 1, "y0": v, "y1": v}
+
+
+def _bound_note(axis: int, value: float, label: str) -> dict[str, Any]:
+    """The bound's words beside its line."""
+    v = rounded([value])[0]
+    note = {"text": escape(label), "showarrow": False, "font": {"color": BOUND_COLOUR, "size": 11}}
+    if axis == 0:
+        return {**note, "xref": "x", "yref": "paper", "x": v, "y": 1, "yanchor": "bottom"}
+    return {**note, "xref": "paper", "yref": "y", "x": 1, "y": v, "xanchor": "right", "yanchor": "bottom"}
 
 
 def pareto_title(data: ParetoChartData, n_measured: int | None = None, sampled: bool | None = None) -> str:
@@ -191,18 +221,27 @@ def pareto_title(data: ParetoChartData, n_measured: int | None = None, sampled: 
     and the newest points (a live update).
     """
     n = data.n_measured if n_measured is None else n_measured
+    if data.infeasible.shape[0] and not data.front.shape[0]:
+        return f"No measured architecture meets every bound yet ({n} measured, greyed): no feasible front"
     title = f"Pareto front: {int(data.front.shape[0])} non-dominated of {n} measured"
+    if data.infeasible.shape[0]:
+        title += f", {int(data.infeasible.shape[0])} shown breaking a bound (grey)"
     if data.thinned if sampled is None else sampled:
         title += " (the whole front; a sample of the rest)"
     return title
 
 
 def pareto_overlays(
-    data: ParetoChartData, front_texts: Sequence[str], predicted: tuple[Sequence[int], Any] | None = None
+    data: ParetoChartData,
+    front_texts: Sequence[str],
+    predicted: tuple[Sequence[int], Any] | None = None,
+    broken: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Traces 1.. of the Pareto figure: the joined front, the reference point, the predicted values.
+    """Traces 1.. of the Pareto figure: the joined front, the reference point, the predicted values,
+    and last the points breaking a bound, greyed over their trace-0 markers.
 
-    ``front_texts`` are the front's compact architectures in ``data.front`` order (escaped here).
+    ``front_texts`` are the front's compact architectures in ``data.front`` order, ``broken`` the
+    bounds each point of ``data.infeasible`` breaks, in words (both escaped here).
     """
     m = len(data.objectives)
     if m > 3:
@@ -250,7 +289,31 @@ def pareto_overlays(
         for j, axis in enumerate(axes):
             overlay[axis] = rounded(mean[:, j])
         traces.append(overlay)
+    if data.infeasible.shape[0]:
+        traces.append(_infeasible_trace(data, kind, axes, values, broken))
     return traces
+
+
+def _infeasible_trace(
+    data: ParetoChartData, kind: str, axes: Sequence[str], values: str, broken: Sequence[str]
+) -> dict[str, Any]:
+    """The points breaking a bound, grey, their hover naming each bound broken and by how much."""
+    rows = data.infeasible.tolist()
+    texts = [escape(text) for text in broken] if len(broken) == len(rows) else ["breaks a bound"] * len(rows)
+    trace: dict[str, Any] = {
+        "type": kind,
+        "mode": "markers",
+        "name": "breaks a bound",
+        "customdata": data.ids[rows].tolist(),
+        "text": texts,
+        "hovertemplate": "#%{customdata} · breaks %{text}<br>" + values + "<extra></extra>",
+        "marker": {"color": INFEASIBLE_COLOUR, "size": 7 if kind == "scatter" else 3, "opacity": 1.0},
+    }
+    for j, axis in enumerate(axes):
+        trace[axis] = rounded(data.Y[rows, j])
+    if len(axes) == 1:
+        trace["y"] = [0.0] * len(rows)
+    return trace
 
 
 def _parcoords(data: ParetoChartData) -> Figure:

@@ -23,6 +23,7 @@ class ComponentKind(models.TextChoices):
     ACQUISITION = "acquisition", "Acquisition"
     SOLVER = "solver", "Solver"
     SELECTION = "selection", "Selection"
+    FEASIBILITY = "feasibility", "Feasibility rule (bounds known only after measuring)"
 
 
 class Preset(models.Model):
@@ -174,7 +175,7 @@ class Study(models.Model):
     @property
     def components(self) -> dict[str, dict[str, Any]]:
         """``{kind: {"name", "params"}}`` of the optimizer components, in ``ComponentKind`` order."""
-        return {kind: dict(self.config[kind]) for kind in ComponentKind.values}
+        return {kind: dict(self.config[kind]) for kind in ComponentKind.values if kind in self.config}
 
     @property
     def n_init(self) -> int:

@@ -85,6 +85,7 @@ def dashboard_context(
         "workers": _workers(study),
         "pending": _pending(study),
         "components": [{"label": ComponentKind(k).label, **spec} for k, spec in study.components.items()],
+        "budgets": services.budget_summary(study),
         "preset_form": preset_form or SavePresetForm(),
         "rename_form": rename_form or RenameStudyForm(instance=study),
         "notes_form": notes_form or StudyNotesForm(instance=study),

@@ -195,7 +195,9 @@
   }
 
   function schedule(elapsed) {
-    if (ended()) {
+    // An answer that ended the study but left a chart wanting everything (version reset) is
+    // followed by one last, full request; then updates stop.
+    if (ended() && version) {
       setField("live", "The study has ended: live updates stopped.");
       return;
     }

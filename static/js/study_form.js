@@ -35,6 +35,23 @@
     });
   }
 
+  // The feasibility rule matters only for a bound known after measuring: shown while one is typed.
+  function toggleFeasibility() {
+    const section = document.getElementById("component-feasibility");
+    if (!section) {
+      return;
+    }
+    const before = Array.from(document.querySelectorAll("#quantities option[data-known-before]"), function (o) {
+      return o.value;
+    });
+    section.hidden = !Array.from(form.querySelectorAll("[data-constraint-row] input[name$=-quantity]")).some(
+      function (input) {
+        const name = input.value.trim();
+        return name !== "" && before.indexOf(name) === -1;
+      }
+    );
+  }
+
   // A benchmark problem is searched in its own space; the PyTorch evaluators build HyT-NAS networks,
   // so they search the HyT-NAS space; the table and external evaluators take the HyT-NAS or a custom space.
   const ANY_SPACE = ["table", "external"];
@@ -131,7 +148,9 @@
     if (event.target.name === objectiveInput()) {
       fillObjectives();
     }
+    toggleFeasibility();
   });
 
   toggleBlocks();
+  toggleFeasibility();
 })();

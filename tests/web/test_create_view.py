@@ -51,7 +51,7 @@ def test_a_zdt1_study_is_created_through_the_form(alice_client: Any, alice: Any)
     assert [o["name"] for o in study.objectives] == ["f1", "f2"]
     assert (study.n_init, study.batch_size, study.budget, study.ref_point) == (10, 5, 20, None)
     components = study.components
-    assert set(components) == {"sampler", "surrogate", "acquisition", "solver", "selection"}
+    assert set(components) == {"sampler", "surrogate", "acquisition", "solver", "selection", "feasibility"}
     assert components["solver"]["name"] == "nsga2"
     assert components["solver"]["params"]["pop_size"] == 20 and components["solver"]["params"]["n_gen"] == 5
     assert components["surrogate"]["name"] == "xgboost"

@@ -8,6 +8,7 @@ from typing import Any
 
 from hytnas_web.studies import services
 from hytnas_web.studies.forms.components import option_prefix
+from hytnas_web.studies.forms.constraints import constraint_initial
 from hytnas_web.studies.forms.rows import OBJECTIVE_ROWS
 from hytnas_web.studies.models import ComponentKind, Preset
 
@@ -17,12 +18,14 @@ class StudyFormInitial:
     """Initial values of each part of the study form.
 
     ``main`` holds the main form's, ``params`` each choice's sub-form's by its prefix (e.g.
-    ``surrogate-xgboost``: ``{"max_depth": 3}``), ``objectives`` the rows' ``{name, direction, unit}``.
+    ``surrogate-xgboost``: ``{"max_depth": 3}``), ``objectives`` the rows' ``{name, direction, unit}``,
+    ``constraints`` the bound rows' ``{quantity, bound, value}``.
     """
 
     main: dict[str, Any] = field(default_factory=dict)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     objectives: list[dict[str, str]] = field(default_factory=list)
+    constraints: list[dict[str, Any]] = field(default_factory=list)
 
     def choose(self, kind: str, spec: dict[str, Any]) -> None:
         """Choose the component ``spec`` (``{"name", "params"}``) for ``kind``, with its parameters.
@@ -49,7 +52,9 @@ def initial_values(
     initial = StudyFormInitial()
     if config is not None:
         _problem_initial(initial, config)
-        kinds = [kind.value for kind in ComponentKind] + (["pending"] if "pending" in config else [])
+        initial.constraints = constraint_initial(config)
+        kinds = [kind.value for kind in ComponentKind if kind.value in config]
+        kinds += ["pending"] if "pending" in config else []
         components = {**{kind: config[kind] for kind in kinds}, **(components or {})}
         initial.main.update({k: config[k] for k in ("n_init", "batch_size", "budget", "seed", "patience")})
         initial.main["in_flight"] = config.get("in_flight")

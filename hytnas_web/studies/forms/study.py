@@ -23,11 +23,13 @@ from hytnas_web.studies.forms.components import (
     component_section,
     option_prefix,
 )
+from hytnas_web.studies.forms.constraints import ConstraintFormSet
 from hytnas_web.studies.forms.fields import WarmStartField, field_of
 from hytnas_web.studies.forms.initial import StudyFormInitial
 from hytnas_web.studies.forms.places import Place, locate, row_places
 from hytnas_web.studies.forms.rows import ObjectiveFormSet, TableFormSet
 from hytnas_web.studies.models import ComponentKind, Preset, Study
+from hytnas_web.studies.services.feasibility import KNOWN_QUANTITIES
 from hytnas_web.studies.services.form_support import SPACE_KINDS, default_component_key
 from hytnas_web.studies.services.scheduling import dispatch_of
 from search_engine.finite_numbers import (
@@ -199,6 +201,8 @@ class StudyForm:
         ]
         self.objectives = ObjectiveFormSet(data, prefix="objectives", initial=initial.objectives)
         self.tables = TableFormSet(data, files, prefix="tables", form_kwargs={"chosen": self.uses_tables})
+        self.constraints = ConstraintFormSet(data, prefix="constraints", initial=initial.constraints)
+        self.known_quantities = KNOWN_QUANTITIES
         self.config: Any = None
 
     def _section(
@@ -294,6 +298,9 @@ class StudyForm:
         named = [(row, objective) for row in self.objectives if (objective := row.objective()) is not None]
         values["objectives"] = [objective for _, objective in named]
         places += row_places(("objectives",), [row for row, _ in named], "name", self.objectives)
+        bounded = [(row, bound) for row in self.constraints if (bound := row.constraint()) is not None]
+        values["constraints"] = [bound for _, bound in bounded]
+        places += row_places(("constraints",), [row for row, _ in bounded], "value", self.constraints)
         tables, table_rows = self._tables()
         places += row_places(TABLES_PATH, table_rows, "file", self.tables)
         return values, tables, places
@@ -319,15 +326,17 @@ class StudyForm:
             for option in section.options:
                 yield option.form
         yield from self.objectives
+        yield from self.constraints
         yield from self.tables
 
     def _formsets(self) -> list[forms.BaseFormSet[Any]]:
         """The formsets that count: the tables' only for a table-evaluator study."""
-        return [self.objectives, *([self.tables] if self.uses_tables else [])]
+        return [self.objectives, self.constraints, *([self.tables] if self.uses_tables else [])]
 
     def bound_fields(self) -> Iterator[forms.BoundField]:
         """Every input of the page, the formsets' management inputs included."""
-        for form in [*self._forms(), self.objectives.management_form, self.tables.management_form]:
+        managed = [self.objectives, self.constraints, self.tables]
+        for form in [*self._forms(), *(formset.management_form for formset in managed)]:
             yield from form
 
     def __getitem__(self, name: str) -> forms.BoundField:

@@ -8,10 +8,11 @@ never starts on rows another transaction has not written yet. One module per top
 outside the iteration job: evaluation jobs, recording results), ``remote_work`` with
 ``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``progress``,
 ``form_support``, ``dashboard`` (with ``dashboard_polls`` and ``dashboard_rows``), ``browse``,
-``compare``, ``csv_export``, ``csv_import``, ``warm_start`` (measurements already there as the
-initial design), ``pending_work`` with ``pending_upload`` (an external study's pending work done by
-hand), ``devices``, ``workers_panel`` and ``housekeeping`` (rename, notes, archive, delete, the
-study list's search) and ``drivers`` (what drives each objective).
+``compare``, ``feasibility`` (device budgets as pages show them), ``csv_export``, ``csv_import``,
+``warm_start`` (measurements already there as the initial design), ``pending_work`` with
+``pending_upload`` (an external study's pending work done by hand), ``devices``, ``workers_panel``,
+``housekeeping`` (rename, notes, archive, delete, the study list's search) and ``drivers`` (what
+drives each objective).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from hytnas_web.studies.services.devices import (
 )
 from hytnas_web.studies.services.drivers import DriversPage, study_drivers
 from hytnas_web.studies.services.evaluations import run_evaluation, study_dispatch
+from hytnas_web.studies.services.feasibility import BudgetSummary, budget_summary
 from hytnas_web.studies.services.form_support import (
     available_presets,
     component_catalogue,
@@ -105,6 +107,7 @@ from search_engine.errors import ConfigError, DataError
 
 __all__ = [
     "ActionNotAllowed",
+    "BudgetSummary",
     "Comparison",
     "ConfigError",
     "DataError",
@@ -122,6 +125,7 @@ __all__ = [
     "authenticate_token",
     "available_presets",
     "browse_evaluations",
+    "budget_summary",
     "bump_version",
     "cancel_study",
     "clone_study",

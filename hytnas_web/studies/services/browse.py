@@ -21,9 +21,10 @@ from django.db.models.functions import Cast
 from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.devices import device_details, device_label, measures_on_device
+from hytnas_web.studies.services.feasibility import BoundLabel, rows_feasibility
 from search_engine.errors import ConfigError
 from search_engine.finite_numbers import finite_or_none
-from search_engine.metrics.pareto import pareto_mask
+from search_engine.metrics.pareto import feasible_pareto_mask
 from search_engine.objectives import Objective, to_minimisation
 from search_engine.types import STAGES
 
@@ -85,8 +86,11 @@ def pareto_evaluation_ids(study: Study) -> set[int]:
     finite = np.all(np.isfinite(table[:, 1:]), axis=1)  # (n,)
     if not finite.any():
         return set()
-    mask = pareto_mask(to_minimisation(table[finite, 1:], study_objectives(study)))
-    return {int(pk) for pk in table[finite, 0][mask]}
+    kept = table[finite, 0].astype(np.int64)
+    check = rows_feasibility(study, study_config(study), kept.tolist())  # device budgets: feasible rows only
+    ok = None if check is None else check.feasible
+    mask = feasible_pareto_mask(to_minimisation(table[finite, 1:], study_objectives(study)), ok)
+    return {int(pk) for pk in kept[mask]}
 
 
 def _objective(index: int) -> Cast:
@@ -108,6 +112,8 @@ class EvaluationBrowse:
     n_total: int = 0
     last_iteration: int | None = None
     show_device: bool = False
+    bounds: tuple[BoundLabel, ...] = ()
+    """The study's device budgets; each row of the page then has ``bound_check`` (see ``_check_page``)."""
 
     @property
     def filtered(self) -> bool:
@@ -147,8 +153,10 @@ def browse_evaluations(
     sort = sort if sort.lstrip("-") in sort_keys(study) else "id"
     queryset = ordered(queryset, sort)
     paginator = Paginator(queryset, page_size)
+    shown = paginator.get_page(page)
     return EvaluationBrowse(
-        page=paginator.get_page(page),
+        page=shown,
+        bounds=_check_page(study, shown),
         sort=sort,
         pareto_only=pareto_only,
         iteration=iteration,
@@ -158,6 +166,26 @@ def browse_evaluations(
         last_iteration=study.iterations.aggregate(last=Max("index"))["last"],
         show_device=measures_on_device(study),
     )
+
+
+def _check_page(study: Study, page: Page[Evaluation]) -> tuple[BoundLabel, ...]:
+    """Give each evaluation of ``page`` its ``bound_check`` against the study's bounds; the bounds.
+
+    ``bound_check`` is ``{"feasible": bool or None (not measured), "violations": [amount or None]}``.
+    """
+    evaluations = list(page.object_list)
+    check = rows_feasibility(study, study_config(study), [e.pk for e in evaluations])
+    if check is None:
+        return ()
+    for i, evaluation in enumerate(evaluations):
+        measured = evaluation.status == Evaluation.Status.DONE
+        violations = [None if not measured or np.isnan(v) else float(v) for v in check.violation[i]]
+        evaluation.bound_check = {  # type: ignore[attr-defined]
+            "feasible": bool(check.feasible[i]) if measured else None,
+            "violations": violations,
+        }
+    page.object_list = evaluations
+    return check.bounds
 
 
 def ordered(queryset: QuerySet[Evaluation], sort: str) -> QuerySet[Evaluation]:
@@ -189,9 +217,12 @@ def architecture_detail(study: Study, evaluation: Evaluation) -> dict[str, Any]:
     ``show_device`` (the evaluator measures on a machine, so a missing device is worth saying), and from
     the evaluator's metrics: ``parts`` (parameters and multiply-adds per part of the network),
     ``measurements`` (latency spread, memory, accuracy proxy, as (label, value)) and
-    ``other_metrics`` (anything else reported, by name).
+    ``other_metrics`` (anything else reported, by name); ``bounds``: per device budget its words
+    and whether it is met (``met``: True, False, or None before measuring) and by how much not,
+    ``breaks_a_bound`` when one is broken.
     """
     objectives = study_objectives(study)
+    bounds = _bounds_of(study, evaluation)
     measured = evaluation.objectives if isinstance(evaluation.objectives, list) else None
     mean = evaluation.predicted_mean if isinstance(evaluation.predicted_mean, list) else None
     std = evaluation.predicted_std if isinstance(evaluation.predicted_std, list) else None
@@ -227,11 +258,28 @@ def architecture_detail(study: Study, evaluation: Evaluation) -> dict[str, Any]:
         if evaluation.status == Evaluation.Status.DONE
         else False,
         "predictions_are_scores": scores and mean is not None,
+        "bounds": bounds,
+        "breaks_a_bound": any(bound["met"] is False for bound in bounds),
         "device": device_details(evaluation.device),
         "show_device": measures_on_device(study),
         "device_label": device_label(evaluation.device),
         **_metrics(evaluation.metrics),
     }
+
+
+def _bounds_of(study: Study, evaluation: Evaluation) -> list[dict[str, Any]]:
+    """Each bound of the study, met or broken by ``evaluation`` (and by how much), in words."""
+    check = rows_feasibility(study, study_config(study), [evaluation.pk])
+    if check is None:
+        return []
+    measured = evaluation.status == Evaluation.Status.DONE
+    out = []
+    for bound, amount in zip(check.bounds, check.violation[0].tolist(), strict=True):
+        known = measured or bound.known_before
+        missing = np.isnan(amount)
+        met = None if not known or missing else amount <= 0
+        out.append({"text": bound.text, "met": met, "by": None if met is not False else amount})
+    return out
 
 
 def _in_space_order(study: Study, architecture: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -21,6 +21,8 @@ from django.db.models import Max
 from hytnas_web.studies import charts
 from hytnas_web.studies.models import ComponentKind, Evaluation, Iteration, Study
 from hytnas_web.studies.services.browse import study_objectives
+from hytnas_web.studies.services.configs import study_config
+from hytnas_web.studies.services.feasibility import rows_feasibility
 from search_engine.metrics.charts import HypervolumeSeries
 from search_engine.metrics.charts import hypervolume_series as curve
 from search_engine.metrics.hypervolume import hypervolume
@@ -154,7 +156,11 @@ def common_reference_point(
 def _measured_rows(
     study: Study, objectives: Sequence[Objective]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(ids (n,), Y (n, m) in minimisation form with NaN rows for failures, finished (n,) bool)``."""
+    """``(ids (n,), Y (n, m) in minimisation form with NaN rows for failures, finished (n,) bool)``.
+
+    A row breaking one of the study's device budgets is a NaN row too: fronts and hypervolumes
+    compared are the feasible ones.
+    """
     m = len(objectives)
     query = study.evaluations.order_by("id").values_list("id", "status", "objectives", named=True)
     rows = list(query)
@@ -168,6 +174,9 @@ def _measured_rows(
         ],
         dtype=np.float64,
     ).reshape(len(rows), m)
+    check = rows_feasibility(study, study_config(study), ids.tolist())
+    if check is not None:
+        Y[~check.feasible] = np.nan
     return ids, to_minimisation(Y, objectives), finished
 
 

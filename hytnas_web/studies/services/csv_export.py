@@ -19,6 +19,7 @@ drops one leading quote from such cells, gives back exactly the text that was ex
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,7 +30,9 @@ import numpy as np
 from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.devices import device_label
-from search_engine.metrics.pareto import pareto_mask
+from hytnas_web.studies.services.feasibility import bound_labels, feasibility, rows_feasibility, study_results
+from search_engine.config import StudyConfig
+from search_engine.metrics.pareto import feasible_pareto_mask
 from search_engine.objectives import Objective, to_minimisation
 from search_engine.types import PHASES, STAGES
 
@@ -120,7 +123,13 @@ def objective_column(objective: Objective) -> str:
 def evaluation_columns(study: Study) -> list[str]:
     """The evaluations export's header, in order (also the Pareto set's)."""
     config = study_config(study)
-    return _evaluation_columns(config.build_space().names, list(config.objectives))
+    return _evaluation_columns(config.build_space().names, list(config.objectives)) + bound_columns(config)
+
+
+def bound_columns(config: StudyConfig) -> list[str]:
+    """With device budgets: ``feasible``, then each bound's violation (``violation params<=2e+06``)."""
+    labels = bound_labels(config)
+    return ["feasible", *(label.column for label in labels)] if labels else []
 
 
 def _evaluation_columns(variables: list[str], objectives: list[Objective]) -> list[str]:
@@ -169,27 +178,62 @@ def _padded(values: Sequence[Any] | None, n: int) -> list[Any]:
     return (values + [None] * n)[:n]
 
 
-def _evaluation_rows(
-    study: Study, variables: list[str], n_objectives: int, keep: set[int] | None = None
-) -> Iterator[list[Any]]:
-    """The study's evaluations by id, as export rows, fetched in chunks; only ids in ``keep`` if given."""
+def _evaluation_rows(study: Study, config: StudyConfig, keep: set[int] | None = None) -> Iterator[list[Any]]:
+    """The study's evaluations by id, as export rows, fetched in chunks; only ids in ``keep`` if given.
+
+    With device budgets each row ends with ``bound_columns``: feasible (empty until measured) and
+    the amount by which it breaks each bound (0 where met, empty where the value is unknown).
+    """
+    variables, n_objectives = config.build_space().names, config.n_objectives
+    bounded = bool(config.constraints)
+    fields = (*_EVALUATION_FIELDS, "x", "metrics") if bounded else _EVALUATION_FIELDS
     rows = (
         Evaluation.objects.filter(study=study)
         .order_by("id")
-        .values_list(*_EVALUATION_FIELDS)
+        .values_list(*fields)
         .iterator(chunk_size=CHUNK_SIZE)
     )
-    for values in rows:
-        if keep is None or values[0] in keep:
+    kept = (values for values in rows if keep is None or values[0] in keep)
+    if not bounded:
+        for values in kept:
             yield _evaluation_row(values, variables, n_objectives)
+        return
+    while chunk := list(itertools.islice(kept, CHUNK_SIZE)):
+        yield from _bounded_rows(config, chunk, variables)
+
+
+def _bounded_rows(
+    config: StudyConfig, chunk: Sequence[tuple[Any, ...]], variables: list[str]
+) -> Iterator[list[Any]]:
+    """Export rows of ``chunk`` (``_EVALUATION_FIELDS`` then x, metrics) with their ``bound_columns``."""
+    n_vars, m = len(variables), config.n_objectives
+    done = [v[3] == Evaluation.Status.DONE for v in chunk]
+    objectives = [
+        v[5] if ok and isinstance(v[5], list) and len(v[5]) == m else None
+        for v, ok in zip(chunk, done, strict=True)
+    ]
+    X = np.array(
+        [v[11] if isinstance(v[11], list) and len(v[11]) == n_vars else [0.5] * n_vars for v in chunk]
+    )
+    Y = np.array([o if o is not None else [np.nan] * m for o in objectives], dtype=np.float64)
+    results = study_results(objectives, [v[6] for v in chunk], [v[12] for v in chunk])
+    check = feasibility(config, X.reshape(len(chunk), n_vars), Y.reshape(len(chunk), m), results)
+    assert check is not None  # the study has bounds
+    for i, values in enumerate(chunk):
+        measured = objectives[i] is not None
+        yield [
+            *_evaluation_row(values[: len(_EVALUATION_FIELDS)], variables, m),
+            bool(check.feasible[i]) if measured else None,
+            *(float(v) if measured else None for v in check.violation[i]),
+        ]
 
 
 def export_evaluations_csv(study: Study) -> Iterator[str]:
     """Every evaluation of ``study`` (pending and failed ones too), one CSV line at a time."""
     config = study_config(study)  # read before the first line: a broken study fails as a whole
     variables, objectives = config.build_space().names, list(config.objectives)
-    header = _evaluation_columns(variables, objectives)
-    return csv_lines(header, _evaluation_rows(study, variables, len(objectives)))
+    header = _evaluation_columns(variables, objectives) + bound_columns(config)
+    return csv_lines(header, _evaluation_rows(study, config))
 
 
 def pareto_ids(study: Study, objectives: Sequence[Objective] | None = None) -> set[int]:
@@ -197,10 +241,11 @@ def pareto_ids(study: Study, objectives: Sequence[Objective] | None = None) -> s
 
     Dominance is decided on measured values in minimisation form (maximised objectives negated),
     over evaluations that are done with a finite value for every objective; equal points are all
-    kept. Reads only ids and objectives, ``(n, n_objectives)`` floats.
+    kept. Reads only ids and objectives, ``(n, n_objectives)`` floats; with device budgets, only
+    the rows meeting every bound take part.
     """
-    if objectives is None:
-        objectives = study_config(study).objectives
+    config = study_config(study)
+    objectives = config.objectives if objectives is None else objectives
     ids: list[int] = []
     values: list[list[float]] = []
     measured = (
@@ -218,7 +263,10 @@ def pareto_ids(study: Study, objectives: Sequence[Objective] | None = None) -> s
     Y = np.array(values, dtype=np.float64)  # (n_measured, n_objectives)
     finite = np.all(np.isfinite(Y), axis=1)  # a NaN measurement is no point of the front
     kept_ids = np.array(ids)[finite]
-    mask = pareto_mask(to_minimisation(Y[finite], objectives))
+    check = rows_feasibility(study, config, kept_ids.tolist())
+    mask = feasible_pareto_mask(
+        to_minimisation(Y[finite], objectives), None if check is None else check.feasible
+    )
     return {int(pk) for pk in kept_ids[mask]}
 
 
@@ -226,9 +274,9 @@ def export_pareto_csv(study: Study) -> Iterator[str]:
     """The Pareto set of ``study`` alone, same columns as ``export_evaluations_csv``."""
     config = study_config(study)
     variables, objectives = config.build_space().names, list(config.objectives)
-    header = _evaluation_columns(variables, objectives)
+    header = _evaluation_columns(variables, objectives) + bound_columns(config)
     keep = pareto_ids(study, objectives)
-    return csv_lines(header, _evaluation_rows(study, variables, len(objectives), keep=keep))
+    return csv_lines(header, _evaluation_rows(study, config, keep=keep))
 
 
 def history_columns(study: Study) -> list[str]:

@@ -283,7 +283,11 @@ def _first_positions(names: list[str], line: int, result: ImportResult) -> dict[
 
 def _ignored(name: str) -> bool:
     """Columns of the exports that carry no measurement (``predicted_*`` included)."""
-    return name in IGNORED_COLUMNS or name == "status" or name.startswith("predicted_")
+    return (
+        name in IGNORED_COLUMNS
+        or name in ("status", "feasible")
+        or name.startswith(("predicted_", "violation "))  # derived from the measurement and the bounds
+    )
 
 
 def _row(

@@ -23,6 +23,8 @@ from hytnas_web.studies.services.dashboard_polls import Version, dashboard_versi
 from hytnas_web.studies.services.dashboard_rows import (
     MeasuredRow,
     architecture_texts,
+    broken_bounds,
+    chart_bounds,
     failed_evaluations,
     front_data,
     front_rows,
@@ -31,6 +33,7 @@ from hytnas_web.studies.services.dashboard_rows import (
     pareto_data,
     point_texts,
     predicted_values,
+    row_checks,
     rows_of,
 )
 from hytnas_web.studies.services.progress import study_progress
@@ -76,12 +79,15 @@ def dashboard(study: Study, until: Version | None = None) -> dict[str, Any]:
     finished = study.evaluations.exclude(status=Evaluation.Status.PENDING)
     rows = measured_rows(finished.filter(rows_seen_at(version)).order_by("id"), with_stage_latency=True)
     index_of = {it["id"]: it["index"] for it in iterations}
-    pareto = pareto_data(rows, index_of, objectives, study.ref_point, MAX_POINTS)
+    check = row_checks(study, rows)
+    pareto = pareto_data(rows, index_of, objectives, study.ref_point, MAX_POINTS, check)
     texts = point_texts(study, pareto.ids.tolist(), thinned=pareto.thinned)
     front_ids = pareto.front_ids.tolist()
     stage = stage_latency_data([r.id for r in rows], [r.stage_latency for r in rows], front_ids)
+    predicted = predicted_values(study, iterations, objectives)
+    broken = broken_bounds(pareto, rows, check)
     figures: dict[str, Any] = {
-        "pareto": charts.pareto_figure(pareto, texts, predicted_values(study, iterations, objectives))
+        "pareto": charts.pareto_figure(pareto, texts, predicted, broken, chart_bounds(study))
         if pareto.ids.shape[0]
         else None,
         "stage_share": charts.stage_share_figure(stage),
@@ -173,13 +179,18 @@ def _pareto_changes(
         shown = pareto_data(rows_of(pareto), {}, objectives, study.ref_point, MAX_POINTS)
         figure = charts.pareto_figure(shown, [""] * int(shown.ids.shape[0]))
         return {"figure": figure}, pareto.front_ids.tolist()
-    pareto = pareto_data(front_rows(study, version, new_done), index_of, objectives, study.ref_point, 10**12)
+    rows = front_rows(study, version, new_done)
+    check = row_checks(study, rows)
+    pareto = pareto_data(rows, index_of, objectives, study.ref_point, 10**12, check)
     front_ids = pareto.front_ids.tolist()
     texts = architecture_texts(study, sorted({*front_ids, *(r.id for r in new_done)}))
     new_rows = np.searchsorted(pareto.ids, [r.id for r in new_done]).tolist()
     points = charts.pareto_points(pareto, [texts.get(i, "") for i in pareto.ids.tolist()], new_rows)
     overlays = charts.pareto_overlays(
-        pareto, [texts.get(i, "") for i in front_ids], predicted_values(study, iterations, objectives)
+        pareto,
+        [texts.get(i, "") for i in front_ids],
+        predicted_values(study, iterations, objectives),
+        broken_bounds(pareto, rows, check),
     )
     return {
         "points": points if new_done else None,

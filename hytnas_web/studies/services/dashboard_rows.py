@@ -17,7 +17,9 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
 from hytnas_web.studies.models import Evaluation, Study
+from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.dashboard_polls import Version, rows_seen_at
+from hytnas_web.studies.services.feasibility import Feasibility, objective_bounds, rows_feasibility
 from search_engine.metrics.charts import ParetoChartData, compact_architectures, pareto_chart_data
 from search_engine.objectives import Objective
 
@@ -62,7 +64,8 @@ def front_rows(study: Study, version: Version, new_done: Sequence[Any]) -> list[
     The front over all points is the front of (an earlier front ∪ every point measured since), as
     measured objectives never change. The last front computed is cached per study with the version
     it was computed at; without it (another process, an expired cache) every measurement is read.
-    The cache holds plain tuples, so an entry outlives a change of this module's records.
+    The cache holds plain tuples, so an entry outlives a change of this module's records. With
+    bounds, the front is the feasible points' and the points breaking a bound are kept as well.
     """
     key = f"hytnas:dashboard-front:{study.pk}:{study.created_at.timestamp()}"
     cached = cache.get(key)
@@ -78,9 +81,11 @@ def front_rows(study: Study, version: Version, new_done: Sequence[Any]) -> list[
         rows = measured_rows(done)
     fresh = (MeasuredRow(r.id, r.iteration_id, r.status, r.objectives) for r in new_done)
     merged = sorted({r.id: r.measured for r in [*rows, *fresh]}.values(), key=lambda r: r.id)
-    data = pareto_data(merged, {}, objectives_of(study), None, max(len(merged), 1))
-    front = set(data.front_ids.tolist())
-    kept = [tuple(r.measured) for r in merged if r.id in front]
+    check = row_checks(study, merged)
+    data = pareto_data(merged, {}, objectives_of(study), None, max(len(merged), 1), check)
+    # Points breaking a bound are kept too: the chart greys every one of them at each update.
+    kept_ids = {*data.front_ids.tolist(), *data.ids[data.infeasible].tolist()}
+    kept = [tuple(r.measured) for r in merged if r.id in kept_ids]
     cache.set(key, {"counter": version.counter, "max_id": version.max_id, "rows": kept}, FRONT_CACHE_SECONDS)
     return merged
 
@@ -103,8 +108,12 @@ def pareto_data(
     objectives: list[Objective],
     ref_point: Any,
     max_points: int,
+    check: Feasibility | None = None,
 ) -> ParetoChartData:
-    """Chart data from measured rows; failures (and malformed values) become NaN rows."""
+    """Chart data from measured rows; failures (and malformed values) become NaN rows.
+
+    ``check``: the rows against the study's bounds (``row_checks``); the front is the feasible points'.
+    """
     m = len(objectives)
     nan = [math.nan] * m
     Y = np.array(
@@ -118,13 +127,38 @@ def pareto_data(
     ).reshape(len(rows), m)
     iterations = [index_of.get(r.iteration_id, -1) if r.iteration_id is not None else -1 for r in rows]
     ref = [float(v) for v in ref_point] if isinstance(ref_point, list) and len(ref_point) == m else None
-    return pareto_chart_data([r.id for r in rows], iterations, Y, objectives, ref, max_points=max_points)
+    feasible = None if check is None else check.feasible
+    return pareto_chart_data(
+        [r.id for r in rows], iterations, Y, objectives, ref, max_points=max_points, feasible=feasible
+    )
+
+
+def row_checks(study: Study, rows: Sequence[MeasuredRow]) -> Feasibility | None:
+    """``rows`` against the study's bounds (None without any), in their order."""
+    return rows_feasibility(study, study_config(study), [r.id for r in rows])
+
+
+def broken_bounds(
+    pareto: ParetoChartData, rows: Sequence[MeasuredRow], check: Feasibility | None
+) -> list[str]:
+    """For each point ``pareto`` shows breaking a bound, the bounds it breaks and by how much, in words."""
+    if check is None:
+        return []
+    position = {r.id: i for i, r in enumerate(rows)}
+    return ["; ".join(check.broken(position[i])) for i in pareto.ids[pareto.infeasible].tolist()]
+
+
+def chart_bounds(study: Study) -> list[tuple[int, float, str]]:
+    """The bounds on the study's objectives, as the Pareto chart draws them."""
+    return objective_bounds(study_config(study))
 
 
 def front_data(study: Study, index_of: dict[int, int], objectives: list[Objective]) -> ParetoChartData:
     """Every measured point, unthinned: the front over all of them and rows to extend the chart with."""
     rows = measured_rows(study.evaluations.filter(status=Evaluation.Status.DONE).order_by("id"))
-    return pareto_data(rows, index_of, objectives, study.ref_point, max(len(rows), 1))
+    return pareto_data(
+        rows, index_of, objectives, study.ref_point, max(len(rows), 1), row_checks(study, rows)
+    )
 
 
 def point_texts(study: Study, ids: list[int], thinned: bool) -> list[str]:

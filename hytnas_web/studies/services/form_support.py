@@ -155,8 +155,9 @@ def config_from_form(data: dict[str, Any], tables: list[dict[str, Any]] | None =
             come from the other values); ``objectives`` (list of {name, direction, unit}; empty =
             the evaluator's own); ``ref_point`` (list of numbers or None = derived); each component
             kind as ``{"name", "params"}``; ``n_init``, ``batch_size``, ``budget``, ``seed``,
-            ``patience``, ``in_flight`` (None: synchronous batches) and ``pending`` (how points in
-            flight condition a proposal; absent: the default).
+            ``patience``, ``in_flight`` (None: synchronous batches), ``pending`` (how points in
+            flight condition a proposal; absent: the default) and ``constraints`` (list of
+            {quantity, bound, value}).
         tables: for the table evaluator, ``[{"name", "text", "objectives": [names] or None}]``.
 
     Raises:
@@ -223,6 +224,7 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
                 name: data.get(name)
                 for name in ("n_init", "batch_size", "budget", "seed", "patience", "in_flight")
             },
+            "constraints": data.get("constraints") or [],
         }
     ).validate()
     members = config.surrogate.params.get("surrogates") if config.surrogate.name == "mix" else None

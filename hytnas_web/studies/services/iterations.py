@@ -15,6 +15,7 @@ from django.utils import timezone
 from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.evaluations import hand_out_pending, record_result_surviving, study_dispatch
+from hytnas_web.studies.services.feasibility import constrained_measurements, finished_results
 from hytnas_web.studies.services.heartbeat import Pulse
 from hytnas_web.studies.services.json_values import jsonable
 from hytnas_web.studies.services.outages import service_unavailable
@@ -30,6 +31,7 @@ from hytnas_web.studies.services.scheduling import (
 from hytnas_web.studies.services.versions import bump_version
 from hytnas_web.studies.services.warm_start import warm_start_counts
 from search_engine.config import StudyConfig
+from search_engine.constraints import feasible_rows
 from search_engine.metrics.fidelity import surrogate_fidelity
 from search_engine.objectives import (
     ReferencePoint,
@@ -132,7 +134,11 @@ def _propose_in_flight(study: Study, iteration: Iteration, config: StudyConfig) 
         figures = {"in_flight_before": before.n_pending, "in_flight_target": config.in_flight, "proposed": 0}
         Iteration.objects.filter(pk=iteration.pk).update(diagnostics=figures, version=bump_version(study.pk))
         return True
-    proposal = propose(config, X, Y, iteration.seed, batch_size=before.room, pending=X_pending)
+    results = finished_results(study, config)
+    measured = constrained_measurements(config, Y, results) if results is not None else None
+    proposal = propose(
+        config, X, Y, iteration.seed, batch_size=before.room, pending=X_pending, measured=measured
+    )
     if proposal.X.shape[0] == 0:
         return False
     with transaction.atomic():
@@ -291,7 +297,10 @@ def _propose(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
         origins = ["initial"] * points.shape[0]
         timings: dict[str, float] = {}
     else:
-        proposal = propose(config, X, Y, iteration.seed, batch_size=min(config.batch_size, remaining))
+        results = finished_results(study, config)
+        measured = constrained_measurements(config, Y, results) if results is not None else None
+        batch_size = min(config.batch_size, remaining)
+        proposal = propose(config, X, Y, iteration.seed, batch_size=batch_size, measured=measured)
         points, proposal_mean, proposal_std = proposal.X, proposal.mean, proposal.std
         origins, timings, diagnostics = proposal.origin, proposal.timings, proposal.diagnostics
     if points.shape[0] == 0:
@@ -388,7 +397,8 @@ def _finish(study: Study, iteration: Iteration, config: StudyConfig, exhausted: 
     """Record hypervolume and fidelity, then schedule the next iteration or complete the study."""
     X, Y, _ = _measured(study, config)
     reference = _reference_point(study, config, Y)
-    hv = current_hypervolume(Y, config, reference) if reference is not None else None
+    feasible = feasible_rows(config, X, Y, finished_results(study, config))  # None without bounds
+    hv = current_hypervolume(Y, config, reference, feasible) if reference is not None else None
     batch = list(iteration.evaluations.values_list("predicted_mean", "objectives"))
     fidelity = _fidelity(batch, config)
     evaluate_seconds = sum(
