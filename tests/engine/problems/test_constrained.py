@@ -163,3 +163,20 @@ def test_no_proposal_on_the_hytnas_table_breaks_the_parameter_bound(hytnas_data_
     params = config.build_space().known_quantities(run.X, {})["params"]
     assert params.max() <= 1e6
     assert run.history[-1].hypervolume > 0
+
+
+def test_on_tnk_the_batches_after_the_initial_design_are_mostly_feasible() -> None:
+    """TNK's feasible region is a thin band around the unit circle (about 4 % of the square).
+
+    A solver blind to the measured bounds converges on the origin, all of it infeasible, and
+    leaves the feasibility rule nothing to choose; steered by the predicted violations it stays
+    in the band.
+    """
+    config = study_config("tnk", "gp", budget=40, seed=0, n_init=20, batch_size=10, n_var=2)
+    config = config.with_changes(
+        constraints=(Constraint.parse("g1<=0"), Constraint.parse("g2<=0")), solver=SMALL_SOLVER
+    ).validate()
+    run = run_search(config, config.build_evaluator())
+    G = np.array([[r.metrics["g1"], r.metrics["g2"]] for r in run.results[20:]])  # (20, 2)
+    assert np.mean(np.all(G <= 0, axis=1)) >= 0.5
+    assert run.history[-1].hypervolume > run.history[0].hypervolume
