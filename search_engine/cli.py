@@ -32,7 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m search_engine", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a whole search and write every evaluation to CSV")
-    run.add_argument("--problem", required=True, help="zdt1..zdt3, dtlz1..dtlz7, or hytnas-table")
+    run.add_argument(
+        "--problem",
+        required=True,
+        help="zdt1..zdt3, dtlz1..dtlz7, bnh, tnk, srn, osy, c1dtlz1, c2dtlz2, or hytnas-table",
+    )
     run.add_argument("--preset", default="hytnas", choices=sorted(PRESETS), help="optimizer preset")
     run.add_argument("--budget", type=int, required=True, help="total evaluations, initial design included")
     run.add_argument("--batch-size", type=int, help="architectures per iteration (default: the preset's)")

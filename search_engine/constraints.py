@@ -173,8 +173,10 @@ def study_quantities(config: StudyConfig, space: SearchSpace | None = None) -> S
     if isinstance(evaluator, MeasuredOutside):
         names = evaluator.metric_names()
         any_metric = names is None
-        for name in names or ():
-            found.setdefault(name, Quantity(name, "", False, "metric"))
+    else:
+        names = EVALUATORS.load(config.evaluator.name).reported_metrics(evaluator_setting(config))
+    for name in names or ():
+        found.setdefault(name, Quantity(name, "", False, "metric"))
     return StudyQuantities(found, any_metric)
 
 

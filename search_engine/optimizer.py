@@ -20,6 +20,7 @@ Predictions in the returned proposal use the same units.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from search_engine.errors import ConfigError
 from search_engine.feasibility.measured import (
     Prediction,
     candidate_pool,
-    likely_feasible,
+    fit_measured_bounds,
     measured_constraints,
     measured_feasible,
 )
@@ -156,32 +157,35 @@ def propose(
     surrogate.fit(X_fit, Y_min, phase_rng(seed, "fit"))
     timings["fit"] = time.perf_counter() - tick
 
+    Y_front = Y_min
+    after = measured_constraints(config)
+    predicted_bounds = None
+    if after:
+        tick = time.perf_counter()
+        values = {name: np.asarray(v, dtype=np.float64)[finite] for name, v in (measured or {}).items()}
+        n_measured = int(finite.sum())  # believed in-flight rows follow the measured ones in Y_min
+        ok = measured_feasible(config, Y[finite], values, after)
+        Y_front = np.vstack([Y_min[:n_measured][ok], Y_min[n_measured:]])
+        predicted_bounds = fit_measured_bounds(
+            config, after, X_fit[:n_measured], values, surrogate, phase_rng(seed, "feasibility")
+        )
+        diagnostics["measured_bounds_steering"] = predicted_bounds.steering if predicted_bounds else []
+        timings["fit"] += time.perf_counter() - tick
+
     tick = time.perf_counter()
-    population = _solve(config, space, surrogate, X_fit, Y_min, seed, bounds)
+    steer = predicted_bounds.solver_violations() if predicted_bounds is not None else None
+    population = _solve(config, space, surrogate, X_fit, Y_min, seed, bounds, steer)
     timings["solve"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     candidates, keys, origin = _candidates(space, bounds, population, excluded_keys, batch, seed, diagnostics)
     mean, std = surrogate.predict(candidates) if candidates.shape[0] else (np.empty((0, Y.shape[1])), None)
     pool = np.arange(candidates.shape[0])
-    Y_front = Y_min
-    after = measured_constraints(config)
-    if after and candidates.shape[0]:
-        values = {name: np.asarray(v, dtype=np.float64)[finite] for name, v in (measured or {}).items()}
-        n_measured = int(finite.sum())  # believed in-flight rows follow the measured ones in Y_min
-        ok = measured_feasible(config, Y[finite], values, after)
-        Y_front = np.vstack([Y_min[:n_measured][ok], Y_min[n_measured:]])
-        probability, steering = likely_feasible(
-            config,
-            after,
-            X_fit[:n_measured],
-            values,
-            candidates,
-            Prediction(mean, std, surrogate.predicts_values),
-            phase_rng(seed, "feasibility"),
-        )
+    if predicted_bounds is not None and candidates.shape[0]:
+        prediction = Prediction(mean, std, surrogate.predicts_values)
+        probability = predicted_bounds.probability(candidates, prediction)
         pool = candidate_pool(probability, config.build_feasibility().min_probability, batch)
-        diagnostics.update(steering, n_likely_infeasible_passed_over=int(candidates.shape[0] - pool.shape[0]))
+        diagnostics["n_likely_infeasible_passed_over"] = int(candidates.shape[0] - pool.shape[0])
     selector = config.build_selector()
     picked = selector.select(
         SelectionInput(
@@ -288,11 +292,14 @@ def _solve(
     Y_min: Array,
     seed: int,
     bounds: KnownBounds | None,
+    measured_violations: Callable[[Array], Array] | None = None,
 ) -> Array:
     """The solver's final population on the acquisition of the fitted surrogate.
 
     Known bounds reach the solver as constraints (``SurrogateProblem.constraints``), so it searches
-    the feasible region; the candidates it returns are filtered again all the same.
+    the feasible region; the candidates it returns are filtered again all the same. So do the
+    predicted violations of measured bounds (``measured_violations``, from the feasibility rule):
+    a solver that ignored them would return a population the rule could only pass over.
     """
     acquisition = config.build_acquisition()
     best = Y_min.min(axis=0)  # (n_objectives,) incumbent per objective
@@ -307,7 +314,7 @@ def _solve(
         Y_min.shape[1],
         evaluate,
         space.canonicalize,
-        constraints=bounds.violations if bounds is not None else None,
+        constraints=_joined(bounds.violations if bounds is not None else None, measured_violations),
     )
     solver = config.build_solver()
     # Seed with the best measured architectures by non-dominated sorting (ties: first objective).
@@ -316,6 +323,15 @@ def _solve(
     seeds = X_fit[order[: solver.population_size]]
     population: Array = solver.solve(problem, seeds, phase_rng(seed, "solve"))
     return population
+
+
+def _joined(
+    known: Callable[[Array], Array] | None, measured: Callable[[Array], Array] | None
+) -> Callable[[Array], Array] | None:
+    """Known bounds' violations, then the measured bounds' predicted ones, as one constraint function."""
+    if known is None or measured is None:
+        return known if measured is None else measured
+    return lambda points: np.hstack([known(points), measured(points)])
 
 
 def _candidates(

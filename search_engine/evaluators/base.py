@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from search_engine.component import Component
@@ -42,6 +42,15 @@ class Evaluator(Component, ABC):
     An attribute, not an abstract property, because one evaluator takes them as a parameter of the
     same name (the table evaluator); the others set it in ``__post_init__`` from their parameters.
     """
+
+    @classmethod
+    def reported_metrics(cls, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """Metric names every result carries, from the resolved parameters alone (nothing is built).
+
+        A study may bound them (``constraints.py``); evaluators measured outside declare theirs
+        with ``metric_names()`` instead.
+        """
+        return ()
 
     def default_space(self) -> SearchSpace | None:
         """The space this evaluator is made for, when it implies one (benchmarks, HyT-NAS tables)."""

@@ -1,7 +1,9 @@
-"""Benchmark evaluator: a catalogue problem (ZDT, DTLZ) scored on architectures ``{x0: v0, x1: v1, ...}``.
+"""Benchmark evaluator: a catalogue problem (ZDT, DTLZ, BNH, ...) scored on architectures ``{x0: v0, ...}``.
 
 Its known Pareto front lets a study be judged against the truth (hypervolume gap, IGD) before the
 optimizer is trusted with expensive evaluations. Optional Gaussian noise imitates noisy measurements.
+A constrained problem reports its constraint values as metrics ``g1 .. gk`` (feasible where ``<= 0``),
+which a study bounds like any measured quantity (``g1<=0``): they are known only after measuring.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from search_engine.problems.catalog import (
     true_hypervolume,
 )
 from search_engine.spaces.generic import GenericSpace, Variable
-from search_engine.types import Architecture, Array
+from search_engine.types import Architecture, Array, EvaluationResult
 
 
 @dataclass(eq=False)
@@ -73,6 +75,12 @@ class BenchmarkEvaluator(Evaluator):
     def check_params(cls, values: Mapping[str, Any], field: str) -> None:
         _sized(values["problem"], values["n_var"], values["n_obj"], field)
 
+    @classmethod
+    def reported_metrics(cls, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The problem's constraint values ``g1 .. gk`` (none for ZDT and DTLZ)."""
+        problem = BENCHMARKS.get(str(params.get("problem", "")))
+        return problem.constraint_names if problem is not None else ()
+
     def default_space(self) -> GenericSpace:
         """``n_var`` float variables ``x0 .. x{n-1}`` in [0, 1] (architecture value = cube coordinate)."""
         return self._space
@@ -99,12 +107,18 @@ class BenchmarkEvaluator(Evaluator):
 
     def _evaluate_batch(self, architectures: list[Architecture]) -> list[Any] | None:
         X = self._space.encode(architectures)  # (n, n_var); raises on a missing or out-of-range value
-        F = self.benchmark.evaluate(X)  # (n, n_obj)
+        F, G = self.benchmark.evaluate_with_constraints(X)  # (n, n_obj), (n, n_constraints)
         if self.delay > 0.0:
             time.sleep(self.delay * len(architectures))
         if self.noise_std > 0.0:
             F = F + self.noise_std * self._noise(X)
-        return [tuple(row) for row in F.tolist()]
+        if not self.benchmark.constraint_names:
+            return [tuple(row) for row in F.tolist()]
+        names = self.benchmark.constraint_names
+        return [
+            EvaluationResult(tuple(f), metrics=dict(zip(names, g, strict=True)))
+            for f, g in zip(F.tolist(), G.tolist(), strict=True)
+        ]
 
     def _evaluate_one(self, architecture: Architecture) -> Any:
         values = self._evaluate_batch([architecture])

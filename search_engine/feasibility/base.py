@@ -34,6 +34,9 @@ class FeasibilityRule(Component, ABC):
     def capabilities(cls) -> dict[str, Any]:
         return {"needs_std": cls.needs_std}
 
+    steers_solver: ClassVar[bool] = False
+    """True when the rule also hands the solver its predicted violations (``violations``)."""
+
     @property
     def min_probability(self) -> float:
         """Candidates less likely than this to be feasible are passed over while others remain."""
@@ -53,6 +56,14 @@ class FeasibilityRule(Component, ABC):
             return np.ones(n)
         p = np.asarray(self._probability(mean, std, np.asarray(upper, bool), np.asarray(value, float)))
         return np.clip(p.reshape(n), 0.0, 1.0)
+
+    def violations(self, mean: Array, std: Array | None, upper: npt.NDArray[np.bool_], value: Array) -> Array:
+        """``(n, k)`` per-bound predicted violations, ``<= 0`` where the rule deems the bound met.
+
+        The solver gets them as constraints, so it searches where the batch will be chosen
+        instead of leaving the rule only infeasible candidates to pass over.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not steer the solver")
 
     @abstractmethod
     def _probability(

@@ -29,6 +29,8 @@ class ProbabilityRule(FeasibilityRule):
         0.05, "Without a predictive std: the spread assumed, as a fraction of the bound.", low=1e-6, high=1.0
     )
 
+    steers_solver = True
+
     @property
     def min_probability(self) -> float:
         return self.threshold
@@ -36,10 +38,23 @@ class ProbabilityRule(FeasibilityRule):
     def _probability(
         self, mean: Array, std: Array | None, upper: npt.NDArray[np.bool_], value: Array
     ) -> Array:
-        inside = slack(mean, upper, value)  # (n, k)
+        return np.asarray(np.prod(norm.cdf(self._z(mean, std, upper, value)), axis=1), dtype=np.float64)
+
+    def violations(self, mean: Array, std: Array | None, upper: npt.NDArray[np.bool_], value: Array) -> Array:
+        """``z(threshold) - slack / spread`` per bound: met when each bound alone is ``threshold`` likely.
+
+        Linear in the predicted slack, so far from the bounds the solver still sees which way
+        feasibility lies (a probability would be flat zero there).
+        """
+        z_min = float(norm.ppf(min(max(self.threshold, 1e-6), 1.0 - 1e-6)))
+        return np.asarray(z_min - self._z(mean, std, upper, value), dtype=np.float64)
+
+    def _z(self, mean: Array, std: Array | None, upper: npt.NDArray[np.bool_], value: Array) -> Array:
+        """``(n, k)`` predicted slack in units of the spread (the std, or the margin without one)."""
+        inside = slack(np.asarray(mean, dtype=np.float64), np.asarray(upper, bool), np.asarray(value, float))
         floor = self.margin * np.maximum(np.abs(value), 1e-12)[None, :]  # (1, k)
         spread = floor if std is None else np.maximum(np.asarray(std, dtype=np.float64), 1e-12 * floor)
-        return np.asarray(np.prod(norm.cdf(inside / spread), axis=1), dtype=np.float64)
+        return np.asarray(inside / spread, dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,17 @@ def test_a_bound_on_a_reported_metric_gets_its_own_surrogate_and_steers_the_batc
             assert proposal.diagnostics["measured_bounds_steering"] == ["energy <= 1"]
             over_budget[rule] += int(np.sum(3 * proposal.X[:, 1] > 1.0))
     assert over_budget["probability"] < over_budget["ignore"], over_budget
+
+
+def test_the_probability_rules_solver_violations_are_met_where_each_bound_is_threshold_likely() -> None:
+    rule = ProbabilityRule(threshold=0.8)
+    mean = np.array([[1.0, 5.0], [1.9, 5.0], [2.5, 5.0], [1.0, 3.0]])  # (4, 2)
+    std = np.full((4, 2), 0.5)
+    upper, value = np.array([True, False]), np.array([2.0, 4.0])  # x <= 2, y >= 4
+    G = rule.violations(mean, std, upper, value)  # (4, 2)
+    assert G.shape == (4, 2)
+    met = G <= 0
+    assert met.tolist() == [[True, True], [False, True], [False, True], [True, False]]
+    # Linear in the slack: farther from the bound, larger violation (no flat zero probability).
+    assert G[2, 0] > G[1, 0] > G[0, 0]
+    assert not IgnoreRule.steers_solver and ProbabilityRule.steers_solver
