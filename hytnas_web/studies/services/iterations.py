@@ -172,8 +172,7 @@ def _propose_in_flight(study: Study, iteration: Iteration, config: StudyConfig) 
 def _finish_proposal(study: Study, iteration: Iteration, config: StudyConfig, exhausted: bool) -> str:
     """Record the proposal's figures, mark it done, then propose again, complete the study, or wait."""
     X, Y, _ = _measured(study, config)
-    reference = _reference_point(study, config, Y)
-    hv = current_hypervolume(Y, config, reference) if reference is not None else None
+    hv = _hypervolume(study, config, X, Y)
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
         it = Iteration.objects.select_for_update().get(pk=iteration.pk)
@@ -393,12 +392,22 @@ def _reference_point(study: Study, config: StudyConfig, Y: np.ndarray) -> Refere
     return derived
 
 
+def _hypervolume(study: Study, config: StudyConfig, X: np.ndarray, Y: np.ndarray) -> float | None:
+    """The study's hypervolume now: of the points meeting every bound (all points without bounds).
+
+    None until a reference point exists (given, or derived from the first successes).
+    """
+    reference = _reference_point(study, config, Y)
+    if reference is None:
+        return None
+    feasible = feasible_rows(config, X, Y, finished_results(study, config))  # None without bounds
+    return current_hypervolume(Y, config, reference, feasible)
+
+
 def _finish(study: Study, iteration: Iteration, config: StudyConfig, exhausted: bool = False) -> str:
     """Record hypervolume and fidelity, then schedule the next iteration or complete the study."""
     X, Y, _ = _measured(study, config)
-    reference = _reference_point(study, config, Y)
-    feasible = feasible_rows(config, X, Y, finished_results(study, config))  # None without bounds
-    hv = current_hypervolume(Y, config, reference, feasible) if reference is not None else None
+    hv = _hypervolume(study, config, X, Y)
     batch = list(iteration.evaluations.values_list("predicted_mean", "objectives"))
     fidelity = _fidelity(batch, config)
     evaluate_seconds = sum(
