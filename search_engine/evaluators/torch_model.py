@@ -1,12 +1,27 @@
 """Torch evaluator: builds the real hybrid network of a HyT-NAS architecture and times it on this machine.
 
 Latency is measured the way it is reported in papers and on devices: the model in eval mode under
-``torch.no_grad``, a fixed intra-op thread count (restored afterwards), ``warmup`` untimed passes, then
-``repeats`` timed passes of a batch of one image. Each timed pass runs the stages one after another
-(backbone on the image, neck on the backbone's features, head on the neck's features), each stage timed
-on its own with ``time.perf_counter``, followed by one end-to-end pass of the whole model; interleaving
-the two keeps slow drift (frequency scaling, another process) from favouring either. Medians are
-reported, with the 10th and 90th percentiles of the end-to-end time as the spread.
+``torch.no_grad``, fixed intra-op and inter-op thread counts, ``warmup`` untimed passes, then timed
+passes of a batch of one image. Each timed pass runs the stages one after another (backbone on the
+image, neck on the backbone's features, head on the neck's features), each timed on its own with
+``time.perf_counter``; run in turn they are the whole network, so a pass's end-to-end time is their
+sum and no separate end-to-end pass is needed. Medians are reported, with the 10th and 90th
+percentiles of the end-to-end time as the spread.
+
+Measurement hygiene (:mod:`.measurement`): the warm-up and timed passes run under the machine-wide
+measurement lock, so however many workers the machine runs one network is timed at a time (waiting
+for it does not count against the time limit), optionally pinned to ``cpus``. Passes go on after
+``repeats`` until the median end-to-end time is known within ``target_spread`` (the half-width of
+its 95 % confidence interval, relative), up to ``max_repeats``. The machine's state after timing
+(load, clock, governor, temperature, throttling, where the platform says) is recorded with the
+measurement, and a measurement that missed the target, ran with more runnable tasks than CPUs or
+on a throttled board is flagged ``latency_noisy``.
+
+Sizes come from the closed form of ``search_engine.spaces.hytnas_counts`` (the network is not run
+to count them): parameters, multiply-adds *including attention's* ``Q K^T`` and ``A V`` (which
+``torch.utils.flop_counter.FlopCounterMode`` counts as zero when ``scaled_dot_product_attention``
+takes a fused CPU kernel), and peak activation memory per stage. A test holds the closed form to a
+per-operation count of the built networks.
 
 Accuracy objective, one of:
 
@@ -30,6 +45,7 @@ steps, so one pass or step in flight finishes before the evaluation is declared 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import statistics
 import sys
@@ -41,6 +57,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 
 from search_engine.errors import ConfigError
+from search_engine.evaluators import measurement
 from search_engine.evaluators.base import Evaluator
 from search_engine.evaluators.naswot import naswot_score
 from search_engine.evaluators.short_training import VAL_IMAGES, TrainingDiverged, train_and_validate
@@ -62,6 +79,18 @@ PARTS = (
 # The stage each part's latency is reported as: a classification network's classifier is its head.
 STAGE_OF_PART = {**{stage: stage for stage in STAGES}, "classifier": "head"}
 
+SIZE_METRICS: dict[str, tuple[str, str]] = {
+    "params": ("params", "params_total"),
+    "macs": ("macs", "macs_total"),
+    "peak_activation_bytes": ("activation_memory", "peak_activation_bytes"),
+}
+"""Metric prefix of each closed-form size -> (its ``hytnas_counts`` quantity, the whole network's metric).
+
+A part's metric is ``<prefix>_<part>`` (``macs_backbone``, ``peak_activation_bytes_neck``); the whole
+network's parameters and multiply-adds are sums over its parts, its peak activation memory the
+largest of theirs.
+"""
+
 
 class _TimeLimitExceeded(Exception):
     """Raised between passes or training steps once an evaluation has run longer than its time limit."""
@@ -76,13 +105,26 @@ class TorchEvaluator(Evaluator):
     and ``head`` for detection, and of ``backbone`` and ``head`` for classification, whose head is the
     pooling + linear classifier (also reported as ``latency_classifier_ms``).
 
-    ``metrics`` holds ``latency_ms`` (end-to-end median), ``latency_p10_ms``, ``latency_p90_ms``,
-    ``params_<part>`` and ``params_total`` (parameter counts), ``macs_<part>`` and ``macs_total``
-    (multiply-adds of one image, from ``torch.utils.flop_counter.FlopCounterMode``: convolutions,
-    matrix products and attention kernels, MACs = FLOPs / 2), where a part is ``backbone``, ``neck``,
-    ``head`` or ``classifier``; ``peak_rss_mb`` and ``peak_rss_increase_mb`` (see ``_peak_rss_mb``);
-    ``accuracy_proxy`` when computed; and after training ``val_accuracy`` (%), ``train_final_loss``
-    and ``train_seconds``.
+    ``metrics`` holds:
+
+    - latency: ``latency_ms`` (end-to-end median), ``latency_p10_ms``, ``latency_p90_ms``,
+      ``latency_passes`` (timed passes made), ``latency_spread`` (the median's relative confidence
+      half-width; absent after a single pass), ``latency_noisy`` (1: missed ``target_spread`` at
+      ``max_repeats``, the load exceeded the machine's CPUs, or the board was throttled; else 0),
+      ``lock_wait_s`` (seconds waited for the machine's measurement lock), ``torch_threads`` and
+      ``torch_interop_threads`` (the counts torch really used: inter-op threads can be set only once per
+      process, so a later request is reported as not granted rather than claimed);
+    - the machine's state after timing, ``machine_<field>`` of :class:`.measurement.Conditions`
+      (each only where the platform exposes it);
+    - sizes from the closed form (``SIZE_METRICS``): ``params_<part>`` and ``params_total``,
+      ``macs_<part>`` and ``macs_total`` (multiply-adds of one image, attention included), and
+      ``peak_activation_bytes_<part>`` and ``peak_activation_bytes`` (the largest input + output of
+      any one operation, fp32: what a device's activation memory must hold at least), where a part
+      is ``backbone``, ``neck``, ``head`` or ``classifier``;
+    - ``peak_rss_mb`` and ``peak_rss_increase_mb``: the *measuring process's* resident memory (the
+      interpreter, torch, everything it ran before; see ``_peak_rss_mb``), not the network's;
+    - ``accuracy_proxy`` when computed; and after training ``val_accuracy`` (%),
+      ``train_final_loss`` and ``train_seconds``.
     """
 
     DISPATCH: ClassVar[str] = "queue"  # seconds per architecture: one job each, on any worker
@@ -94,8 +136,36 @@ class TorchEvaluator(Evaluator):
     num_classes: int = param(10, "Number of classes the head predicts.", low=1, high=10000)
     anchors: int = param(6, "Anchors per feature-map cell (detection head).", low=1, high=64)
     threads: int = param(1, "Torch threads during measurement (restored afterwards).", low=1, high=256)
+    interop_threads: int = param(
+        1,
+        "Torch inter-op threads; fixed once per process (a worker's first evaluation sets it, a "
+        "different value later is reported as not granted).",
+        low=1,
+        high=256,
+    )
+    cpus: list[int] = param(
+        [],
+        "CPUs (numbers, e.g. [2, 3]) the measuring thread is pinned to while timing (Linux); empty: "
+        "wherever the system schedules it.",
+    )
     warmup: int = param(3, "Untimed passes before timing.", low=0, high=1000)
-    repeats: int = param(10, "Timed passes; medians and percentiles are over these.", low=1, high=10000)
+    repeats: int = param(
+        10, "Timed passes at least; medians and percentiles are over all passes.", low=1, high=10000
+    )
+    max_repeats: int = param(
+        50,
+        "Timed passes at most while the median is not yet known within the target spread (never "
+        "fewer than the minimum above).",
+        low=1,
+        high=10000,
+    )
+    target_spread: float = param(
+        0.03,
+        "Keep timing until the median latency is known within this fraction (half-width of its 95 % "
+        "confidence interval); a measurement that misses it is flagged noisy.",
+        low=0.001,
+        high=1.0,
+    )
     time_limit: float = param(
         120.0,
         "Seconds allowed per architecture (build, measure, train); beyond it the evaluation fails.",
@@ -123,6 +193,10 @@ class TorchEvaluator(Evaluator):
     _space: HyTNASSpace = field(init=False, repr=False)
     _training_data: SyntheticImages | None = field(init=False, repr=False, default=None)
     """Generated on first use, then shared by every trained evaluation."""
+    read_conditions: measurement.ConditionsReader = field(
+        init=False, repr=False, default_factory=lambda: measurement.read_conditions
+    )
+    """Reads the machine's state after timing; not a parameter: a test sets its own (a fake high load)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -136,6 +210,13 @@ class TorchEvaluator(Evaluator):
 
     @classmethod
     def check_params(cls, values: Mapping[str, Any], field: str) -> None:
+        cpus = values["cpus"]
+        if not isinstance(cpus, list) or not all(
+            isinstance(cpu, int) and not isinstance(cpu, bool) and cpu >= 0 for cpu in cpus
+        ):
+            raise ConfigError(f"{field}.cpus", f"expected a list of CPU numbers (0, 1, ...), got {cpus!r}")
+        if len(set(cpus)) != len(cpus):
+            raise ConfigError(f"{field}.cpus", f"CPUs are listed more than once: {cpus!r}")
         if values["accuracy"] == "trained" and not 2 <= values["num_classes"] <= MAX_CLASSES:
             raise ConfigError(
                 f"{field}.num_classes",
@@ -153,12 +234,12 @@ class TorchEvaluator(Evaluator):
         previous_threads = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
-            return self._measure(architecture, start)
+            return self._measure(architecture, _Budget(start, self.time_limit))
         except _TimeLimitExceeded as exc:
             message = f"exceeded the time limit of {self.time_limit:g} s"
             if exc.args and exc.args[0]:
                 message += f" ({exc.args[0]})"  # what was running: generating images, training
-        except TrainingDiverged as exc:
+        except (TrainingDiverged, measurement.MeasurementSetupError) as exc:
             message = str(exc)
         except MemoryError:
             message = "ran out of memory"
@@ -172,15 +253,12 @@ class TorchEvaluator(Evaluator):
             torch.set_num_threads(previous_threads)
         return EvaluationResult.failure(message, time.perf_counter() - start)
 
-    def _measure(self, architecture: Architecture, start: float) -> EvaluationResult:
+    def _measure(self, architecture: Architecture, budget: _Budget) -> EvaluationResult:
         import torch
 
         from search_engine.nn.hybrid import build_model
 
-        def check_time(during: str = "") -> None:
-            if time.perf_counter() - start > self.time_limit:
-                raise _TimeLimitExceeded(during)
-
+        check_time = budget.check
         rss_before = _peak_rss_mb()
         key = self._space.key(architecture)  # raises ValueError on a value outside the space
         with torch.random.fork_rng(devices=[]):
@@ -196,26 +274,8 @@ class TorchEvaluator(Evaluator):
         generator = torch.Generator().manual_seed(_input_seed(self.seed, key))
         image = torch.randn(1, 3, self.resolution, self.resolution, generator=generator)  # (1, 3, R, R)
         stages = [(name, getattr(model, name)) for name in PARTS if getattr(model, name, None) is not None]
-
-        model.eval()
-        with torch.no_grad():
-            for _ in range(self.warmup):
-                model(image)
-                check_time()
-            stage_ms, total_ms = _time_passes(model, stages, image, self.repeats, check_time)
-            macs = _stage_macs(stages, image)
-        metrics: dict[str, float] = {
-            "latency_ms": statistics.median(total_ms),
-            "latency_p10_ms": float(np.percentile(total_ms, 10)),
-            "latency_p90_ms": float(np.percentile(total_ms, 90)),
-            "params_total": float(sum(p.numel() for p in model.parameters())),
-            "macs_total": float(sum(macs.values())),
-        }
-        for name, module in stages:
-            metrics[f"params_{name}"] = float(sum(p.numel() for p in module.parameters()))
-            metrics[f"macs_{name}"] = macs[name]
-        if "classifier" in stage_ms:
-            metrics["latency_classifier_ms"] = statistics.median(stage_ms["classifier"])
+        stage_ms, metrics = self._time(model, stages, image, budget)
+        metrics.update(self._sizes(architecture, [name for name, _ in stages]))
 
         objectives: tuple[float, ...] = (metrics["latency_ms"],)
         if self.accuracy == "naswot":
@@ -226,7 +286,7 @@ class TorchEvaluator(Evaluator):
             score = naswot_score(model, images)
             if not np.isfinite(score):
                 message = "NASWOT kernel is singular: two input images share an activation code"
-                return EvaluationResult.failure(message, time.perf_counter() - start)
+                return EvaluationResult.failure(message, budget.elapsed())
             metrics["accuracy_proxy"] = score
             objectives = (score, metrics["latency_ms"])
         elif self.accuracy == "trained":
@@ -240,8 +300,65 @@ class TorchEvaluator(Evaluator):
             objectives=objectives,
             stage_latency={STAGE_OF_PART[name]: statistics.median(stage_ms[name]) for name, _ in stages},
             metrics=metrics,
-            seconds=time.perf_counter() - start,
+            seconds=budget.elapsed(),
         )
+
+    def _time(
+        self,
+        model: torch.nn.Module,
+        stages: list[tuple[str, torch.nn.Module]],
+        image: torch.Tensor,
+        budget: _Budget,
+    ) -> tuple[dict[str, list[float]], dict[str, float]]:
+        """Per-stage pass times (ms) and the latency metrics, timed under the machine's measurement lock."""
+        import torch
+
+        interop_threads = _fix_interop_threads(self.interop_threads)
+        model.eval()
+        with (
+            torch.no_grad(),
+            measurement.machine_lock(measurement.lock_path()) as waited,
+            measurement.cpu_affinity(self.cpus),
+        ):
+            budget.excuse(waited)
+            for _ in range(self.warmup):
+                model(image)
+                budget.check()
+            stage_ms, total_ms = _time_passes(
+                stages,
+                image,
+                self.repeats,
+                max(self.repeats, self.max_repeats),
+                self.target_spread,
+                budget.check,
+            )
+            conditions = self.read_conditions()
+        spread = measurement.median_spread(total_ms)
+        metrics: dict[str, float] = {
+            "latency_ms": statistics.median(total_ms),
+            "latency_p10_ms": float(np.percentile(total_ms, 10)),
+            "latency_p90_ms": float(np.percentile(total_ms, 90)),
+            "latency_passes": float(len(total_ms)),
+            **({"latency_spread": spread} if np.isfinite(spread) else {}),
+            "latency_noisy": float(measurement.is_noisy(total_ms, self.target_spread, conditions)),
+            "lock_wait_s": waited,
+            "torch_threads": float(torch.get_num_threads()),
+            "torch_interop_threads": float(interop_threads),
+            **conditions.metrics(),
+        }
+        if "classifier" in stage_ms:
+            metrics["latency_classifier_ms"] = statistics.median(stage_ms["classifier"])
+        return stage_ms, metrics
+
+    def _sizes(self, architecture: Architecture, parts: list[str]) -> dict[str, float]:
+        """``SIZE_METRICS`` of the network's ``parts``, from the closed form (nothing is run)."""
+        counts = self._space.known_quantities(self._space.encode([architecture]), self.param_values())
+        metrics: dict[str, float] = {}
+        for prefix, (quantity, whole) in SIZE_METRICS.items():
+            for part in parts:
+                metrics[f"{prefix}_{part}"] = float(counts[f"{quantity}.{STAGE_OF_PART[part]}"][0])
+            metrics[whole] = float(counts[quantity][0])
+        return metrics
 
     def _train(self, architecture: Architecture, check_time: Callable[[str], None]) -> dict[str, float]:
         """``val_accuracy`` (%), ``train_final_loss`` and ``train_seconds`` of a short training run."""
@@ -274,39 +391,64 @@ class TorchEvaluator(Evaluator):
 
 
 def _time_passes(
-    model: torch.nn.Module,
     stages: list[tuple[str, torch.nn.Module]],
     image: torch.Tensor,
-    repeats: int,
+    min_passes: int,
+    max_passes: int,
+    target_spread: float,
     check_time: Callable[[], None],
 ) -> tuple[dict[str, list[float]], list[float]]:
-    """Per-stage and end-to-end wall times in ms of ``repeats`` passes (stage-wise, then whole model)."""
+    """Per-stage and end-to-end wall times in ms of each pass (``measurement.repeat_until_stable``)."""
     stage_ms: dict[str, list[float]] = {name: [] for name, _ in stages}
-    total_ms: list[float] = []
-    for _ in range(repeats):
+
+    def one_pass() -> float:
         value: Any = image
+        total = 0.0
         for name, module in stages:
             tick = time.perf_counter()
             value = module(value)
-            stage_ms[name].append((time.perf_counter() - tick) * 1e3)
-        tick = time.perf_counter()
-        model(image)
-        total_ms.append((time.perf_counter() - tick) * 1e3)
+            elapsed = (time.perf_counter() - tick) * 1e3
+            stage_ms[name].append(elapsed)
+            total += elapsed
         check_time()
+        return total
+
+    total_ms = measurement.repeat_until_stable(one_pass, min_passes, max_passes, target_spread)
     return stage_ms, total_ms
 
 
-def _stage_macs(stages: list[tuple[str, torch.nn.Module]], image: torch.Tensor) -> dict[str, float]:
-    """Multiply-adds of each stage on one image, counted by ``FlopCounterMode`` (MACs = FLOPs / 2)."""
-    from torch.utils.flop_counter import FlopCounterMode
+def _fix_interop_threads(requested: int) -> int:
+    """Set torch's inter-op thread count if this process still may; the count in force afterwards.
 
-    macs: dict[str, float] = {}
-    value: Any = image
-    for name, module in stages:
-        with FlopCounterMode(display=False) as counter:
-            value = module(value)
-        macs[name] = counter.get_total_flops() / 2.0
-    return macs
+    Torch allows it once per process, before any inter-op work: a worker's first evaluation sets it,
+    and a later, different request leaves it as it is (the caller reports the count in force).
+    """
+    import torch
+
+    if torch.get_num_interop_threads() != requested:
+        with contextlib.suppress(RuntimeError):  # already set, or inter-op work has started
+            torch.set_num_interop_threads(requested)
+    return torch.get_num_interop_threads()
+
+
+@dataclass
+class _Budget:
+    """An evaluation's time limit; seconds spent waiting for the machine's measurement lock are excused."""
+
+    start: float
+    limit: float
+    excused: float = 0.0
+
+    def excuse(self, seconds: float) -> None:
+        self.excused += seconds
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def check(self, during: str = "") -> None:
+        """Raise ``_TimeLimitExceeded`` (naming what was running) once the limit is spent."""
+        if self.elapsed() - self.excused > self.limit:
+            raise _TimeLimitExceeded(during)
 
 
 def _input_seed(seed: int, key: str) -> int:
