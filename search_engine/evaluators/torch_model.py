@@ -168,7 +168,8 @@ class TorchEvaluator(Evaluator):
     )
     time_limit: float = param(
         120.0,
-        "Seconds allowed per architecture (build, measure, train); beyond it the evaluation fails.",
+        "Seconds allowed per architecture (build, measure, train; waiting for the machine's "
+        "measurement lock not counted); beyond it the evaluation fails.",
         low=1e-6,
         high=86400.0,
     )
@@ -463,7 +464,8 @@ def _peak_rss_mb() -> float:
     It is a high-water mark of the whole process: ``peak_rss_mb`` includes the interpreter and torch
     itself, and ``peak_rss_increase_mb`` (its growth during one evaluation) is exact only when this
     architecture needed more memory than anything the process ran before (e.g. a worker's first
-    evaluation); otherwise it is 0.
+    evaluation); otherwise it is 0. Neither is the network's own memory: that is
+    ``peak_activation_bytes`` (closed form), what a small device's activation arena must hold.
     """
     try:
         import resource

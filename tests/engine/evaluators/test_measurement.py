@@ -131,25 +131,38 @@ def test_a_lock_that_cannot_be_opened_says_where_and_why(tmp_path: Path) -> None
 TWO_MEASURERS = textwrap.dedent(
     """
     import os, sys, time
-    from search_engine.evaluators import measurement
+    from search_engine.evaluators import torch_model
+    from search_engine.spaces.hytnas import HyTNASSpace
 
     log, ready, go = sys.argv[1:4]
+    timed_passes = torch_model._time_passes
+
+    def logged(*args, **kwargs):
+        with open(log, "a") as out:
+            out.write(f"{os.getpid()} enter\\n")
+        time.sleep(0.2)  # long enough that two unlocked measurements would overlap
+        try:
+            return timed_passes(*args, **kwargs)
+        finally:
+            with open(log, "a") as out:
+                out.write(f"{os.getpid()} exit\\n")
+
+    torch_model._time_passes = logged
+    evaluator = torch_model.TorchEvaluator(resolution=32, repeats=2, max_repeats=2, warmup=0, accuracy="none")
+    small = {var.name: var.choices[0] for var in HyTNASSpace().variables}
     open(ready + str(os.getpid()), "w").close()
     while not os.path.exists(go):
         time.sleep(0.01)
-    for _ in range(4):
-        with measurement.machine_lock(measurement.lock_path()):
-            with open(log, "a") as out:
-                out.write(f"{os.getpid()} enter\\n")
-            time.sleep(0.2)  # a measurement: long enough that an unlocked pair would overlap
-            with open(log, "a") as out:
-                out.write(f"{os.getpid()} exit\\n")
+    results = evaluator.evaluate([small] * 4)
+    assert all(result.ok for result in results), [result.error for result in results]
     """
 )
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="flock is Unix only")
-def test_two_processes_measuring_at_once_take_turns(tmp_path: Path) -> None:
+def test_two_workers_measuring_at_once_take_turns(tmp_path: Path) -> None:
+    """Two processes, each a torch evaluator timing four networks, started at the same moment."""
+    pytest.importorskip("torch")
     environment = {**os.environ, LOCK_PATH_ENV: str(tmp_path / "measure.lock"), "PYTHONPATH": str(REPO)}
     log, ready, go = tmp_path / "log", tmp_path / "ready-", tmp_path / "go"
     command = [sys.executable, "-c", TWO_MEASURERS, str(log), str(ready), str(go)]
