@@ -153,7 +153,7 @@ class TorchEvaluator(Evaluator):
         10, "Timed passes at least; medians and percentiles are over all passes.", low=1, high=10000
     )
     max_repeats: int = param(
-        50,
+        30,
         "Timed passes at most while the median is not yet known within the target spread (never "
         "fewer than the minimum above).",
         low=1,
