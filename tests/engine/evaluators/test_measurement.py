@@ -201,3 +201,12 @@ def test_affinity_to_a_cpu_the_process_cannot_use_is_refused_in_words() -> None:
     with pytest.raises(MeasurementSetupError, match=refused), cpu_affinity([4095]):
         pass
     assert os.sched_getaffinity(0) == before
+
+
+def test_without_thermal_zones_the_pis_tool_gives_the_temperature(tmp_path: Path) -> None:
+    tool = tmp_path / "vcgencmd"
+    tool.write_text('#!/bin/sh\n[ "$1" = measure_temp ] && echo "temp=47.2\'C"\nexit 0\n')
+    tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    conditions = read_conditions(tmp_path / "no-sysfs", str(tool))
+    assert conditions.temperature_c == 47.2
+    assert conditions.throttled is None  # it printed no throttled=...

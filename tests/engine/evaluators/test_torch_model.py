@@ -35,7 +35,9 @@ def random_architectures() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def detection_results(random_architectures: list[dict[str, Any]]) -> list[EvaluationResult]:
-    return EVALUATORS.build("torch", FAST).evaluate(random_architectures)
+    # Up to 15 passes: the stage medians and the end-to-end median come from the same passes, and
+    # enough of them keep one disturbed pass from setting either.
+    return EVALUATORS.build("torch", FAST | {"max_repeats": 15}).evaluate(random_architectures)
 
 
 def test_registry_builds_a_torch_evaluator_with_accuracy_proxy_and_latency() -> None:
