@@ -62,6 +62,7 @@
     setField("seconds_per_iteration_text", p.seconds_per_iteration_text);
     setField("eta_text", p.eta_text);
     setField("best_hypervolume", number(p.best_hypervolume));
+    setField("reference_point", data.reference_point_text);
     const bar = document.querySelector("section.progress progress");
     if (bar) {
       bar.max = p.budget;

@@ -1,0 +1,120 @@
+"""The dashboard's figures in a real headless chromium: what the live updates change without a reload.
+
+Selectors (templates/studies/detail.html, dashboard_progress.html, static/js/dashboard.js):
+``[data-field="reference_point"]`` is the configuration panel's reference point;
+``section.progress progress`` the progress bar beside ``[data-field="evaluations"]`` ("done / budget");
+``.page-head [data-field="status"]`` the status badge; ``[data-field="live"]`` the live-update line;
+``[data-field="iteration"]`` the iteration figure.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from hytnas_web.studies import services
+from tests.web.browser import PageProblems, chromium, chromium_path, log_in, screenshot
+from tests.web.conftest import PASSWORD
+
+REFERENCE_POINT = '[data-field="reference_point"]'
+STATUS = '.page-head [data-field="status"]'
+NOT_YET_DERIVED = "derived from the initial design once it is measured"
+DERIVED = re.compile(r"^\([-\d.e+]+, [-\d.e+]+\) — derived from the initial design$")
+DELAY = 0.2  # seconds per evaluation: the 10-architecture initial design takes 2 s once a worker runs
+RUN_TIMEOUT_MS = 120_000  # generous: a loaded machine starts a worker and runs the study slowly
+
+SHOWS_TEXT_MATCHING = """([selector, pattern]) =>
+    new RegExp(pattern).test(document.querySelector(selector).textContent.trim())"""
+
+# Every change the live updates make to the page is checked at once (a MutationObserver runs after
+# the update's script has finished), and each disagreement between two figures is kept.
+WATCH_FIGURES = """() => {
+    window.__disagreements = [];
+    const text = (selector) => (document.querySelector(selector) || {}).textContent || "";
+    const check = () => {
+        const bar = document.querySelector("section.progress progress");
+        const evaluations = text('[data-field="evaluations"]').trim();
+        if (evaluations !== `${bar.value} / ${bar.max}`) {
+            window.__disagreements.push(`"${evaluations}" beside a bar at ${bar.value} of ${bar.max}`);
+        }
+        const status = text('.page-head [data-field="status"]').trim();
+        if (/ended/.test(text('[data-field="live"]')) && /running|paused|draft/i.test(status)) {
+            window.__disagreements.push(`"${status}" beside "the study has ended"`);
+        }
+        const iteration = text('[data-field="iteration"]').trim();
+        if (/completed|cancelled|failed/i.test(status) && /^\\d+ of \\d+$/.test(iteration)) {
+            window.__disagreements.push(`"Iteration ${iteration}" on a study that is ${status}`);
+        }
+    };
+    const everything = { subtree: true, childList: true, characterData: true, attributes: true };
+    new MutationObserver(check).observe(document.body, everything);
+    check();
+}"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_derived_reference_point_and_the_progress_figures_update_live_and_agree(
+    live_server: Any, alice: Any, make_study: Any, start_worker: Any
+) -> None:
+    chromium_path()  # skip (or fail in CI) before any worker starts when there is no browser
+    study = make_study(
+        alice,
+        name="Derived reference point",
+        evaluator={"name": "benchmark", "params": {"problem": "zdt1", "n_var": 4, "delay": DELAY}},
+        ref_point=None,
+        budget=30,
+    )
+    services.start_study(study)  # queued: nothing runs until the worker below starts
+    url = live_server.url + reverse("studies-detail", args=[study.pk])
+
+    # No ORM call from here until the browser is closed (see browser.chromium).
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        log_in(page, live_server.url, "alice", PASSWORD)
+        problems = PageProblems().watch(page)
+        page.goto(url)
+        page.evaluate("() => { window.__sameDocument = true; }")  # gone if the page ever reloads
+        page.evaluate(WATCH_FIGURES)
+        assert page.inner_text(REFERENCE_POINT).strip() == NOT_YET_DERIVED
+
+        start_worker()
+        page.wait_for_function(
+            SHOWS_TEXT_MATCHING,
+            arg=[REFERENCE_POINT, DERIVED.pattern],
+            timeout=RUN_TIMEOUT_MS,
+        )
+        page.wait_for_function(
+            "(selector) => /completed/i.test(document.querySelector(selector).textContent)",
+            arg=STATUS,
+            timeout=RUN_TIMEOUT_MS,
+        )
+        page.wait_for_function(
+            "() => /ended/.test(document.querySelector('[data-field=\"live\"]').textContent)",
+            timeout=30_000,
+        )
+        assert page.evaluate("() => window.__sameDocument === true"), "the dashboard reloaded itself"
+        live = {
+            "reference point": page.inner_text(REFERENCE_POINT).strip(),
+            "evaluations": page.inner_text('[data-field="evaluations"]').strip(),
+            "iteration": page.inner_text('[data-field="iteration"]').strip(),
+        }
+        disagreements = page.evaluate("() => window.__disagreements")
+        screenshot(page, "dashboard-derived-reference-point")
+
+        page.reload()
+        reloaded = {
+            "reference point": page.inner_text(REFERENCE_POINT).strip(),
+            "evaluations": page.inner_text('[data-field="evaluations"]').strip(),
+            "iteration": page.inner_text('[data-field="iteration"]').strip(),
+        }
+        assert problems.all() == []
+
+    assert DERIVED.match(live["reference point"]), live
+    assert live == reloaded, "the live page and a reload disagree"
+    assert live["evaluations"] == "30 / 30"
+    assert live["iteration"].startswith("completed after"), live
+    assert disagreements == [], disagreements
