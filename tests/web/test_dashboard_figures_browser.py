@@ -118,3 +118,108 @@ def test_the_derived_reference_point_and_the_progress_figures_update_live_and_ag
     assert live["evaluations"] == "30 / 30"
     assert live["iteration"].startswith("completed after"), live
     assert disagreements == [], disagreements
+
+
+def run_inline(study: Any) -> None:
+    """Start ``study`` and run each of its iterations in this process until it has ended."""
+    from hytnas_web.studies.models import Iteration, Study
+
+    services.start_study(study)
+    for _ in range(20):
+        study.refresh_from_db()
+        if study.status != Study.Status.RUNNING:
+            return
+        current = study.iterations.exclude(status=Iteration.Status.DONE).order_by("index").first()
+        assert current is not None, "a running study with no iteration to run"
+        services.run_iteration(study.pk, current.index, job_id="in-test")
+    raise AssertionError("the study did not end within 20 iterations")
+
+
+# The rectangle the 3-D scene is drawn in (Plotly cuts off whatever falls outside it), in page pixels.
+SCENE_BOX = """() => {
+    const chart = document.querySelector('[data-chart="pareto"]');
+    const size = chart._fullLayout._size, domain = chart._fullLayout.scene.domain;
+    const box = chart.getBoundingClientRect();
+    return {
+        x: box.left + window.scrollX + size.l + domain.x[0] * size.w,
+        y: box.top + window.scrollY + size.t + (1 - domain.y[1]) * size.h,
+        width: (domain.x[1] - domain.x[0]) * size.w,
+        height: (domain.y[1] - domain.y[0]) * size.h,
+    };
+}"""
+
+# Dark pixels (labels, points, axis lines) on the outermost two pixels of a PNG: what was cut off.
+DARK_AT_EDGES = """async (base64) => {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const image = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
+    const canvas = new OffscreenCanvas(image.width, image.height);
+    const context = canvas.getContext("2d");
+    context.drawImage(image, 0, 0);
+    const { data, width, height } = context.getImageData(0, 0, image.width, image.height);
+    let dark = 0;
+    for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+            if (x > 1 && x < width - 2 && y > 1 && y < height - 2) continue;
+            const i = 4 * (y * width + x);
+            if ((data[i] + data[i + 1] + data[i + 2]) / 3 < 160) dark++;
+        }
+    }
+    return dark;
+}"""
+
+BOX_HEIGHTS = """() => Object.fromEntries([...document.querySelectorAll(".chart-box")].map((box) => {
+    const chart = box.querySelector("[data-chart]");
+    const height = box.getBoundingClientRect().height;
+    const state = { height: height, rendered: chart.getAttribute("data-rendered") };
+    return [chart.getAttribute("data-chart"), state];
+}))"""
+
+ALL_DRAWN = (
+    "() => [...document.querySelectorAll('[data-chart]')].every((c) => c.hasAttribute('data-rendered'))"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_three_objective_front_shows_whole_and_empty_panels_stay_one_line(
+    live_server: Any, alice: Any, make_study: Any, rq_queues: str
+) -> None:
+    import base64
+
+    chromium_path()
+    study = make_study(
+        alice,
+        name="Three objectives",
+        evaluator={"name": "benchmark", "params": {"problem": "dtlz2", "n_var": 4, "n_obj": 3}},
+        objectives=[{"name": f"f{i}", "direction": "min", "unit": ""} for i in (1, 2, 3)],
+        ref_point=None,
+        budget=40,
+    )
+    run_inline(study)
+    study.refresh_from_db()
+    assert study.status == "completed", study.error
+    url = live_server.url + reverse("studies-detail", args=[study.pk])
+
+    # No ORM call from here until the browser is closed (see browser.chromium).
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        log_in(page, live_server.url, "alice", PASSWORD)
+        problems = PageProblems().watch(page)
+        page.goto(url)
+        page.wait_for_function(ALL_DRAWN)
+        page.wait_for_timeout(1_000)  # the WebGL scene draws after the chart is marked drawn
+        boxes = page.evaluate(BOX_HEIGHTS)
+        scene = page.screenshot(clip=page.evaluate(SCENE_BOX), full_page=True)
+        blank = browser.new_page()  # decode the picture where no page's policy applies
+        dark_at_edges = blank.evaluate(DARK_AT_EDGES, base64.b64encode(scene).decode())
+        screenshot(page, "dashboard-three-objectives")
+        assert problems.all() == []
+
+    assert dark_at_edges == 0, f"{dark_at_edges} dark pixels on the 3-D scene's edges: labels cut off"
+    plotted = [b["height"] for name, b in boxes.items() if b["rendered"] == "plot" and name != "pareto"]
+    notes = {name: b["height"] for name, b in boxes.items() if b["rendered"] == "note"}
+    assert set(notes) == {"stage_latency", "stage_share"}, boxes  # a benchmark has no stage latency
+    for name, height in notes.items():
+        assert height < min(plotted) / 4, (
+            f"the {name} note is {height:.0f} px tall beside charts of {plotted}"
+        )
