@@ -10,6 +10,7 @@ Selectors (templates/studies/detail.html, dashboard_progress.html, static/js/das
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -55,6 +56,77 @@ WATCH_FIGURES = """() => {
 }"""
 
 
+FIGURES = (
+    "reference_point",
+    "evaluations",
+    "n_failed",
+    "n_pending_text",
+    "initial_design_text",
+    "iteration",
+    "best_hypervolume",
+)
+"""The ``[data-field]`` figures a live update writes and a reload renders on the server."""
+
+READ_FIGURES = """(names) => Object.fromEntries(names.map((name) =>
+    [name, document.querySelector(`[data-field="${name}"]`).textContent.trim()]))"""
+
+
+@dataclass
+class Run:
+    """What the dashboard showed of a study run by a real worker while the page stayed open."""
+
+    before: dict[str, str]
+    """The figures when the page opened, before the worker started."""
+    live: dict[str, str]
+    """The figures once the live updates said the study had ended."""
+    reloaded: dict[str, str]
+    """The same figures on the page loaded again."""
+    disagreements: list[str]
+    """Figures that contradicted each other at some update (``WATCH_FIGURES``)."""
+
+
+def watch_the_run(live_server: Any, study: Any, start_worker: Any, waiting_for: str | None = None) -> Run:
+    """Open the started ``study``'s dashboard, start a worker and follow the study to its end.
+
+    ``waiting_for``: a pattern the reference point must come to match while the page is open.
+    """
+    url = live_server.url + reverse("studies-detail", args=[study.pk])
+    # No ORM call from here until the browser is closed (see browser.chromium).
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        log_in(page, live_server.url, "alice", PASSWORD)
+        problems = PageProblems().watch(page)
+        page.goto(url)
+        page.evaluate("() => { window.__sameDocument = true; }")  # gone if the page ever reloads
+        page.evaluate(WATCH_FIGURES)
+        before = page.evaluate(READ_FIGURES, FIGURES)
+
+        start_worker()
+        if waiting_for is not None:
+            page.wait_for_function(
+                SHOWS_TEXT_MATCHING, arg=[REFERENCE_POINT, waiting_for], timeout=RUN_TIMEOUT_MS
+            )
+        page.wait_for_function(
+            "(selector) => /completed/i.test(document.querySelector(selector).textContent)",
+            arg=STATUS,
+            timeout=RUN_TIMEOUT_MS,
+        )
+        page.wait_for_function(
+            "() => /ended/.test(document.querySelector('[data-field=\"live\"]').textContent)",
+            timeout=30_000,
+        )
+        assert page.evaluate("() => window.__sameDocument === true"), "the dashboard reloaded itself"
+        live = page.evaluate(READ_FIGURES, FIGURES)
+        disagreements = page.evaluate("() => window.__disagreements")
+        screenshot(page, f"dashboard-live-{study.pk}")
+
+        page.reload()
+        reloaded = page.evaluate(READ_FIGURES, FIGURES)
+        assert problems.all() == []
+    return Run(before, live, reloaded, disagreements)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_derived_reference_point_and_the_progress_figures_update_live_and_agree(
     live_server: Any, alice: Any, make_study: Any, start_worker: Any
@@ -67,57 +139,34 @@ def test_the_derived_reference_point_and_the_progress_figures_update_live_and_ag
         ref_point=None,
         budget=30,
     )
-    services.start_study(study)  # queued: nothing runs until the worker below starts
-    url = live_server.url + reverse("studies-detail", args=[study.pk])
+    services.start_study(study)  # queued: nothing runs until the worker starts
+    run = watch_the_run(live_server, study, start_worker, waiting_for=DERIVED.pattern)
 
-    # No ORM call from here until the browser is closed (see browser.chromium).
-    with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
-        log_in(page, live_server.url, "alice", PASSWORD)
-        problems = PageProblems().watch(page)
-        page.goto(url)
-        page.evaluate("() => { window.__sameDocument = true; }")  # gone if the page ever reloads
-        page.evaluate(WATCH_FIGURES)
-        assert page.inner_text(REFERENCE_POINT).strip() == NOT_YET_DERIVED
+    assert run.before["reference_point"] == NOT_YET_DERIVED
+    assert DERIVED.match(run.live["reference_point"]), run.live
+    assert run.live == run.reloaded, "the live page and a reload disagree"
+    assert run.live["evaluations"] == "30 / 30"
+    assert run.live["iteration"].startswith("completed after"), run.live
+    assert run.disagreements == [], run.disagreements
 
-        start_worker()
-        page.wait_for_function(
-            SHOWS_TEXT_MATCHING,
-            arg=[REFERENCE_POINT, DERIVED.pattern],
-            timeout=RUN_TIMEOUT_MS,
-        )
-        page.wait_for_function(
-            "(selector) => /completed/i.test(document.querySelector(selector).textContent)",
-            arg=STATUS,
-            timeout=RUN_TIMEOUT_MS,
-        )
-        page.wait_for_function(
-            "() => /ended/.test(document.querySelector('[data-field=\"live\"]').textContent)",
-            timeout=30_000,
-        )
-        assert page.evaluate("() => window.__sameDocument === true"), "the dashboard reloaded itself"
-        live = {
-            "reference point": page.inner_text(REFERENCE_POINT).strip(),
-            "evaluations": page.inner_text('[data-field="evaluations"]').strip(),
-            "iteration": page.inner_text('[data-field="iteration"]').strip(),
-        }
-        disagreements = page.evaluate("() => window.__disagreements")
-        screenshot(page, "dashboard-derived-reference-point")
 
-        page.reload()
-        reloaded = {
-            "reference point": page.inner_text(REFERENCE_POINT).strip(),
-            "evaluations": page.inner_text('[data-field="evaluations"]').strip(),
-            "iteration": page.inner_text('[data-field="iteration"]').strip(),
-        }
-        assert problems.all() == []
+@pytest.mark.django_db(transaction=True)
+def test_a_large_hypervolume_reads_the_same_live_as_after_a_reload(
+    live_server: Any, alice: Any, make_study: Any, start_worker: Any
+) -> None:
+    chromium_path()
+    study = make_study(
+        alice,
+        name="Far reference point",
+        evaluator={"name": "benchmark", "params": {"problem": "zdt1", "n_var": 4, "delay": DELAY}},
+        ref_point=[200.0, 200.0],  # a hypervolume near 40,000, written with an exponent
+        budget=20,
+    )
+    services.start_study(study)
+    run = watch_the_run(live_server, study, start_worker)
 
-    assert DERIVED.match(live["reference point"]), live
-    assert live == reloaded, "the live page and a reload disagree"
-    assert live["evaluations"] == "30 / 30"
-    assert live["iteration"].startswith("completed after"), live
-    assert disagreements == [], disagreements
+    assert run.live == run.reloaded, "the live page and a reload disagree"
+    assert run.disagreements == [], run.disagreements
 
 
 def run_inline(study: Any) -> None:

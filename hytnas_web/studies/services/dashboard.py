@@ -243,6 +243,7 @@ def _header(study: Study, iterations: list[dict[str, Any]]) -> dict[str, Any]:
     progress.update(
         seconds_per_iteration_text=duration_text(progress["seconds_per_iteration"]),
         eta_text=duration_text(progress["eta_seconds"]),
+        best_hypervolume_text=formatting.number(progress["best_hypervolume"]),  # as the page writes it
     )
     return {
         "status": study.status,
