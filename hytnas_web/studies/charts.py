@@ -182,6 +182,7 @@ def pareto_figure(
             f"{axis}axis": {"title": {"text": axis_label(o)}}
             for axis, o in zip(axes, data.objectives, strict=True)
         }
+        layout["scene"]["camera"] = THREE_D_CAMERA
     else:
         layout["xaxis"] = {"title": {"text": axis_label(data.objectives[0])}}
         layout["yaxis"] = {"title": {"text": axis_label(data.objectives[1]) if m > 1 else ""}}
@@ -190,6 +191,11 @@ def pareto_figure(
         layout["annotations"] = [_bound_note(axis, value, label) for axis, value, label in bounds if axis < m]
     front_texts = [texts[i] for i in data.front.tolist()]
     return {"data": [trace, *pareto_overlays(data, front_texts, predicted, broken)], "layout": layout}
+
+
+THREE_D_CAMERA: dict[str, Any] = {"eye": {"x": 1.6, "y": 1.6, "z": 1.2}}
+"""Where a 3-D front is seen from: farther than Plotly's default (1.25, 1.25, 1.25), whose nearest
+corner of the cube, with its tick labels, falls outside the chart and is cut off."""
 
 
 BOUND_COLOUR = "#555555"

@@ -1,11 +1,36 @@
-"""Text for sizes, shared by services' messages, views' form errors and templates (``|file_size``)."""
+"""Text for numbers and sizes, shared by services' messages, views' form errors and templates
+(``|number``, ``|file_size``)."""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from django.template.defaultfilters import filesizeformat
+
+DASH = "—"
+"""What stands for a missing value."""
 
 NBSP = "\xa0"
 """What keeps a number and its unit on one line in a page."""
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """A number with ``digits`` significant digits, whole numbers in full; a dash for missing values.
+
+    The page and the live updates it receives (``services.dashboard``) write numbers the same way.
+    """
+    if value is None or isinstance(value, bool):
+        return DASH
+    try:
+        as_float = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(as_float):
+        return str(as_float)
+    if as_float.is_integer() and abs(as_float) < 1e15:
+        return str(int(as_float))
+    return f"{as_float:.{int(digits)}g}"
 
 
 def file_size(n_bytes: int, *, joiner: str = " ") -> str:

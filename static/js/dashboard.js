@@ -37,13 +37,6 @@
     });
   }
 
-  function number(value) {
-    if (value === null || value === undefined) {
-      return "—";
-    }
-    return Number.isInteger(value) ? String(value) : Number(value).toPrecision(4).replace(/\.?0+$/, "");
-  }
-
   function applyHeader(data) {
     status = data.status;
     root.setAttribute("data-status", status);
@@ -61,7 +54,8 @@
     setField("iteration", p.iteration_text);
     setField("seconds_per_iteration_text", p.seconds_per_iteration_text);
     setField("eta_text", p.eta_text);
-    setField("best_hypervolume", number(p.best_hypervolume));
+    setField("best_hypervolume", p.best_hypervolume_text); // the server's text: the same as a reload
+    setField("reference_point", data.reference_point_text);
     const bar = document.querySelector("section.progress progress");
     if (bar) {
       bar.max = p.budget;

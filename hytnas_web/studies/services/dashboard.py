@@ -17,7 +17,7 @@ import numpy as np
 from django.db.models import Q
 from django.utils import timezone
 
-from hytnas_web.studies import charts
+from hytnas_web.studies import charts, formatting
 from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.dashboard_polls import Version, dashboard_version, rows_seen_at
 from hytnas_web.studies.services.dashboard_rows import (
@@ -243,13 +243,28 @@ def _header(study: Study, iterations: list[dict[str, Any]]) -> dict[str, Any]:
     progress.update(
         seconds_per_iteration_text=duration_text(progress["seconds_per_iteration"]),
         eta_text=duration_text(progress["eta_seconds"]),
+        best_hypervolume_text=formatting.number(progress["best_hypervolume"]),  # as the page writes it
     )
     return {
         "status": study.status,
         "status_label": study.get_status_display(),
         "active": study.status in (Study.Status.DRAFT, Study.Status.RUNNING, Study.Status.PAUSED),
         "progress": progress,
+        "reference_point_text": reference_point_text(study),
     }
+
+
+def reference_point_text(study: Study) -> str:
+    """The configuration panel's reference point: ``(75, 3500)``, or that it is still to be derived.
+
+    Sent with every live update, not only with the page: the first iteration of a study without one
+    derives it, and the panel must say so while the page stays open.
+    """
+    ref = study.ref_point
+    if ref is None:
+        return "derived from the initial design once it is measured"
+    text = "(" + ", ".join(formatting.number(v) for v in ref) + ")"
+    return f"{text} — derived from the initial design" if study.ref_point_derived else text
 
 
 def _eta_from_results(

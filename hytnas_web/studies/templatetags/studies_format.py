@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django import template
@@ -12,23 +11,13 @@ from search_engine.types import PHASES  # a plain name; the engine's computing s
 
 register = template.Library()
 
-DASH = "—"
+DASH = formatting.DASH
 
 
 @register.filter
 def number(value: Any, digits: int = 4) -> str:
-    """A number with ``digits`` significant digits; a dash for missing values."""
-    if value is None or isinstance(value, bool):
-        return DASH
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if not math.isfinite(number):
-        return str(number)
-    if number.is_integer() and abs(number) < 1e15:
-        return str(int(number))
-    return f"{number:.{int(digits)}g}"
+    """A number with ``digits`` significant digits; a dash for missing values (``formatting.number``)."""
+    return formatting.number(value, digits)
 
 
 @register.filter

@@ -1,0 +1,38 @@
+"""The empty study list and the README's first-study walk-through point at each other and agree."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from django.urls import reverse
+
+from search_engine.evaluators.table import HYTNAS_FILES, HYTNAS_REFERENCE_POINT
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def walk_through() -> str:
+    """The README's *Your first study* section."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("\n## Your first study\n")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_the_empty_study_list_names_the_walk_through_the_readme_has(alice_client: Any) -> None:
+    page = alice_client.get(reverse("studies-list")).content.decode()
+    empty = re.search(r'<p class="empty">(.*?)</p>', page, re.S)
+    assert empty is not None and "No studies yet" in empty.group(1)
+    named = re.search(r"<em>(.*?)</em> in the README", empty.group(1))
+    assert named is not None, empty.group(1)
+    assert f"\n## {named.group(1)}\n" in README.read_text(encoding="utf-8")
+    assert "ZDT1" in empty.group(1) and "ZDT1" in walk_through()  # the form's default, both say
+
+
+def test_the_walk_through_names_the_files_objectives_and_reference_point_the_engine_uses() -> None:
+    text = walk_through()
+    for objective, file_name in HYTNAS_FILES.items():
+        assert f"`{file_name}`" in text and f"`{objective}`" in text
+    accuracy, latency = (f"{v:g}" for v in HYTNAS_REFERENCE_POINT)
+    assert f"`{accuracy}, {latency}`" in text
