@@ -136,7 +136,11 @@ def architecture_context(
 
 @login_required
 def study_compare(request: SignedInRequest) -> HttpResponse:
-    """Pick two or more of one's studies; compare their hypervolume, fronts and configurations."""
+    """Pick two or more of one's studies and compare them, or see two architectures side by side.
+
+    ``?ids=`` names studies; ``?architectures=`` names two architectures (evaluation ids, of one
+    study or of two) from the architectures table's checkboxes or an architecture's "compare with".
+    """
     wanted = _ids(request.GET.getlist("ids"))
     mine = list(Study.objects.filter(owner=request.user).order_by("-updated_at"))
     by_id = {study.pk: study for study in mine}
@@ -144,11 +148,43 @@ def study_compare(request: SignedInRequest) -> HttpResponse:
         raise Http404("no such study")
     chosen = [by_id[pk] for pk in wanted]
     comparison = services.compare_studies(chosen) if len(chosen) >= 2 else None
-    return render(
-        request,
-        "studies/compare.html",
-        {"studies": mine, "chosen_ids": set(wanted), "chosen": chosen, "comparison": comparison},
-    )
+    context: dict[str, Any] = {
+        "studies": mine,
+        "chosen_ids": set(wanted),
+        "chosen": chosen,
+        "comparison": comparison,
+    }
+    status = 200
+    if "architectures" in request.GET:
+        picked, problem, status = _picked_architectures(request, request.GET.getlist("architectures"))
+        context["architectures_problem"] = problem
+        context["architectures"] = services.compare_architectures(picked) if picked else None
+    return render(request, "studies/compare.html", context, status=status)
+
+
+ARCHITECTURES_COMPARED = 2
+"""How many architectures the side-by-side view shows."""
+
+
+def _picked_architectures(request: SignedInRequest, values: list[str]) -> tuple[list[Evaluation], str, int]:
+    """The user's architectures named by ``values``, or why not (a message and a status code)."""
+    texts = list(dict.fromkeys(text.strip() for text in values if text.strip()))
+    bad = next((text for text in texts if not text.isdigit() or len(text) > 18), None)
+    if bad is not None:
+        return (
+            [],
+            f"“{bad[:40]}” is not an architecture id: ids are the numbers in the table's Id column.",
+            400,
+        )
+    if len(texts) != ARCHITECTURES_COMPARED:
+        return [], f"Pick two architectures to see them side by side ({len(texts)} picked).", 200
+    ids = [int(text) for text in texts]
+    found = Evaluation.objects.select_related("study").filter(pk__in=ids, study__owner=request.user)
+    by_id = {evaluation.pk: evaluation for evaluation in found}
+    missing = [pk for pk in ids if pk not in by_id]
+    if missing:
+        return [], f"None of your studies has an architecture {missing[0]}.", 404
+    return [by_id[pk] for pk in ids], "", 200
 
 
 def _ids(values: list[str]) -> list[int]:

@@ -102,7 +102,14 @@ class StageView:
         """The columns some row has a value in (latency only when something was measured)."""
         return tuple(c for c in COLUMNS if any(row.values.get(c.key) is not None for row in self.rows))
 
+    @property
+    def table(self) -> tuple[tuple[StageRow, tuple[tuple[StageColumn, float | None], ...]], ...]:
+        """Each row with its ``(column, value)`` cells in ``columns`` order, as a table draws them."""
+        columns = self.columns
+        return tuple((row, tuple((c, row.values.get(c.key)) for c in columns)) for row in self.rows)
+
     def row(self, part: str) -> StageRow:
+        """The row of ``part`` (a key of ``LABELS``)."""
         return next(row for row in self.rows if row.part == part)
 
 

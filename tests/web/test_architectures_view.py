@@ -265,3 +265,70 @@ def test_a_hytnas_architecture_shows_its_derived_widths(
     assert [derived[f"FFN width, stage {s}"] for s in (3, 4, 5)] == [str(w) for w in ffn_widths(architecture)]
     assert response.context["detail"]["on_front"] is True
     assert not math.isnan(float(derived["channels, stage 1"]))
+
+
+def hytnas_study(owner: Any, make_study: Any, n: int, seed: int = 3, name: str = "HyT-NAS") -> Study:
+    """A HyT-NAS study with ``n`` measured architectures (accuracy ↑, latency ↓, per-stage latency)."""
+    from search_engine.spaces.hytnas import HyTNASSpace
+
+    study = make_study(owner, name=name)
+    store_config(study, space={"name": "hytnas", "params": {}}, objectives=ACCURACY_LATENCY)
+    space = HyTNASSpace()
+    rng = np.random.default_rng(seed)
+    X = space.sample_unique(n, rng)
+    for i, (point, architecture, key) in enumerate(zip(X, space.decode(X), space.keys(X), strict=True)):
+        backbone, neck, head = (float(v) for v in rng.uniform(1, 20, 3).round(2))
+        Evaluation.objects.create(
+            study=study,
+            position=i,
+            key=key,
+            x=point.tolist(),
+            architecture={k: v.item() if hasattr(v, "item") else v for k, v in architecture.items()},
+            source=Evaluation.Source.IMPORTED,
+            status=Evaluation.Status.DONE,
+            objectives=[round(float(rng.uniform(60, 80)), 2), backbone + neck + head],
+            stage_latency={"backbone": backbone, "neck": neck, "head": head},
+        )
+    return study
+
+
+def test_a_hytnas_architecture_page_shows_its_network_stage_by_stage(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    from search_engine.spaces.hytnas import HyTNASSpace, stage_channels
+
+    study = hytnas_study(alice, make_study, 1)
+    evaluation = study.evaluations.get()
+    response = alice_client.get(reverse("studies-architecture", args=[study.pk, evaluation.pk]))
+    content = response.content.decode()
+    network = response.context["detail"]["network"]
+    assert network is not None
+    known = HyTNASSpace().known_quantities(np.array([evaluation.x]))
+    assert network.row("total").values["params"] == known["params"][0]
+    assert network.row("backbone").values["latency_ms"] == evaluation.stage_latency["backbone"]
+    assert 'id="network-stages"' in content
+    for heading in (
+        "Blocks",
+        "Channels",
+        "Expansion",
+        "Heads",
+        "FFN width",
+        "Patch",
+        "Parameters",
+        "Latency (ms)",
+    ):
+        assert f'<th class="num">{heading}</th>' in content
+    stage3 = content.split('class="stage-stage3"')[1].split("</tr>")[0]
+    assert f">{stage_channels(evaluation.architecture)[2]}" in stage3
+    assert f"{int(known['params'][0]):,}" in content  # the whole network's parameters, grouped
+
+
+def test_other_spaces_keep_their_variable_list_and_have_no_network_table(
+    alice_client: Any, measured_study: Study
+) -> None:
+    evaluation = measured_study.evaluations.first()
+    assert evaluation is not None
+    response = alice_client.get(reverse("studies-architecture", args=[measured_study.pk, evaluation.pk]))
+    assert response.context["detail"]["network"] is None
+    assert "network-stages" not in response.content.decode()
+    assert "<code>x0</code>" in response.content.decode()

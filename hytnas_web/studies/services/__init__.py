@@ -23,7 +23,7 @@ from hytnas_web.studies.services.browse import (
     browse_evaluations,
     pareto_evaluation_ids,
 )
-from hytnas_web.studies.services.compare import Comparison, compare_studies
+from hytnas_web.studies.services.compare import Comparison, compare_architectures, compare_studies
 from hytnas_web.studies.services.configs import (
     clone_study,
     preset_components,
@@ -129,6 +129,7 @@ __all__ = [
     "bump_version",
     "cancel_study",
     "clone_study",
+    "compare_architectures",
     "compare_studies",
     "component_catalogue",
     "config_from_form",

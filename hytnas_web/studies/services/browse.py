@@ -22,6 +22,7 @@ from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.devices import device_details, device_label, measures_on_device
 from hytnas_web.studies.services.feasibility import BoundLabel, rows_feasibility
+from hytnas_web.studies.services.stages import network_view
 from search_engine.errors import ConfigError
 from search_engine.finite_numbers import finite_or_none
 from search_engine.metrics.pareto import feasible_pareto_mask
@@ -211,10 +212,12 @@ def architecture_detail(study: Study, evaluation: Evaluation) -> dict[str, Any]:
     Returns a dict with ``variables`` (decoded configuration as (name, value) pairs), ``derived``
     (absolute channels per stage and FFN widths, HyT-NAS space only), ``objectives`` (per
     objective: label, measured, predicted mean / std, error and its size in std units), ``stages``
-    (per-stage latency with shares of the total), ``on_front``, ``predictions_are_scores``
-    (a ranking surrogate predicted scores, not values), ``device`` (every reported fact about the
-    machine that measured it, as (label, text) pairs) with its one-line ``device_label``,
-    ``show_device`` (the evaluator measures on a machine, so a missing device is worth saying), and from
+    (per-stage latency with shares of the total), ``network`` (the HyT-NAS network stage by stage, a
+    ``hytnas_stages.StageView``; None for other spaces or an incomplete architecture), ``on_front``,
+    ``predictions_are_scores`` (a ranking surrogate predicted scores, not values), ``device`` (every
+    reported fact about the machine that measured it, as (label, text) pairs) with its one-line
+    ``device_label``, ``show_device`` (the evaluator measures on a machine, so a missing device is
+    worth saying), and from
     the evaluator's metrics: ``parts`` (parameters and multiply-adds per part of the network),
     ``measurements`` (latency spread, memory, accuracy proxy, as (label, value)) and
     ``other_metrics`` (anything else reported, by name); ``bounds``: per device budget its words
@@ -250,8 +253,9 @@ def architecture_detail(study: Study, evaluation: Evaluation) -> dict[str, Any]:
         )
     architecture = evaluation.architecture if isinstance(evaluation.architecture, dict) else {}
     return {
-        "variables": _in_space_order(study, architecture),
+        "variables": in_space_order(study, architecture),
         "derived": _derived(study, architecture),
+        "network": network_view(study, architecture, evaluation.stage_latency),
         "objectives": rows,
         "stages": _stages(evaluation.stage_latency),
         "on_front": evaluation.pk in pareto_evaluation_ids(study)
@@ -282,7 +286,7 @@ def _bounds_of(study: Study, evaluation: Evaluation) -> list[dict[str, Any]]:
     return out
 
 
-def _in_space_order(study: Study, architecture: dict[str, Any]) -> list[tuple[str, Any]]:
+def in_space_order(study: Study, architecture: dict[str, Any]) -> list[tuple[str, Any]]:
     """The decoded variables in the space's own order (jsonb on PostgreSQL reorders keys)."""
     try:
         names = study_config(study).build_space().names
