@@ -18,7 +18,9 @@ when it differs.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -151,27 +153,55 @@ def stage_summaries(
 ) -> list[str | None]:
     """A compact per-stage summary of each architecture, one line per backbone stage and a total.
 
-    E.g. ``stage 3: blocks 2, 48 ch, exp 2, heads 4, FFN 32, patch 2 · 45.1k params, 12.3M MACs``; lines
-    are joined by ``\\n``. None for an architecture that is not a whole HyT-NAS one.
+    E.g. ``stage 3: blocks 2, 48 ch, exp 2, heads 4, FFN 32, patch 2 · 196k params, 210M MACs``;
+    lines are joined by ``\\n``. None for an architecture that is not a whole HyT-NAS one. The same
+    text as ``summary`` of each ``stage_views`` view, without building the views: a chart's hover
+    needs it for up to ten thousand points.
     """
-    return [None if view is None else summary(view) for view in stage_views(architectures, setting)]
+    network = NetworkSetting.from_params(setting or {})
+    designs = [_design(a) for a in architectures]
+    whole = [(i, d) for i, d in enumerate(designs) if d is not None]
+    costs = _costs([d for _, d in whole], network)  # part -> quantity -> (len(whole),)
+    out: list[str | None] = [None] * len(architectures)
+    if not whole:
+        return out
+    stages = BACKBONE_PARTS[1:]
+    params = [costs[part]["params"].tolist() for part in stages]  # (5, len(whole)) as floats
+    macs = [costs[part]["macs"].tolist() for part in stages]
+    total_params = np.sum([c["params"] for c in costs.values()], axis=0).tolist()
+    total_macs = np.sum([c["macs"] for c in costs.values()], axis=0).tolist()
+    for k, (i, design) in enumerate(whole):
+        lines = [_line(part, design.stages[part], params[j][k], macs[j][k]) for j, part in enumerate(stages)]
+        lines.append(_line("total", (), total_params[k], total_macs[k]))
+        out[i] = "\n".join(lines)
+    return out
 
 
 def summary(view: StageView) -> str:
-    """``stage_summaries`` of one view."""
+    """The hover summary of one view: ``stage_summaries`` of its architecture."""
     lines = []
     for row in view.rows:
-        if row.part not in BACKBONE_PARTS[1:] and row.part != "total":
-            continue
-        design = [
-            c.short.format(_short(row.values[c.key])) for c in DESIGN_COLUMNS if row.values[c.key] is not None
-        ]
-        cost = [c.short.format(_short(row.values[c.key])) for c in COST_COLUMNS[:2]]
-        head = row.label.lower() if row.part != "total" else "network"
-        lines.append(f"{head}: " + ", ".join(design) + (" · " if design else "") + ", ".join(cost))
+        if row.part in BACKBONE_PARTS[1:] or row.part == "total":
+            design = tuple(
+                (c.key, row.values[c.key]) for c in DESIGN_COLUMNS if row.values[c.key] is not None
+            )
+            lines.append(_line(row.part, design, row.values["params"], row.values["macs"]))
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=4096)
+def _line(part: str, design: tuple[tuple[str, float], ...], params: float | None, macs: float | None) -> str:
+    """One line of the summary; stages share their few designs, so most lines come from the cache."""
+    words = [SHORT[key].format(_short(value)) for key, value in design if value is not None]
+    cost = [SHORT["params"].format(_short(params)), SHORT["macs"].format(_short(macs))]
+    head = "network" if part == "total" else LABELS[part].lower()
+    return f"{head}: " + ", ".join(words) + (" · " if words else "") + ", ".join(cost)
+
+
+SHORT = {c.key: c.short for c in COLUMNS}
+
+
+@functools.lru_cache(maxsize=65536)
 def _short(value: float | None) -> str:
     """``45.1k``, ``12.3M``, ``1.2G`` for counts; small numbers as they are (``1.5``, ``4``)."""
     if value is None:
@@ -184,38 +214,94 @@ def _short(value: float | None) -> str:
 
 @dataclass(frozen=True)
 class _Design:
-    """The absolute design of one architecture: what the network is built from."""
+    """The absolute design of one architecture: what the network is built from.
 
-    architecture: Mapping[str, Any]
-    channels: list[int]  # stages 1-5
-    ffn: list[int]  # stages 3-5
+    ``stages`` holds, per backbone part, its ``(column key, value)`` pairs of ``DESIGN_COLUMNS``
+    (those it has, in order); ``chosen`` the variables' values as ``part_counts`` reads them.
+    """
+
+    chosen: tuple[float, ...]  # _AS_CHOSEN order
+    channels: tuple[int, ...]  # stages 1-5
+    ffn: tuple[int, ...]  # stages 3-5
+    stages: Mapping[str, tuple[tuple[str, float], ...]]
+    asked_heads: tuple[int, ...]  # stages 3-5
 
 
 def _design(architecture: Mapping[str, Any] | None) -> _Design | None:
+    """The design of a stored architecture, or None when it lacks a variable or holds a non-number."""
     if not isinstance(architecture, Mapping):
         return None
     try:
-        channels = stage_channels(dict(architecture))
-        ffn = ffn_widths(dict(architecture))
-        if not all(math.isfinite(float(architecture[name])) for name in _AS_CHOSEN):
-            return None
+        chosen = tuple(map(float, _PICK_CHOSEN(architecture)))
+        ratios = tuple(map(float, _PICK_RATIOS(architecture)))
     except (KeyError, TypeError, ValueError):
         return None
-    return _Design(architecture, channels, ffn)
+    if not math.isfinite(sum(chosen) + sum(ratios)):  # a NaN or an infinity anywhere makes the sum one
+        return None
+    return _design_of(chosen, ratios)
+
+
+def _design_of(chosen: tuple[float, ...], ratios: tuple[float, ...]) -> _Design:
+    """The design from the chosen values and ratios; widths and stages come from small caches."""
+    value = dict(zip(_AS_CHOSEN, chosen, strict=True))
+    channels, ffn = _widths(value["channels_stage1"], ratios)
+    stages: dict[str, tuple[tuple[str, float], ...]] = {
+        "stem": (("channels", STEM_CHANNELS),),
+        "stage1": _stage_design(1, channels[0], value["expansion_stage1"]),
+        "stage2": _stage_design(value["blocks_stage2"], channels[1], value["expansion_stage2"]),
+    }
+    asked = tuple(int(value[f"heads_stage{stage}"]) for stage in ATTENTION_STAGES)
+    for k, stage in enumerate(ATTENTION_STAGES):
+        stages[f"stage{stage}"] = _stage_design(
+            value[f"blocks_stage{stage}"],
+            channels[stage - 1],
+            value[f"expansion_stage{stage}"],
+            asked[k],
+            ffn[k],
+            value[f"patch_stage{stage}"],
+        )
+    return _Design(chosen, channels, ffn, stages, asked)
+
+
+@functools.lru_cache(maxsize=16384)
+def _widths(stage1_channels: float, ratios: tuple[float, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Cached ``stage_channels`` and ``ffn_widths``: a few thousand combinations exist at most."""
+    named = {"channels_stage1": stage1_channels, **dict(zip(_RATIOS, ratios, strict=True))}
+    return tuple(stage_channels(named)), tuple(ffn_widths(named))
+
+
+@functools.lru_cache(maxsize=16384)
+def _stage_design(
+    blocks: float,
+    channels: int,
+    expansion: float,
+    heads: int | None = None,
+    ffn_width: int | None = None,
+    patch: float | None = None,
+) -> tuple[tuple[str, float], ...]:
+    """A backbone stage's ``(column key, value)`` pairs; the heads are those attention uses."""
+    used = None if heads is None else _used_heads(channels, heads)
+    pairs = (
+        ("blocks", blocks),
+        ("channels", channels),
+        ("expansion", expansion),
+        ("heads", used),
+        ("ffn_width", ffn_width),
+        ("patch", patch),
+    )
+    return tuple((key, _num(v)) for key, v in pairs if v is not None)
 
 
 def _costs(designs: list[_Design], setting: NetworkSetting) -> dict[str, dict[str, np.ndarray]]:
     """Closed-form counts of every part for all designs at once (``hytnas_counts.part_counts``)."""
-    columns: dict[str, list[float]] = {name: [] for name in _NAMES}
-    for design in designs:
-        values = {name: float(design.architecture[name]) for name in _AS_CHOSEN}
-        values.update({f"channels_stage{s}": c for s, c in enumerate(design.channels, start=1)})
-        values.update({f"ffn_width_stage{s}": w for s, w in zip(ATTENTION_STAGES, design.ffn, strict=True)})
-        for name in columns:
-            columns[name].append(values[name])
     if not designs:
         return {}
-    return part_counts({k: np.array(v) for k, v in columns.items()}, setting)
+    columns = dict(zip(_AS_CHOSEN, np.array([d.chosen for d in designs], dtype=np.float64).T, strict=True))
+    channels = np.array([d.channels for d in designs], dtype=np.float64)  # (n, 5)
+    ffn = np.array([d.ffn for d in designs], dtype=np.float64)  # (n, 3)
+    columns.update({f"channels_stage{s}": channels[:, s - 1] for s in range(1, 6)})
+    columns.update({f"ffn_width_stage{s}": ffn[:, k] for k, s in enumerate(ATTENTION_STAGES)})
+    return part_counts(columns, setting)
 
 
 _NAMES = (
@@ -227,13 +313,32 @@ _NAMES = (
     *(f"patch_stage{s}" for s in ATTENTION_STAGES),
 )
 """The feature columns ``part_counts`` reads (``HyTNASSpace.feature_names``)."""
-_AS_CHOSEN = tuple(name for name in _NAMES if not name.startswith(("channels_", "ffn_width_")))
-"""The features that are the variables' values as chosen; the widths are derived from ratios."""
+_AS_CHOSEN = (
+    *(name for name in _NAMES if not name.startswith(("channels_", "ffn_width_"))),
+    "channels_stage1",
+)
+"""The features that are the variables' values as chosen; the other widths are derived from ratios."""
+_RATIOS = (*(f"growth_stage{s}" for s in (2, 3, 4, 5)), *(f"ffn_ratio_stage{s}" for s in ATTENTION_STAGES))
+"""The ratio variables the derived widths come from (``stage_channels``, ``ffn_widths``)."""
+_PICK_CHOSEN = operator.itemgetter(*_AS_CHOSEN)
+_PICK_RATIOS = operator.itemgetter(*_RATIOS)
 
 
 def _used_heads(channels: int, requested: int) -> int:
     """The largest divisor of ``channels`` not above ``requested`` (``nn.hybrid.attention_heads``)."""
     return max(h for h in range(1, max(1, min(requested, channels)) + 1) if channels % h == 0)
+
+
+KINDS = {
+    "stem": "3×3 convolution, stride 2",
+    "stage1": "inverted residual",
+    "stage2": "inverted residuals, the first with stride 2",
+    **{
+        f"stage{s}": "inverted residual (stride 2), then a MobileViT block (transformer layers over patches)"
+        for s in ATTENTION_STAGES
+    },
+}
+"""What each backbone part is made of, in words."""
 
 
 def _view(
@@ -242,63 +347,34 @@ def _view(
     latency: Mapping[str, Any] | None,
     setting: NetworkSetting,
 ) -> StageView:
-    arch = design.architecture
     measured = {str(k): _finite(v) for k, v in (latency or {}).items()}
 
-    def row(part: str, kind: str, note: str = "", **design_values: float | None) -> StageRow:
-        cost = costs[part]
-        values = {c.key: design_values.get(c.key) for c in DESIGN_COLUMNS}
-        values.update(params=float(cost["params"]), macs=float(cost["macs"]), latency_ms=measured.get(part))
+    def row(
+        part: str, kind: str, note: str = "", design_values: tuple[tuple[str, float], ...] = ()
+    ) -> StageRow:
+        values: dict[str, float | None] = {c.key: None for c in DESIGN_COLUMNS}
+        values.update(design_values)
+        values.update(params=costs[part]["params"], macs=costs[part]["macs"], latency_ms=measured.get(part))
         return StageRow(part, LABELS[part], kind, values, note)
 
-    rows = [
-        row("stem", "3×3 convolution, stride 2", channels=STEM_CHANNELS),
-        row(
-            "stage1",
-            "inverted residual",
-            blocks=1,
-            channels=design.channels[0],
-            expansion=_num(arch["expansion_stage1"]),
-        ),
-        row(
-            "stage2",
-            "inverted residuals, the first with stride 2",
-            blocks=_num(arch["blocks_stage2"]),
-            channels=design.channels[1],
-            expansion=_num(arch["expansion_stage2"]),
-        ),
-    ]
-    for k, stage in enumerate(ATTENTION_STAGES):
-        channels = design.channels[stage - 1]
-        asked = int(arch[f"heads_stage{stage}"])
-        heads = _used_heads(channels, asked)
-        note = f"{asked} heads asked: {channels} channels split into {heads}" if heads != asked else ""
-        rows.append(
-            row(
-                f"stage{stage}",
-                "inverted residual (stride 2), then a MobileViT block (transformer layers over patches)",
-                note,
-                blocks=_num(arch[f"blocks_stage{stage}"]),
-                channels=channels,
-                expansion=_num(arch[f"expansion_stage{stage}"]),
-                heads=heads,
-                ffn_width=design.ffn[k],
-                patch=_num(arch[f"patch_stage{stage}"]),
+    rows = []
+    for part in BACKBONE_PARTS:
+        note = ""
+        if part in (f"stage{s}" for s in ATTENTION_STAGES):
+            asked = design.asked_heads[ATTENTION_STAGES.index(int(part.removeprefix("stage")))]
+            heads, channels = dict(design.stages[part])["heads"], dict(design.stages[part])["channels"]
+            note = (
+                f"{asked} heads asked: {channels:g} channels split into {heads:g}" if heads != asked else ""
             )
-        )
+        rows.append(row(part, KINDS[part], note, design.stages[part]))
     rows.append(_sum_row("backbone", rows, costs, measured.get("backbone")))
     if setting.task == "classification":
         rows.append(
             row("head", f"global average pooling and a linear classifier ({setting.num_classes} classes)")
         )
     else:
-        rows.append(
-            row(
-                "neck",
-                "feature pyramid over stages 3-5 (1×1 laterals, 3×3 smoothing)",
-                channels=NECK_CHANNELS,
-            )
-        )
+        neck = "feature pyramid over stages 3-5 (1×1 laterals, 3×3 smoothing)"
+        rows.append(row("neck", neck, design_values=(("channels", NECK_CHANNELS),)))
         rows.append(
             row(
                 "head",

@@ -9,7 +9,7 @@ import pytest
 
 from search_engine.spaces.hytnas import HyTNASSpace, ffn_widths, stage_channels
 from search_engine.spaces.hytnas_counts import BACKBONE_PARTS
-from search_engine.spaces.hytnas_stages import stage_summaries, stage_view, stage_views
+from search_engine.spaces.hytnas_stages import stage_summaries, stage_view, stage_views, summary
 from search_engine.types import STAGES
 
 SPACE = HyTNASSpace()
@@ -113,6 +113,13 @@ def test_the_hover_summary_has_a_line_per_backbone_stage_and_one_for_the_network
     assert [line.split(":")[0] for line in lines] == [*(f"stage {s}" for s in range(1, 6)), "network"]
     assert "params" in lines[-1] and "MACs" in lines[-1]
     assert f"{stage_channels(sample[0])[2]} ch" in lines[2] and "patch" in lines[2]
+
+
+def test_the_fast_summaries_say_what_each_view_says() -> None:
+    sample = architectures(60, seed=11)
+    for setting in ({}, {"task": "classification"}):
+        views = stage_views(sample, setting)
+        assert stage_summaries(sample, setting) == [summary(view) for view in views if view is not None]
 
 
 def test_an_architecture_missing_a_variable_has_no_view() -> None:
