@@ -257,7 +257,13 @@ def test_two_hytnas_architectures_side_by_side_mark_what_differs(
         assert ("num differs" in row) == (name in expected)
     objectives = content.split('id="compare-architectures-objectives"')[1].split("</table>")[0]
     assert "accuracy (%) ↑" in objectives and f"{first.objectives[0]:g}" in objectives
-    assert content.count('class="data network-stages"') == 2  # one stage table each, side by side
+    stages = content.split('id="compare-architectures-stages"')[1].split("</table>")[0]
+    assert stages.count('<tbody class="stage-') == 10  # stem, stages 1-5, backbone, neck, head, total
+    assert stages.count(f">#{first.pk}</a>") == 10 and stages.count(f">#{second.pk}</a>") == 10
+    stage3 = stages.split('<tbody class="stage-stage3">')[1].split("</tbody>")[0]
+    differs = first.architecture["blocks_stage3"] != second.architecture["blocks_stage3"]
+    blocks = [cell.split("</td>")[0] for cell in stage3.split('data-column="blocks">')[1:]]
+    assert [("≠" in cell) for cell in blocks] == [differs, differs]
     assert comparison.stages[0].part == "stem" and not any(c.differs for c in comparison.stages[0].cells)
     latency = next(r for r in comparison.stages if r.part == "backbone").cells[-1]
     assert latency.values == (first.stage_latency["backbone"], second.stage_latency["backbone"])

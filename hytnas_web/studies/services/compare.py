@@ -359,23 +359,24 @@ class ArchitectureComparison:
         return sum(row.differs for row in self.variables)
 
     @property
-    def stage_tables(self) -> list[tuple[Evaluation, list[tuple[StageSideBySide, list[StageCell]]]]]:
-        """Per architecture, its per-stage table: each row with ``(column, value, differs)`` cells."""
+    def stage_table(self) -> list[tuple[StageSideBySide, list[tuple[Evaluation, str, list[StageCell]]]]]:
+        """Per stage, one line per architecture: its kind and ``(column, value, differs)`` cells."""
         return [
             (
-                evaluation,
+                row,
                 [
                     (
-                        row,
+                        evaluation,
+                        row.kinds[i],
                         [
                             (c, cell.values[i], cell.differs)
                             for c, cell in zip(self.stage_columns, row.cells, strict=True)
                         ],
                     )
-                    for row in self.stages
+                    for i, evaluation in enumerate(self.evaluations)
                 ],
             )
-            for i, evaluation in enumerate(self.evaluations)
+            for row in self.stages
         ]
 
 
