@@ -59,6 +59,7 @@ def test_alice_sorts_and_filters_by_a_variable_and_compares_two_architectures(
         shown = page.evaluate(COLUMN_VALUES, 1)  # the id column, after the checkboxes
         assert sorted(int(v) for v in shown) == wanted
         assert page.locator("th[data-variable=blocks_stage2]").get_attribute("aria-sort") == "ascending"
+        screenshot(page, "architectures-filtered-by-a-variable")
 
         first, second = page.locator("#architectures-table input[name=architectures]").all()[:2]
         first.check()

@@ -482,3 +482,45 @@ def test_text_choices_filter_and_sort_in_their_declared_order_and_ranges_include
     ]
     assert shown_ids(table(alice_client, study, **{"v1-min": "0.2", "v1-max": "0.2"})) == [medium]  # exact
     assert shown_ids(table(alice_client, study, sort="variable-1")) == [small, medium, small2, large]
+
+
+def test_hostile_variable_names_are_escaped_in_the_columns_filters_and_side_by_side(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    study = make_study(alice, name="Hostile")
+    variables = [{"name": hostile, "type": "choice", "choices": ["<b>a</b>", "b"]}]
+    store_config(study, space={"name": "generic", "params": {"variables": variables}})
+    made = [
+        Evaluation.objects.create(
+            study=study, key=k, x=[0.5], architecture={hostile: v}, status="done", objectives=[1.0, 2.0]
+        )
+        for k, v in (("a", "<b>a</b>"), ("b", "b"))
+    ]
+    pages = [
+        table(alice_client, study),
+        table(alice_client, study, v0="<b>a</b>", sort="-variable-0"),
+        alice_client.get(reverse("studies-compare"), {"architectures": [e.pk for e in made]}),
+    ]
+    for response in pages:
+        content = response.content.decode()
+        assert response.status_code == 200
+        assert "<img src=x" not in content and "<b>a</b>" not in content
+        assert "&lt;img src=x onerror=alert(1)&gt;" in content
+    assert shown_ids(pages[1]) == [made[0].pk]
+
+
+def test_an_architecture_page_offers_to_compare_it_with_another(
+    alice_client: Any, measured_study: Study
+) -> None:
+    evaluation = measured_study.evaluations.first()
+    assert evaluation is not None
+    content = alice_client.get(
+        reverse("studies-architecture", args=[measured_study.pk, evaluation.pk])
+    ).content.decode()
+    form = content.split('class="inline compare-with"')[1].split("</form>")[0]
+    assert (
+        f'name="architectures" value="{evaluation.pk}"' in form
+        and 'type="number" name="architectures"' in form
+    )
+    assert f'action="{reverse("studies-compare")}"' in content
