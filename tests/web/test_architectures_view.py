@@ -524,3 +524,17 @@ def test_an_architecture_page_offers_to_compare_it_with_another(
         and 'type="number" name="architectures"' in form
     )
     assert f'action="{reverse("studies-compare")}"' in content
+
+
+def test_a_space_that_no_longer_builds_keeps_the_one_line_architecture_column(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    study = make_study(alice, name="Old space")
+    [evaluation] = add_evaluations(study, [[1.0, 2.0]])
+    store_config(study, space={"name": "retired-space", "params": {}})
+    response = table(alice_client, study, sort="variable-0", v0="1")
+    content = response.content.decode()
+    assert response.status_code == 200 and shown_ids(response) == [evaluation.pk]
+    assert "<th>Architecture</th>" in content and "x0=" in content
+    page = alice_client.get(reverse("studies-architecture", args=[study.pk, evaluation.pk]))
+    assert page.status_code == 200 and "<code>x0</code>" in page.content.decode()
