@@ -189,7 +189,7 @@ def summary(view: StageView) -> str:
     return "\n".join(lines)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=32768)  # lines of ~80 characters: a few MB at most
 def _line(part: str, design: tuple[tuple[str, float], ...], params: float | None, macs: float | None) -> str:
     """One line of the summary; stages share their few designs, so most lines come from the cache."""
     words = [SHORT[key].format(_short(value)) for key, value in design if value is not None]
