@@ -74,4 +74,10 @@ def test_alice_sorts_and_filters_by_a_variable_and_compares_two_architectures(
         assert same_patch.locator("td.differs").count() == 0  # both were filtered to patch 4
         screenshot(page, "architectures-side-by-side")
         assert page.evaluate(WIDER_THAN_THE_WINDOW) == 0
+
+        with page.expect_navigation():
+            page.click("#compare-architectures-objectives thead a >> nth=0")
+        assert page.locator("#network-stages tr.stage-stage3").is_visible()
+        assert page.evaluate(WIDER_THAN_THE_WINDOW) == 0
+        screenshot(page, "architecture-network-by-stage")
     assert problems.all() == []
