@@ -58,6 +58,11 @@ def escape(text: Any) -> str:
     return html.escape(str(text), quote=False).replace("{", "&#123;").replace("}", "&#125;")
 
 
+def hover_lines(text: Any) -> str:
+    """User text for a hover label, escaped, its line breaks (a network's stages) as Plotly's ``<br>``."""
+    return escape(text).replace("\n", "<br>")
+
+
 def rounded(values: Any) -> list[Any]:
     """Floats with six significant digits (None for non-finite), so JSON stays short and valid."""
     return [None if not math.isfinite(v) else float(f"{v:.6g}") for v in np.asarray(values, float).ravel()]
@@ -94,7 +99,7 @@ def pareto_points(
         "ids": data.ids[index].tolist(),
         "color": iterations,
         "text": [
-            f"{proposed_by(it)}<br>{escape(texts[i])}"
+            f"{proposed_by(it)}<br>{hover_lines(texts[i])}"
             for it, i in zip(iterations, index.tolist(), strict=True)
         ],
     }
@@ -262,7 +267,7 @@ def pareto_overlays(
         "mode": "lines+markers" if m < 3 else "markers",
         "name": "Pareto front",
         "customdata": data.ids[front].tolist(),
-        "text": [escape(text) for text in front_texts],
+        "text": [hover_lines(text) for text in front_texts],
         "hovertemplate": "#%{customdata} · on the front<br>%{text}<br>" + values + "<extra></extra>",
         "marker": {"color": FRONT_COLOUR, "size": 9 if m < 3 else 5, "line": {"width": 1, "color": "#fff"}},
         "line": {"color": FRONT_COLOUR, "width": 2},

@@ -39,6 +39,11 @@ NECK_CHANNELS = 64
 
 Ints = npt.NDArray[np.int64]
 
+BACKBONE_PARTS = ("stem", "stage1", "stage2", "stage3", "stage4", "stage5")
+"""The backbone's parts in execution order: ``part_counts`` counts each, the ``backbone`` is their sum."""
+PARTS = (*BACKBONE_PARTS, *STAGES[1:])
+"""Every part ``part_counts`` counts: the backbone's parts, then the neck and the head."""
+
 QUANTITY_UNITS: dict[str, str] = {
     **{name: "parameters" for name in ("params", *(f"params.{s}" for s in STAGES))},
     **{name: "multiply-adds" for name in ("macs", *(f"macs.{s}" for s in STAGES))},
@@ -74,17 +79,18 @@ class NetworkSetting:
 
 
 class _Tally:
-    """Running per-stage totals of parameters and multiply-adds and the per-stage memory peak.
+    """Running per-part totals of parameters and multiply-adds and the per-part memory peak.
 
-    Every method takes ``active``, an ``(n,)`` mask (or True) of the architectures that have the
-    layer: a stage's blocks and transformer layers vary in number between architectures.
+    Layers count towards ``stage``, the part of ``PARTS`` being walked. Every method takes
+    ``active``, an ``(n,)`` mask (or True) of the architectures that have the layer: a stage's
+    blocks and transformer layers vary in number between architectures.
     """
 
     def __init__(self, n: int) -> None:
-        self.params = {stage: np.zeros(n) for stage in STAGES}
-        self.macs = {stage: np.zeros(n) for stage in STAGES}
-        self.memory = {stage: np.zeros(n) for stage in STAGES}  # peak working set, in values
-        self.stage = STAGES[0]
+        self.params = {part: np.zeros(n) for part in PARTS}
+        self.macs = {part: np.zeros(n) for part in PARTS}
+        self.memory = {part: np.zeros(n) for part in PARTS}  # peak working set, in values
+        self.stage = PARTS[0]
 
     def conv(
         self,
@@ -184,13 +190,37 @@ def network_counts(features: Mapping[str, Array], setting: NetworkSetting) -> di
             variables' values), each ``(n,)``.
         setting: task, input resolution, classes and anchors of the network.
     """
+    return _totals(_walk(features, setting), setting.bytes_per_value)
+
+
+def part_counts(features: Mapping[str, Array], setting: NetworkSetting) -> dict[str, dict[str, Array]]:
+    """``{part: {"params", "macs", "activation_memory"}}`` per part of ``PARTS``, each ``(n,)`` float64.
+
+    The same count as ``network_counts`` (same arguments), split finer: the backbone's stem and
+    stages 1-5 each on their own, so a page can show what every stage of the network costs.
+    """
+    tally = _walk(features, setting)
+    return {
+        part: {
+            "params": tally.params[part].astype(np.float64),
+            "macs": tally.macs[part].astype(np.float64),
+            "activation_memory": (tally.memory[part] * setting.bytes_per_value).astype(np.float64),
+        }
+        for part in PARTS
+    }
+
+
+def _walk(features: Mapping[str, Array], setting: NetworkSetting) -> _Tally:
+    """Every layer of the network, in order, tallied into its part of ``PARTS``."""
     column = {name: np.asarray(values).astype(np.int64) for name, values in features.items()}
     tally = _Tally(len(column["channels_stage1"]))
     channels = [column[f"channels_stage{s}"] for s in range(1, 6)]
     side = _side(setting.resolution, 2)
     tally.conv(3, STEM_CHANNELS, 3, (setting.resolution**2, side * side))
+    tally.stage = "stage1"
     side = _inverted_residual(tally, STEM_CHANNELS, channels[0], column["expansion_stage1"], side, 1)
     blocks2 = column["blocks_stage2"]
+    tally.stage = "stage2"
     side = _inverted_residual(tally, channels[0], channels[1], column["expansion_stage2"], side, 2)
     for depth in range(1, int(blocks2.max(initial=1))):
         _inverted_residual(
@@ -198,6 +228,7 @@ def network_counts(features: Mapping[str, Array], setting: NetworkSetting) -> di
         )
     level_sides: list[int] = []
     for stage in (3, 4, 5):
+        tally.stage = f"stage{stage}"
         side = _inverted_residual(
             tally, channels[stage - 2], channels[stage - 1], column[f"expansion_stage{stage}"], side, 2
         )
@@ -217,7 +248,7 @@ def network_counts(features: Mapping[str, Array], setting: NetworkSetting) -> di
         tally.linear(channels[4], setting.num_classes, 1)
     else:
         _detection(tally, channels[2:], level_sides, setting)
-    return _totals(tally, setting.bytes_per_value)
+    return tally
 
 
 def _detection(
@@ -238,11 +269,14 @@ def _detection(
 
 
 def _totals(tally: _Tally, bytes_per_value: int) -> dict[str, Array]:
+    """Per stage (the backbone's parts folded into ``backbone``) and for the whole network."""
     out: dict[str, Array] = {}
     for stage in STAGES:
-        out[f"params.{stage}"] = tally.params[stage].astype(np.float64)
-        out[f"macs.{stage}"] = tally.macs[stage].astype(np.float64)
-        out[f"activation_memory.{stage}"] = (tally.memory[stage] * bytes_per_value).astype(np.float64)
+        parts = BACKBONE_PARTS if stage == STAGES[0] else (stage,)
+        out[f"params.{stage}"] = np.sum([tally.params[p] for p in parts], axis=0).astype(np.float64)
+        out[f"macs.{stage}"] = np.sum([tally.macs[p] for p in parts], axis=0).astype(np.float64)
+        peak = np.max([tally.memory[p] for p in parts], axis=0)
+        out[f"activation_memory.{stage}"] = (peak * bytes_per_value).astype(np.float64)
     out["params"] = sum((out[f"params.{s}"] for s in STAGES), start=np.zeros(len(out["params.head"])))
     out["macs"] = sum((out[f"macs.{s}"] for s in STAGES), start=np.zeros(len(out["macs.head"])))
     out["activation_memory"] = np.max([out[f"activation_memory.{s}"] for s in STAGES], axis=0)

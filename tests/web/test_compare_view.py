@@ -227,3 +227,91 @@ def test_at_a_shared_reference_point_the_curves_match_what_the_jobs_stored(
         stored = study.iterations.get(index=0)
         assert list(series.n_evaluations) == [stored.n_evaluations]
         assert series.hypervolume == pytest.approx([stored.hypervolume], rel=1e-12)
+
+
+# --- two architectures side by side ---
+
+
+def side_by_side(client: Any, *ids: Any) -> Any:
+    return client.get(reverse("studies-compare"), {"architectures": [str(i) for i in ids]})
+
+
+def test_two_hytnas_architectures_side_by_side_mark_what_differs(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    from tests.web.test_architectures_view import hytnas_study
+
+    study = hytnas_study(alice, make_study, 2)
+    first, second = study.evaluations.order_by("id")
+    response = side_by_side(alice_client, first.pk, second.pk)
+    assert response.status_code == 200
+    content = response.content.decode()
+    comparison = response.context["architectures"]
+    differing = {row.label for row in comparison.variables if row.differs}
+    expected = {name for name, value in first.architecture.items() if second.architecture[name] != value}
+    assert differing == expected and expected
+    variables = content.split('id="compare-architectures-variables"')[1].split("</table>")[0]
+    for name in first.architecture:
+        row = variables.split(f"<code>{name}</code>")[1].split("</tr>")[0]
+        assert (row.count('class="diff-marker"') == 2) == (name in expected), name  # a ≠ in both cells
+        assert ("num differs" in row) == (name in expected)
+    objectives = content.split('id="compare-architectures-objectives"')[1].split("</table>")[0]
+    assert "accuracy (%) ↑" in objectives and f"{first.objectives[0]:g}" in objectives
+    stages = content.split('id="compare-architectures-stages"')[1].split("</table>")[0]
+    assert stages.count('<tbody class="stage-') == 10  # stem, stages 1-5, backbone, neck, head, total
+    assert stages.count(f">#{first.pk}</a>") == 10 and stages.count(f">#{second.pk}</a>") == 10
+    stage3 = stages.split('<tbody class="stage-stage3">')[1].split("</tbody>")[0]
+    differs = first.architecture["blocks_stage3"] != second.architecture["blocks_stage3"]
+    blocks = [cell.split("</td>")[0] for cell in stage3.split('data-column="blocks">')[1:]]
+    assert [("≠" in cell) for cell in blocks] == [differs, differs]
+    assert comparison.stages[0].part == "stem" and not any(c.differs for c in comparison.stages[0].cells)
+    latency = next(r for r in comparison.stages if r.part == "backbone").cells[-1]
+    assert latency.values == (first.stage_latency["backbone"], second.stage_latency["backbone"])
+    assert f"{len(expected)} of 23 variables differ" in content
+
+
+def test_architectures_of_other_spaces_compare_their_variables_and_objectives(
+    alice_client: Any, two_studies: tuple[Study, Study]
+) -> None:
+    first, second = (s.evaluations.order_by("id").first() for s in two_studies)
+    assert first is not None and second is not None
+    Evaluation.objects.filter(pk=second.pk).update(architecture={"x0": 0.25})
+    response = side_by_side(alice_client, first.pk, second.pk)
+    assert response.status_code == 200
+    comparison = response.context["architectures"]
+    assert [(row.label, row.values, row.differs) for row in comparison.variables] == [
+        ("x0", (0.0, 0.25), True)
+    ]
+    assert comparison.stages == []
+    assert "network-stages" not in response.content.decode()
+
+
+def test_picking_other_than_two_architectures_or_a_bad_id_says_what_is_wrong(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    from tests.web.test_architectures_view import hytnas_study
+
+    study = hytnas_study(alice, make_study, 3)
+    a, b, c = study.evaluations.order_by("id").values_list("id", flat=True)
+    one = side_by_side(alice_client, a)
+    assert (
+        one.status_code == 200
+        and "Pick two architectures to see them side by side (1 picked)" in one.content.decode()
+    )
+    three = side_by_side(alice_client, a, b, c)
+    assert "(3 picked)" in three.content.decode() and three.context["architectures"] is None
+    same = side_by_side(alice_client, a, a)
+    assert "(1 picked)" in same.content.decode()
+    bad = side_by_side(alice_client, a, "abc")
+    assert bad.status_code == 400 and "“abc” is not an architecture id" in bad.content.decode()
+    missing = side_by_side(alice_client, a, 10**9)
+    assert missing.status_code == 404 and f"has an architecture {10**9}" in missing.content.decode()
+
+
+def test_bob_cannot_compare_alices_architectures(bob_client: Any, alice: Any, make_study: Any) -> None:
+    from tests.web.test_architectures_view import hytnas_study
+
+    a, b = hytnas_study(alice, make_study, 2).evaluations.values_list("id", flat=True)
+    response = side_by_side(bob_client, a, b)
+    assert response.status_code == 404 and response.context["architectures"] is None
+    assert "None of your studies has an architecture" in response.content.decode()

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from hytnas_web.studies.services.browse import (
     EvaluationBrowse,
+    VariableColumn,
+    VariableFilter,
     architecture_detail,
     browse_evaluations,
     pareto_evaluation_ids,
+    variable_columns,
 )
-from hytnas_web.studies.services.compare import Comparison, compare_studies
+from hytnas_web.studies.services.compare import Comparison, compare_architectures, compare_studies
 from hytnas_web.studies.services.configs import (
     clone_study,
     preset_components,
@@ -118,6 +121,8 @@ __all__ = [
     "InitialDesign",
     "IssuedToken",
     "RowProblem",
+    "VariableColumn",
+    "VariableFilter",
     "Version",
     "WorkersPanel",
     "allowed_actions",
@@ -129,6 +134,7 @@ __all__ = [
     "bump_version",
     "cancel_study",
     "clone_study",
+    "compare_architectures",
     "compare_studies",
     "component_catalogue",
     "config_from_form",
@@ -177,6 +183,7 @@ __all__ = [
     "study_tables",
     "sync_builtin_presets",
     "token_studies",
+    "variable_columns",
     "visible_tokens",
     "warm_start_candidates",
     "warm_start_problem",

@@ -5,6 +5,11 @@ Everything is done by the database except the Pareto filter, which needs dominan
 minimisation form, so it is exact, needs no cache and stays cheap for large studies. Objectives
 are stored as a JSON list in their own units; sorting by one casts ``objectives -> i`` to a float
 in SQL (works on SQLite and PostgreSQL), with unmeasured rows last in both directions.
+
+Each design variable of the study's space is a column too (``variable_columns``). The decoded
+architecture is stored as a JSON object, so a variable is ``architecture ->> name`` in SQL: cast to
+a float for numeric variables (and choices that are all numbers), compared as text for text
+choices, which sort in their declared order. A row without the variable sorts last.
 """
 
 from __future__ import annotations
@@ -14,14 +19,27 @@ from typing import Any
 
 import numpy as np
 from django.core.paginator import Page, Paginator
-from django.db.models import F, FloatField, Max, OrderBy, QuerySet
-from django.db.models.fields.json import KT
+from django.db.models import (
+    Case,
+    F,
+    FloatField,
+    IntegerField,
+    Max,
+    OrderBy,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.expressions import Expression
+from django.db.models.fields.json import KT, KeyTextTransform
 from django.db.models.functions import Cast
 
 from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.devices import device_details, device_label, measures_on_device
 from hytnas_web.studies.services.feasibility import BoundLabel, rows_feasibility
+from hytnas_web.studies.services.stages import network_view
 from search_engine.errors import ConfigError
 from search_engine.finite_numbers import finite_or_none
 from search_engine.metrics.pareto import feasible_pareto_mask
@@ -53,6 +71,88 @@ SORT_COLUMNS = {"id": "id", "iteration": "iteration__index", "status": "status",
 
 OBJECTIVE_SORT_PREFIX = "objective-"
 """``objective-<i>`` sorts by the i-th objective (0-based), ``-objective-<i>`` descending."""
+VARIABLE_SORT_PREFIX = "variable-"
+"""``variable-<i>`` sorts by the i-th design variable of the space (0-based), ``-variable-<i>`` descending."""
+
+
+@dataclass(frozen=True)
+class VariableColumn:
+    """One design variable as a column of the table: sortable, filtered by a choice or a range."""
+
+    index: int
+    name: str
+    choices: tuple[Any, ...] = ()
+    """The variable's choices (a select filters it); empty for a numeric range (min / max)."""
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def numeric(self) -> bool:
+        """True when its values are numbers, so SQL compares and sorts them as numbers."""
+        return all(isinstance(c, int | float) and not isinstance(c, bool) for c in self.choices)
+
+    @property
+    def sort_key(self) -> str:
+        return f"{VARIABLE_SORT_PREFIX}{self.index}"
+
+    def choice(self, text: str) -> Any:
+        """The choice whose text is ``text`` (a select's value), or None."""
+        return next((c for c in self.choices if str(c) == text), None)
+
+    def expression(self) -> Expression:
+        """The variable's value in SQL: a float for numbers, else the stored text."""
+        # A cast either way: a bare key transform would compare as JSON, not as text.
+        value = KeyTextTransform(self.name, "architecture")
+        return Cast(value, FloatField() if self.numeric else TextField())
+
+    def order_expression(self) -> Expression:
+        """What sorting orders by: numbers as numbers, text choices in their declared order."""
+        if self.numeric:
+            return self.expression()
+        whens = [
+            When(**{f"variable_{self.index}": str(c)}, then=Value(i)) for i, c in enumerate(self.choices)
+        ]
+        return Case(*whens, default=None, output_field=IntegerField())
+
+
+@dataclass(frozen=True)
+class VariableFilter:
+    """Keep the rows whose variable equals a choice, or lies within ``[low, high]`` (either may be open)."""
+
+    column: VariableColumn
+    equals: Any = None
+    low: float | None = None
+    high: float | None = None
+
+    def apply(self, queryset: QuerySet[Evaluation]) -> QuerySet[Evaluation]:
+        alias = f"variable_{self.column.index}"
+        queryset = queryset.alias(**{alias: self.column.expression()})
+        if self.equals is not None:
+            wanted = float(self.equals) if self.column.numeric else str(self.equals)
+            queryset = queryset.filter(**{alias: wanted})
+        if self.low is not None:
+            queryset = queryset.filter(**{f"{alias}__gte": self.low})
+        if self.high is not None:
+            queryset = queryset.filter(**{f"{alias}__lte": self.high})
+        return queryset
+
+
+def variable_columns(study: Study) -> list[VariableColumn]:
+    """The study's design variables as table columns; none when its space does not list variables."""
+    try:
+        space = study_config(study).build_space()
+    except (ConfigError, KeyError, TypeError, ValueError):
+        return []
+    variables = getattr(space, "variables", None)
+    if not isinstance(variables, list):
+        return []
+    columns = []
+    for i, variable in enumerate(variables):
+        if variable.type == "choice":
+            columns.append(VariableColumn(i, variable.name, tuple(variable.choices)))
+        else:
+            columns.append(VariableColumn(i, variable.name, (), float(variable.low), float(variable.high)))
+    return columns
 
 
 def study_objectives(study: Study) -> list[Objective]:
@@ -60,9 +160,14 @@ def study_objectives(study: Study) -> list[Objective]:
     return [Objective.from_dict(o) for o in study.objectives]
 
 
-def sort_keys(study: Study) -> list[str]:
+def sort_keys(study: Study, variables: list[VariableColumn] | None = None) -> list[str]:
     """Every ascending sort key the table accepts for ``study``; prefix ``-`` for descending."""
-    return [*SORT_COLUMNS, *(f"{OBJECTIVE_SORT_PREFIX}{i}" for i in range(len(study.objectives)))]
+    columns = variable_columns(study) if variables is None else variables
+    return [
+        *SORT_COLUMNS,
+        *(f"{OBJECTIVE_SORT_PREFIX}{i}" for i in range(len(study.objectives))),
+        *(column.sort_key for column in columns),
+    ]
 
 
 def pareto_evaluation_ids(study: Study) -> set[int]:
@@ -114,11 +219,20 @@ class EvaluationBrowse:
     show_device: bool = False
     bounds: tuple[BoundLabel, ...] = ()
     """The study's device budgets; each row of the page then has ``bound_check`` (see ``_check_page``)."""
+    variables: tuple[VariableColumn, ...] = ()
+    """The space's design variables; each row of the page then has ``variable_values`` in this order."""
+    variable_filters: tuple[VariableFilter, ...] = ()
 
     @property
     def filtered(self) -> bool:
         """True when a filter hides some rows."""
-        return bool(self.pareto_only or self.iteration is not None or self.status or self.source)
+        return bool(
+            self.pareto_only
+            or self.iteration is not None
+            or self.status
+            or self.source
+            or self.variable_filters
+        )
 
 
 def browse_evaluations(
@@ -129,6 +243,7 @@ def browse_evaluations(
     iteration: int | None = None,
     status: str = "",
     source: str = "",
+    variable_filters: tuple[VariableFilter, ...] = (),
     page: int | str = 1,
     page_size: int = PAGE_SIZE,
 ) -> EvaluationBrowse:
@@ -139,9 +254,13 @@ def browse_evaluations(
         pareto_only: keep only the measured non-dominated architectures.
         iteration: keep only those proposed by the iteration of this index.
         status, source: keep only this status / source ("" = any).
+        variable_filters: keep only the rows whose design variables pass every one of these.
         page: 1-based page number; out-of-range or malformed numbers give the nearest valid page.
     """
+    variables = variable_columns(study)
     queryset = study.evaluations.select_related("iteration")
+    for variable_filter in variable_filters:
+        queryset = variable_filter.apply(queryset)
     if iteration is not None:
         queryset = queryset.filter(iteration__index=iteration)
     if status:
@@ -150,13 +269,16 @@ def browse_evaluations(
         queryset = queryset.filter(source=source)
     if pareto_only:
         queryset = queryset.filter(id__in=sorted(pareto_evaluation_ids(study)))
-    sort = sort if sort.lstrip("-") in sort_keys(study) else "id"
-    queryset = ordered(queryset, sort)
+    sort = sort if sort.lstrip("-") in sort_keys(study, variables) else "id"
+    queryset = ordered(queryset, sort, variables)
     paginator = Paginator(queryset, page_size)
     shown = paginator.get_page(page)
+    _with_variable_values(shown, variables)
     return EvaluationBrowse(
         page=shown,
         bounds=_check_page(study, shown),
+        variables=tuple(variables),
+        variable_filters=tuple(variable_filters),
         sort=sort,
         pareto_only=pareto_only,
         iteration=iteration,
@@ -188,13 +310,30 @@ def _check_page(study: Study, page: Page[Evaluation]) -> tuple[BoundLabel, ...]:
     return check.bounds
 
 
-def ordered(queryset: QuerySet[Evaluation], sort: str) -> QuerySet[Evaluation]:
+def _with_variable_values(page: Page[Evaluation], variables: list[VariableColumn]) -> None:
+    """Give each evaluation of ``page`` its ``variable_values``, in ``variables`` order (None: absent)."""
+    evaluations = list(page.object_list)
+    for evaluation in evaluations:
+        architecture = evaluation.architecture if isinstance(evaluation.architecture, dict) else {}
+        evaluation.variable_values = [architecture.get(c.name) for c in variables]  # type: ignore[attr-defined]
+    page.object_list = evaluations
+
+
+def ordered(
+    queryset: QuerySet[Evaluation], sort: str, variables: list[VariableColumn] | None = None
+) -> QuerySet[Evaluation]:
     """``queryset`` ordered by a sort key (see ``sort_keys``); ties and missing values by id, last."""
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     if key.startswith(OBJECTIVE_SORT_PREFIX):
         index = int(key.removeprefix(OBJECTIVE_SORT_PREFIX))
         queryset = queryset.annotate(sort_value=_objective(index))
+        column = "sort_value"
+    elif key.startswith(VARIABLE_SORT_PREFIX):
+        variable = (variables or [])[int(key.removeprefix(VARIABLE_SORT_PREFIX))]
+        alias = f"variable_{variable.index}"
+        queryset = queryset.alias(**{alias: variable.expression()})
+        queryset = queryset.annotate(sort_value=variable.order_expression())
         column = "sort_value"
     else:
         column = SORT_COLUMNS[key]
@@ -211,10 +350,12 @@ def architecture_detail(study: Study, evaluation: Evaluation) -> dict[str, Any]:
     Returns a dict with ``variables`` (decoded configuration as (name, value) pairs), ``derived``
     (absolute channels per stage and FFN widths, HyT-NAS space only), ``objectives`` (per
     objective: label, measured, predicted mean / std, error and its size in std units), ``stages``
-    (per-stage latency with shares of the total), ``on_front``, ``predictions_are_scores``
-    (a ranking surrogate predicted scores, not values), ``device`` (every reported fact about the
-    machine that measured it, as (label, text) pairs) with its one-line ``device_label``,
-    ``show_device`` (the evaluator measures on a machine, so a missing device is worth saying), and from
+    (per-stage latency with shares of the total), ``network`` (the HyT-NAS network stage by stage, a
+    ``hytnas_stages.StageView``; None for other spaces or an incomplete architecture), ``on_front``,
+    ``predictions_are_scores`` (a ranking surrogate predicted scores, not values), ``device`` (every
+    reported fact about the machine that measured it, as (label, text) pairs) with its one-line
+    ``device_label``, ``show_device`` (the evaluator measures on a machine, so a missing device is
+    worth saying), and from
     the evaluator's metrics: ``parts`` (parameters and multiply-adds per part of the network),
     ``measurements`` (latency spread, memory, accuracy proxy, as (label, value)) and
     ``other_metrics`` (anything else reported, by name); ``bounds``: per device budget its words
@@ -250,8 +391,9 @@ def architecture_detail(study: Study, evaluation: Evaluation) -> dict[str, Any]:
         )
     architecture = evaluation.architecture if isinstance(evaluation.architecture, dict) else {}
     return {
-        "variables": _in_space_order(study, architecture),
+        "variables": in_space_order(study, architecture),
         "derived": _derived(study, architecture),
+        "network": network_view(study, architecture, evaluation.stage_latency),
         "objectives": rows,
         "stages": _stages(evaluation.stage_latency),
         "on_front": evaluation.pk in pareto_evaluation_ids(study)
@@ -282,7 +424,7 @@ def _bounds_of(study: Study, evaluation: Evaluation) -> list[dict[str, Any]]:
     return out
 
 
-def _in_space_order(study: Study, architecture: dict[str, Any]) -> list[tuple[str, Any]]:
+def in_space_order(study: Study, architecture: dict[str, Any]) -> list[tuple[str, Any]]:
     """The decoded variables in the space's own order (jsonb on PostgreSQL reorders keys)."""
     try:
         names = study_config(study).build_space().names

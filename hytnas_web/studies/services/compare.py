@@ -1,4 +1,4 @@
-"""Comparing studies: hypervolume curves at one common reference point, fronts, configuration differences.
+"""Comparing studies (hypervolume, fronts, configurations) and two architectures side by side.
 
 Each study's stored hypervolume uses its own reference point, so those numbers cannot be overlaid.
 Here every study's curve is recomputed from its stored measured values at one reference point,
@@ -6,6 +6,10 @@ the component-wise worst of the studies' reference points (in minimisation form)
 curve means a better front for every study alike. The recomputation is incremental: each
 iteration adds its rows to a running non-dominated set and ``metrics.hypervolume`` measures it.
 Studies that do not measure the same objectives (name, direction, unit) cannot be overlaid.
+
+Two architectures (of one study or of two) are compared value by value: objectives, design
+variables and, for HyT-NAS networks, the stage-by-stage view (``search_engine.spaces.hytnas_stages``),
+each value marked where the architectures differ.
 """
 
 from __future__ import annotations
@@ -20,14 +24,16 @@ from django.db.models import Max
 
 from hytnas_web.studies import charts
 from hytnas_web.studies.models import ComponentKind, Evaluation, Iteration, Study
-from hytnas_web.studies.services.browse import study_objectives
+from hytnas_web.studies.services.browse import in_space_order, study_objectives
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.feasibility import rows_feasibility
+from hytnas_web.studies.services.stages import network_view
 from search_engine.metrics.charts import HypervolumeSeries
 from search_engine.metrics.charts import hypervolume_series as curve
 from search_engine.metrics.hypervolume import hypervolume
 from search_engine.metrics.pareto import pareto_front, pareto_mask
 from search_engine.objectives import Objective, derive_reference_point, from_minimisation, to_minimisation
+from search_engine.spaces.hytnas_stages import COLUMNS, LABELS, StageColumn, StageView
 
 CONFIG_FIELDS = (
     "space",
@@ -304,3 +310,142 @@ def _text(value: Any) -> str:
 def _short(text: str) -> str:
     """Values are compared in full and shown cut to ``MAX_CELL`` characters."""
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+# --- two architectures side by side ---
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    """One compared quantity: its name, its value in each architecture, and whether they differ."""
+
+    label: str
+    values: tuple[Any, ...]
+    note: str = ""
+
+    @property
+    def differs(self) -> bool:
+        return len({_comparable(v) for v in self.values}) > 1
+
+
+@dataclass(frozen=True)
+class StageSideBySide:
+    """One row of the per-stage table of each architecture: its label and kind, and cells per column."""
+
+    part: str
+    label: str
+    subtotal: bool
+    kinds: tuple[str, ...]
+    cells: tuple[SideBySide, ...]  # one per ``ArchitectureComparison.stage_columns``
+
+
+@dataclass
+class ArchitectureComparison:
+    """Two (or more) architectures side by side: objectives, design variables and the network per stage.
+
+    ``objectives`` and ``variables`` hold one row per name that any of them has (a missing value is
+    None); ``stages`` is empty unless every architecture reads as a HyT-NAS network.
+    """
+
+    evaluations: list[Evaluation]
+    objectives: list[SideBySide]
+    variables: list[SideBySide]
+    stage_columns: tuple[StageColumn, ...] = ()
+    stages: list[StageSideBySide] = field(default_factory=list)
+
+    @property
+    def n_differences(self) -> int:
+        """How many variables differ: the measure of how far apart the two designs are."""
+        return sum(row.differs for row in self.variables)
+
+    @property
+    def stage_table(self) -> list[tuple[StageSideBySide, list[tuple[Evaluation, str, list[StageCell]]]]]:
+        """Per stage, one line per architecture: its kind and ``(column, value, differs)`` cells."""
+        return [
+            (
+                row,
+                [
+                    (
+                        evaluation,
+                        row.kinds[i],
+                        [
+                            (c, cell.values[i], cell.differs)
+                            for c, cell in zip(self.stage_columns, row.cells, strict=True)
+                        ],
+                    )
+                    for i, evaluation in enumerate(self.evaluations)
+                ],
+            )
+            for row in self.stages
+        ]
+
+
+StageCell = tuple[StageColumn, Any, bool]
+"""One cell of an architecture's per-stage table: its column, its value, whether the other differs."""
+
+
+def compare_architectures(evaluations: Sequence[Evaluation]) -> ArchitectureComparison:
+    """``evaluations`` (already checked to be the user's, studies loaded) side by side, in that order."""
+    chosen = list(evaluations)
+    objectives = _objective_rows(chosen)
+    variables = _variable_rows(chosen)
+    views = [network_view(e.study, e.architecture, e.stage_latency) for e in chosen]
+    comparison = ArchitectureComparison(chosen, objectives, variables)
+    if all(view is not None for view in views):
+        present = [view for view in views if view is not None]
+        comparison.stage_columns = tuple(c for c in COLUMNS if any(c in view.columns for view in present))
+        comparison.stages = _stage_rows(present, comparison.stage_columns)
+    return comparison
+
+
+def _objective_rows(chosen: Sequence[Evaluation]) -> list[SideBySide]:
+    """Each objective any architecture's study measures, by label (``accuracy (%)``), with its arrow."""
+    labels: list[str] = []
+    values: list[dict[str, float | None]] = []
+    for evaluation in chosen:
+        measured = evaluation.objectives if evaluation.status == Evaluation.Status.DONE else None
+        mine: dict[str, float | None] = {}
+        for i, objective in enumerate(study_objectives(evaluation.study)):
+            label = f"{objective.label()} {'↑' if objective.direction == 'max' else '↓'}"
+            if label not in labels:
+                labels.append(label)
+            number = measured[i] if isinstance(measured, list) and i < len(measured) else None
+            mine[label] = float(number) if isinstance(number, int | float) else None
+        values.append(mine)
+    return [SideBySide(label, tuple(v.get(label) for v in values)) for label in labels]
+
+
+def _variable_rows(chosen: Sequence[Evaluation]) -> list[SideBySide]:
+    """Each design variable any of them has, in the first one's space order."""
+    names: list[str] = []
+    for evaluation in chosen:
+        architecture = evaluation.architecture if isinstance(evaluation.architecture, dict) else {}
+        names += [name for name, _ in in_space_order(evaluation.study, architecture) if name not in names]
+    rows = []
+    for name in names:
+        values = tuple(e.architecture.get(name) if isinstance(e.architecture, dict) else None for e in chosen)
+        rows.append(SideBySide(name, values))
+    return rows
+
+
+def _stage_rows(views: Sequence[StageView], columns: Sequence[StageColumn]) -> list[StageSideBySide]:
+    """The union of the views' rows (a classification network has no neck), in network order."""
+    parts = [part for part in LABELS if any(row.part == part for view in views for row in view.rows)]
+    rows = []
+    for part in parts:
+        found = [next((row for row in view.rows if row.part == part), None) for view in views]
+        first = next(row for row in found if row is not None)
+        cells = tuple(
+            SideBySide(c.label, tuple(row.values.get(c.key) if row else None for row in found))
+            for c in columns
+        )
+        kinds = tuple((row.kind + (f" ({row.note})" if row.note else "")) if row else "" for row in found)
+        rows.append(StageSideBySide(part, first.label, first.subtotal, kinds, cells))
+    return rows
+
+
+def _comparable(value: Any) -> Any:
+    """Numbers equal as numbers (2 and 2.0) are the same value; anything else compares as text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return repr(value)

@@ -20,6 +20,7 @@ from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.dashboard_polls import Version, rows_seen_at
 from hytnas_web.studies.services.feasibility import Feasibility, objective_bounds, rows_feasibility
+from hytnas_web.studies.services.stages import network_summaries, reads_as_network
 from search_engine.metrics.charts import ParetoChartData, compact_architectures, pareto_chart_data
 from search_engine.objectives import Objective
 
@@ -168,7 +169,7 @@ def point_texts(study: Study, ids: list[int], thinned: bool) -> list[str]:
     if thinned:
         found = architecture_texts(study, ids)
     else:
-        found = _compact(study.evaluations.exclude(status=Evaluation.Status.PENDING))
+        found = _compact(study, study.evaluations.exclude(status=Evaluation.Status.PENDING))
     return [found.get(i, "") for i in ids]
 
 
@@ -176,15 +177,26 @@ def architecture_texts(study: Study, ids: Sequence[int]) -> dict[int, str]:
     """``id -> compact architecture`` of the given evaluations, in chunks the database accepts."""
     found: dict[int, str] = {}
     for start in range(0, len(ids), _SQL_CHUNK):
-        found.update(_compact(study.evaluations.filter(id__in=ids[start : start + _SQL_CHUNK])))
+        found.update(_compact(study, study.evaluations.filter(id__in=ids[start : start + _SQL_CHUNK])))
     return found
 
 
-def _compact(queryset: Any) -> dict[int, str]:
-    """``id -> compact architecture`` of ``queryset``'s evaluations, in id order."""
+def _compact(study: Study, queryset: Any) -> dict[int, str]:
+    """``id -> compact architecture`` of ``queryset``'s evaluations, in id order.
+
+    A HyT-NAS architecture reads as its network, one line per stage (``services.stages``); one that
+    is not whole (an import missing a variable) keeps the compact text.
+    """
     rows = _decoded(queryset, ("id",), ("architecture",))
     ids = [evaluation_id for evaluation_id, _ in rows]
-    return dict(zip(ids, compact_architectures([architecture for _, architecture in rows]), strict=True))
+    architectures = [architecture for _, architecture in rows]
+    texts: list[str | None] = [None] * len(rows)
+    if reads_as_network(study):
+        texts = network_summaries(study, architectures)
+    missing = [k for k, text in enumerate(texts) if text is None]
+    for k, text in zip(missing, compact_architectures([architectures[k] for k in missing]), strict=True):
+        texts[k] = text
+    return {i: text or "" for i, text in zip(ids, texts, strict=True)}
 
 
 def _decoded(queryset: Any, plain: tuple[str, ...], json_fields: tuple[str, ...]) -> list[tuple[Any, ...]]:
