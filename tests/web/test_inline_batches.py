@@ -7,7 +7,11 @@ database round trips do not grow with the batch; one architecture that fails in 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +28,8 @@ from hytnas_web.studies.services.evaluator_cache import (
 from search_engine.config import StudyConfig
 from search_engine.evaluators.table import TableEvaluator
 from tests.engine.evaluators.tables import OBJECTIVES, SPACE, header_csv
-from tests.web.test_jobs import drive_in_process
+from tests.web.conftest import ROOT, database_env
+from tests.web.test_jobs import drive_in_process, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -146,3 +151,31 @@ def test_an_iterations_database_round_trips_do_not_grow_with_its_batch(
     small, large = queries_of_iteration_1(make_study, alice, 3), queries_of_iteration_1(make_study, alice, 24)
     assert small == large
     assert large <= 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_forking_worker_fits_a_table_study_once_for_all_its_iterations(
+    alice: Any, make_study: Any, rq_queues: str, tmp_path: Path
+) -> None:
+    """The product's worker runs each job in a new work horse: the fit must outlive the horses."""
+    study = make_study(alice, **table_changes(seed=3))
+    services.start_study(study)
+    log = tmp_path / "worker.log"
+    env = {**os.environ, **database_env(), "REDIS_URL": rq_queues, "LOG_LEVEL": "INFO"}
+    command = [sys.executable, "manage.py", "rqworker", "iterations", "--worker-class", FORKING_WORKER]
+    with log.open("wb") as out:
+        worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(
+            lambda: Study.objects.get(pk=study.pk).status == Study.Status.COMPLETED,
+            120,
+            "the study to complete",
+        )
+    finally:
+        worker.kill()
+        worker.wait()
+    assert study.iterations.filter(status=Iteration.Status.DONE).count() == 3
+    assert log.read_text().count("built the table evaluator") == 1, log.read_text()
+
+
+FORKING_WORKER = "hytnas_web.studies.worker.ReconcilingWorker"

@@ -9,18 +9,28 @@ kept (least recently used go first), so a worker serving many studies holds a bo
 
 Sharing is safe because evaluators are deterministic functions of their configuration: the same
 architecture gets the same answer from a kept evaluator as from a fresh one.
+
+A forking RQ worker runs each job in a new work horse, whose memory is gone when the job ends: there
+the worker itself fits an iteration's evaluator before it forks (``keep_study_evaluator``), and
+every work horse inherits it fitted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from hytnas_web.studies.models import Study
+from hytnas_web.studies.services.scheduling import dispatch_of
 from search_engine.config import StudyConfig
 from search_engine.evaluators.base import Evaluator
+
+logger = logging.getLogger(__name__)
 
 EVALUATORS_KEPT = 4
 """Fitted evaluators a worker process keeps (each table evaluator holds its tables and predictors)."""
@@ -60,6 +70,7 @@ def study_evaluator(config: StudyConfig) -> Evaluator:
             _counts["hits"] += 1
             return found
     built = config.build_evaluator()
+    logger.info("built the %s evaluator %s in process %s", config.evaluator.name, key[:12], os.getpid())
     with _lock:
         _counts["builds"] += 1
         kept = _kept.setdefault(key, built)
@@ -67,6 +78,21 @@ def study_evaluator(config: StudyConfig) -> Evaluator:
         while len(_kept) > EVALUATORS_KEPT:
             _kept.popitem(last=False)
     return kept
+
+
+def keep_study_evaluator(study_id: int) -> None:
+    """Build (or find) the study's evaluator in this process when its iterations measure inline.
+
+    For a forking worker, before it forks the work horse of the study's iteration. Anything that
+    goes wrong (no such study, a configuration that cannot be built) is left for the job itself to
+    meet and report.
+    """
+    try:
+        stored = Study.objects.filter(pk=study_id).values_list("config", flat=True).first()
+        if stored is not None and dispatch_of(stored) == "inline":
+            study_evaluator(StudyConfig.from_validated_dict(stored))
+    except Exception:
+        logger.info("study %s: evaluator not built ahead of its job", study_id, exc_info=True)
 
 
 def cache_info() -> CacheInfo:
