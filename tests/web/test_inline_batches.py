@@ -23,12 +23,14 @@ from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.evaluator_cache import (
     EVALUATORS_KEPT,
     forget_evaluators,
+    keep_study_evaluator,
     study_evaluator,
 )
 from search_engine.config import StudyConfig
 from search_engine.evaluators.table import TableEvaluator
 from tests.engine.evaluators.tables import OBJECTIVES, SPACE, header_csv
 from tests.web.conftest import ROOT, database_env
+from tests.web.stored_config import store_config
 from tests.web.test_jobs import drive_in_process, wait_for
 
 
@@ -179,3 +181,16 @@ def test_a_forking_worker_fits_a_table_study_once_for_all_its_iterations(
 
 
 FORKING_WORKER = "hytnas_web.studies.worker.ReconcilingWorker"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_leaves_an_evaluator_it_cannot_build_for_the_job_to_report(
+    alice: Any, make_study: Any, rq_queues: str
+) -> None:
+    study = store_config(make_study(alice), evaluator={"name": "table", "params": {"tables": []}})
+    services.start_study(study)
+    keep_study_evaluator(study.pk)  # what a forking worker does before its horse: no exception
+    keep_study_evaluator(study.pk + 1000)  # a study deleted meanwhile
+    services.run_iteration(study.pk, 0, job_id="j")
+    study.refresh_from_db()
+    assert study.status == Study.Status.FAILED and "tables" in study.error

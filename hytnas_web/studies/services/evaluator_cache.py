@@ -23,7 +23,6 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from hytnas_web.studies.models import Study
 from hytnas_web.studies.services.scheduling import dispatch_of
@@ -36,17 +35,7 @@ EVALUATORS_KEPT = 4
 """Fitted evaluators a worker process keeps (each table evaluator holds its tables and predictors)."""
 
 
-@dataclass(frozen=True)
-class CacheInfo:
-    """How the process's kept evaluators have served: found, built, and how many are kept now."""
-
-    hits: int
-    builds: int
-    kept: int
-
-
 _kept: OrderedDict[str, Evaluator] = OrderedDict()
-_counts = {"hits": 0, "builds": 0}
 _lock = threading.Lock()
 
 
@@ -67,12 +56,10 @@ def study_evaluator(config: StudyConfig) -> Evaluator:
         found = _kept.get(key)
         if found is not None:
             _kept.move_to_end(key)
-            _counts["hits"] += 1
             return found
     built = config.build_evaluator()
     logger.info("built the %s evaluator %s in process %s", config.evaluator.name, key[:12], os.getpid())
     with _lock:
-        _counts["builds"] += 1
         kept = _kept.setdefault(key, built)
         _kept.move_to_end(key)
         while len(_kept) > EVALUATORS_KEPT:
@@ -93,12 +80,6 @@ def keep_study_evaluator(study_id: int) -> None:
             study_evaluator(StudyConfig.from_validated_dict(stored))
     except Exception:
         logger.info("study %s: evaluator not built ahead of its job", study_id, exc_info=True)
-
-
-def cache_info() -> CacheInfo:
-    """This process's figures (for tests and benchmarks: a study's tables are fitted once)."""
-    with _lock:
-        return CacheInfo(_counts["hits"], _counts["builds"], len(_kept))
 
 
 def forget_evaluators() -> None:
