@@ -218,8 +218,6 @@ def record_results(
     on the primary key that only ever meets existing rows: it is the bulk write Django makes cheap
     on SQLite and PostgreSQL alike (``bulk_update`` builds a CASE per row and column, ten times slower).
     """
-    if not evaluations:
-        return 0
     result_of = {evaluation.pk: result for evaluation, result in zip(evaluations, results, strict=True)}
     with transaction.atomic():
         pending = list(
