@@ -24,7 +24,8 @@ from rq.queue import Queue
 from rq.worker import SimpleWorker, Worker, WorkerStatus
 
 from hytnas_web.studies import services
-from hytnas_web.studies.services.scheduling import QUEUE_UNREACHABLE
+from hytnas_web.studies.services.evaluator_cache import keep_study_evaluator
+from hytnas_web.studies.services.scheduling import ITERATION_JOB, QUEUE_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,13 @@ class ReconcilingWorker(_Resilient, Worker):
     """The default worker: a forked work horse per job."""
 
     def fork_work_horse(self, job: Job, queue: Queue) -> None:
-        """Fork without an open database connection: parent and horse must never share one."""
+        """Fork without an open database connection: parent and horse must never share one.
+
+        An iteration's inline evaluator is built here first and kept, so each horse inherits it fitted
+        instead of fitting it again for every iteration (``services.evaluator_cache``).
+        """
+        if job.func_name == ITERATION_JOB and job.args:
+            keep_study_evaluator(int(job.args[0]))
         connections.close_all()
         super().fork_work_horse(job, queue)
 

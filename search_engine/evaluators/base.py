@@ -10,6 +10,7 @@ import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from search_engine.component import Component
@@ -60,26 +61,51 @@ class Evaluator(Component, ABC):
         """A reference point in the objectives' own units, when the problem has a customary one."""
         return None
 
+    @property
+    def evaluates_batches(self) -> bool:
+        """True when a batch costs about as little as one architecture (a vectorised ``_evaluate_batch``).
+
+        The web app's iteration job then measures its pending architectures in one call and writes
+        them in one transaction; otherwise it measures and saves them one at a time, so a pause or a
+        killed worker keeps every measurement taken so far.
+        """
+        return type(self)._evaluate_batch is not Evaluator._evaluate_batch
+
     def evaluate(self, architectures: Sequence[Architecture]) -> list[EvaluationResult]:
-        """Measure every architecture; failures become results with ``error`` set."""
+        """Measure every architecture; failures become results with ``error`` set.
+
+        When the vectorised path raises (or answers for the wrong number of architectures), each
+        architecture is measured on its own, and those that fail then say why the batch did too.
+        """
         n_obj = len(self.objectives)
         start = time.perf_counter()
         try:
             raw = self._evaluate_batch(list(architectures))
-        except Exception:
+        except Exception as exc:
             raw = None  # the vectorised path failed: isolate the culprit one architecture at a time
+            batch_failure = f"the batch of {len(architectures)} raised {_exception_text(exc)}"
+        else:
+            batch_failure = ""
+            if raw is not None and len(raw) != len(architectures):
+                batch_failure = f"the batch gave {len(raw)} results for {len(architectures)}"
         if raw is not None and len(raw) == len(architectures):
             per_item = (time.perf_counter() - start) / max(len(architectures), 1)
             return [self._result(value, n_obj, per_item) for value in raw]
-        return [self._evaluate_isolated(arch, n_obj) for arch in architectures]
+        results = [self._evaluate_isolated(arch, n_obj) for arch in architectures]
+        if not batch_failure:
+            return results
+        return [
+            r if r.ok else replace(r, error=f"{r.error} (measured on its own after {batch_failure})")
+            for r in results
+        ]
 
     def _evaluate_isolated(self, architecture: Architecture, n_obj: int) -> EvaluationResult:
         start = time.perf_counter()
         try:
             value = self._evaluate_one(architecture)
         except Exception as exc:
-            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            return EvaluationResult.failure(f"evaluation raised {detail}", time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            return EvaluationResult.failure(f"evaluation raised {_exception_text(exc)}", seconds)
         return self._result(value, n_obj, time.perf_counter() - start)
 
     @staticmethod
@@ -106,3 +132,8 @@ class Evaluator(Component, ABC):
     @abstractmethod
     def _evaluate_one(self, architecture: Architecture) -> Any:
         """Objective values (sequence of floats) or a full EvaluationResult for one architecture."""
+
+
+def _exception_text(exc: BaseException) -> str:
+    """``RuntimeError: device unplugged``: an exception's type and message, on one line."""
+    return traceback.format_exception_only(type(exc), exc)[-1].strip()

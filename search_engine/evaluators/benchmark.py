@@ -93,6 +93,11 @@ class BenchmarkEvaluator(Evaluator):
         """
         return derive_reference_point(self.true_front()).values
 
+    @property
+    def evaluates_batches(self) -> bool:
+        """Not with a ``delay``: a simulated expensive measurement is taken, and saved, one at a time."""
+        return self.delay == 0.0
+
     def true_front(self, n_points: int = DEFAULT_FRONT_POINTS) -> Array:
         """``(k, n_obj)`` dense sample of the problem's Pareto front (cached for the default size)."""
         if n_points != DEFAULT_FRONT_POINTS:

@@ -22,7 +22,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import numpy as np
 from scipy import stats
@@ -139,6 +139,10 @@ class TableEvaluator(Evaluator):
     constructed.
     """
 
+    fits: ClassVar[int] = 0
+    """Table evaluators fitted in this process so far (each fits one predictor per objective): lets tests
+    and benchmarks see that a study's tables are fitted once per worker process, not per iteration."""
+
     tables: list[dict[str, Any]] = param(
         [], "Measured tables: a list of {path or text, objectives: [objective names], name (optional)}."
     )
@@ -177,6 +181,7 @@ class TableEvaluator(Evaluator):
         self._regressors = {
             name: _Regressor(self.models[name], self.seed).fit(F, y) for name, (F, y) in self._data.items()
         }
+        TableEvaluator.fits += 1
 
     @classmethod
     def hytnas(cls, data_dir: str | Path, **params: Any) -> TableEvaluator:

@@ -15,6 +15,7 @@ free again, so a killed worker costs a re-measurement, never a lost iteration.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -146,7 +147,7 @@ def run_evaluation(evaluation_id: int, job_id: str = "") -> str:
         except Exception as exc:  # a broken configuration fails this evaluation, in words
             logger.exception("evaluation %s could not be measured", evaluation_id)
             result = EvaluationResult.failure(f"could not be measured: {type(exc).__name__}: {exc}")
-    recorded = record_result_surviving(evaluation, result, describe_device())
+    recorded = record_results_surviving([evaluation], [result], describe_device())
     outcome = "measured" if result.ok else f"failed ({result.error})"
     return outcome if recorded else f"{outcome}, but another worker had recorded it first"
 
@@ -175,6 +176,22 @@ def _claim_for_job(evaluation_id: int, job_id: str) -> Evaluation | str:
     return evaluation
 
 
+RESULT_FIELDS = [
+    "status",
+    "objectives",
+    "stage_latency",
+    "metrics",
+    "error",
+    "seconds",
+    "device",
+    "lease",
+    "lease_expires_at",
+    "finished_at",
+    "version",
+]
+"""The columns a measurement (or failure) writes into its evaluation."""
+
+
 def record_result(
     evaluation: Evaluation, result: EvaluationResult, device: dict[str, Any], lease: Lease | None = None
 ) -> bool:
@@ -183,23 +200,58 @@ def record_result(
     When it was the iteration's last pending evaluation and the iteration waits for its evaluations,
     the iteration goes back on its queue to be finished.
     """
+    return record_results([evaluation], [result], device, lease) == 1
+
+
+def record_results(
+    evaluations: Sequence[Evaluation],
+    results: Sequence[EvaluationResult],
+    device: dict[str, Any],
+    lease: Lease | None = None,
+) -> int:
+    """Write the measurements of evaluations of one study in one transaction; returns how many were written.
+
+    Only evaluations still pending are written: they are locked and read first, so a concurrent
+    writer of the same one waits and then finds it measured; the others keep what they hold. One
+    version stamps the whole batch, and what the results set going (the iteration's finish, the next
+    proposal) is decided once, after the last of them. The rows go back in one statement, an upsert
+    on the primary key that only ever meets existing rows: it is the bulk write Django makes cheap
+    on SQLite and PostgreSQL alike (``bulk_update`` builds a CASE per row and column, ten times slower).
+    """
+    result_of = {evaluation.pk: result for evaluation, result in zip(evaluations, results, strict=True)}
     with transaction.atomic():
-        written = Evaluation.objects.filter(pk=evaluation.pk, status=Evaluation.Status.PENDING).update(
-            status=Evaluation.Status.DONE if result.ok else Evaluation.Status.FAILED,
-            objectives=list(result.objectives) if result.ok and result.objectives is not None else None,
-            stage_latency=jsonable(dict(result.stage_latency)) if result.stage_latency is not None else None,
-            metrics=jsonable(dict(result.metrics)),
-            error=result.error or "",
-            seconds=result.seconds,
-            device=jsonable(device),
-            lease=lease,
-            lease_expires_at=None,
-            finished_at=timezone.now(),
-            version=bump_version(evaluation.study_id),
+        pending = list(
+            Evaluation.objects.select_for_update()
+            .filter(pk__in=list(result_of), status=Evaluation.Status.PENDING)
+            .order_by("id")
         )
-        if written:
-            _schedule_after_result(evaluation)
-    return bool(written)
+        if not pending:
+            return 0
+        version = bump_version(evaluations[0].study_id)
+        finished_at = timezone.now()
+        for row in pending:
+            _write_result(row, result_of[row.pk], device, lease)
+            row.finished_at, row.version = finished_at, version
+        Evaluation.objects.bulk_create(
+            pending, update_conflicts=True, unique_fields=["id"], update_fields=RESULT_FIELDS
+        )
+        _schedule_after_result(evaluations[0])
+    return len(pending)
+
+
+def _write_result(
+    row: Evaluation, result: EvaluationResult, device: dict[str, Any], lease: Lease | None
+) -> None:
+    """Set a measurement's columns on its row (saved by the caller)."""
+    row.status = Evaluation.Status.DONE if result.ok else Evaluation.Status.FAILED
+    row.objectives = list(result.objectives) if result.ok and result.objectives is not None else None
+    row.stage_latency = jsonable(dict(result.stage_latency)) if result.stage_latency is not None else None
+    row.metrics = jsonable(dict(result.metrics))
+    row.error = result.error or ""
+    row.seconds = result.seconds
+    row.device = jsonable(device)
+    row.lease = lease
+    row.lease_expires_at = None
 
 
 def _schedule_after_result(evaluation: Evaluation) -> None:
@@ -215,21 +267,27 @@ def _schedule_after_result(evaluation: Evaluation) -> None:
         _finish_when_measured(evaluation.iteration_id)
 
 
-def record_result_surviving(evaluation: Evaluation, result: EvaluationResult, device: dict[str, Any]) -> bool:
-    """``record_result``, tried once more on a fresh connection when the first one was lost.
+def record_results_surviving(
+    evaluations: Sequence[Evaluation], results: Sequence[EvaluationResult], device: dict[str, Any]
+) -> int:
+    """``record_results``, tried once more on a fresh connection when the first one was lost.
 
-    The measurement is in hand and may have taken minutes: a terminated connection (a database
-    restart, a failover) must not throw it away. A database that is still away fails the second
-    try too; the error then goes to the caller, and the evaluation is measured again later.
+    The measurements are in hand and may have taken minutes: a terminated connection (a database
+    restart, a failover) must not throw them away. A database that is still away fails the second
+    try too; the error then goes to the caller, and the evaluations are measured again later.
     """
     try:
-        return record_result(evaluation, result, device)
+        return record_results(evaluations, results, device)
     except Exception as exc:
         if not service_unavailable(exc):
             raise
-        logger.warning("evaluation %s: writing its result again on a new connection (%s)", evaluation.pk, exc)
+        logger.warning(
+            "evaluations %s: writing their results again on a new connection (%s)",
+            ", ".join(str(e.pk) for e in evaluations),
+            exc,
+        )
         connections.close_all()
-        return record_result(evaluation, result, device)
+        return record_results(evaluations, results, device)
 
 
 def _finish_when_measured(iteration_id: int) -> None:

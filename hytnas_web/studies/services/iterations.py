@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,8 @@ from django.utils import timezone
 
 from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.configs import study_config
-from hytnas_web.studies.services.evaluations import hand_out_pending, record_result_surviving, study_dispatch
+from hytnas_web.studies.services.evaluations import hand_out_pending, record_results_surviving, study_dispatch
+from hytnas_web.studies.services.evaluator_cache import study_evaluator
 from hytnas_web.studies.services.feasibility import constrained_measurements, finished_results
 from hytnas_web.studies.services.heartbeat import Pulse
 from hytnas_web.studies.services.json_values import jsonable
@@ -32,6 +34,7 @@ from hytnas_web.studies.services.versions import bump_version
 from hytnas_web.studies.services.warm_start import warm_start_counts
 from search_engine.config import StudyConfig
 from search_engine.constraints import feasible_rows
+from search_engine.evaluators.base import Evaluator
 from search_engine.metrics.fidelity import surrogate_fidelity
 from search_engine.objectives import (
     ReferencePoint,
@@ -81,14 +84,17 @@ def _run_claimed(study_id: int, index: int) -> str:
         config = study_config(study)
         if config.in_flight is not None and study_dispatch(study) != "inline":
             return _run_proposal(study, iteration, config)
-        if not iteration.evaluations.exists() and not _propose(study, iteration, config):
-            return _finish(study, iteration, config, exhausted=True)
+        before: _Finished | None = None  # what was measured before this job's proposal, when it made one
+        if not iteration.evaluations.exists():
+            before = _measured(study, config)
+            if not _propose(study, iteration, config, before):
+                return _finish(study, iteration, config, before, exhausted=True)
         dispatch = study_dispatch(study)
         if dispatch == "inline":
-            stopped = _evaluate_pending(study, iteration, config.build_evaluator(), config)
+            stopped = _evaluate_pending(study, iteration, study_evaluator(config))
             if stopped:
                 return stopped
-            return _finish(study, iteration, config)
+            return _finish(study, iteration, config, before)
         waiting = hand_out_pending(iteration, dispatch)
         if waiting:
             where = "the evaluations queue" if dispatch == "queue" else "evaluation workers"
@@ -107,7 +113,7 @@ def _run_proposal(study: Study, iteration: Iteration, config: StudyConfig) -> st
     exhausted = False
     if not iteration.evaluations.exists():
         if iteration.index == 0:
-            exhausted = not _propose(study, iteration, config)
+            exhausted = not _propose(study, iteration, config, _measured(study, config))
         else:
             exhausted = not _propose_in_flight(study, iteration, config)
     hand_out_pending(iteration, study_dispatch(study))
@@ -124,7 +130,8 @@ def _propose_in_flight(study: Study, iteration: Iteration, config: StudyConfig) 
     row lock when storing, so the proposal never takes the study past N in flight or the budget.
     """
     assert config.in_flight is not None
-    X, Y, _ = _measured(study, config)
+    finished = _measured(study, config)
+    X, Y = finished.X, finished.Y
     in_flight = list(
         study.evaluations.filter(status=Evaluation.Status.PENDING).order_by("id").values_list("x", flat=True)
     )
@@ -171,7 +178,8 @@ def _propose_in_flight(study: Study, iteration: Iteration, config: StudyConfig) 
 
 def _finish_proposal(study: Study, iteration: Iteration, config: StudyConfig, exhausted: bool) -> str:
     """Record the proposal's figures, mark it done, then propose again, complete the study, or wait."""
-    X, Y, _ = _measured(study, config)
+    finished = _measured(study, config)
+    X, Y = finished.X, finished.Y
     hv = _hypervolume(study, config, X, Y)
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
@@ -256,28 +264,51 @@ def _claim(study_id: int, index: int, job_id: str) -> str | None:
     return None
 
 
-def _measured(study: Study, config: StudyConfig) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Every finished evaluation: cube points, objective rows (NaN for failures), keys."""
-    rows = list(
-        study.evaluations.exclude(status=Evaluation.Status.PENDING)
-        .order_by("id")
-        .values_list("x", "objectives", "key")
-    )
+@dataclass(frozen=True)
+class _Finished:
+    """A study's finished evaluations (id order) as read: cube points, objective rows (NaN for failures)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    keys: list[str]
+    last_id: int
+    """The largest id read: a later read takes only the rows after it."""
+
+
+def _measured(study: Study, config: StudyConfig, since: _Finished | None = None) -> _Finished:
+    """Every finished evaluation of the study, in id order.
+
+    Given ``since``, read earlier by this job, only the rows after it are read and appended: the
+    iteration's own batch, stored after that read, and anything imported meanwhile. Nothing else
+    can finish in between, since an inline study's pending rows are this iteration's own.
+    """
+    rows = study.evaluations.exclude(status=Evaluation.Status.PENDING)
+    if since is not None:
+        rows = rows.filter(id__gt=since.last_id)
+    found = list(rows.order_by("id").values_list("x", "objectives", "key", "id"))
     n_vars = config.build_space().n_vars
-    X = np.array([r[0] for r in rows], dtype=np.float64).reshape(len(rows), n_vars)
+    X = np.array([r[0] for r in found], dtype=np.float64).reshape(len(found), n_vars)
     nan_row = [float("nan")] * config.n_objectives
-    Y = np.array([r[1] if r[1] is not None else nan_row for r in rows], dtype=np.float64)
-    return X, Y.reshape(len(rows), config.n_objectives), [r[2] for r in rows]
+    Y = np.array([r[1] if r[1] is not None else nan_row for r in found], dtype=np.float64)
+    Y = Y.reshape(len(found), config.n_objectives)
+    keys = [r[2] for r in found]
+    last_id = found[-1][3] if found else 0
+    if since is None:
+        return _Finished(X, Y, keys, last_id)
+    return _Finished(
+        np.vstack([since.X, X]), np.vstack([since.Y, Y]), since.keys + keys, max(since.last_id, last_id)
+    )
 
 
-def _propose(study: Study, iteration: Iteration, config: StudyConfig) -> bool:
+def _propose(study: Study, iteration: Iteration, config: StudyConfig, finished: _Finished) -> bool:
     """Store this iteration's batch as pending evaluations; False when nothing is left to propose.
 
     Iteration 0 is the initial design: measurements the study already holds (imported, copied from
     another study) count towards ``n_init``, and only the missing points are sampled. When none are
-    missing it stores no evaluation, and finishing it hands the study to the optimizer.
+    missing it stores no evaluation, and finishing it hands the study to the optimizer. ``finished``
+    is what the study had measured before (``_measured``).
     """
-    X, Y, keys = _measured(study, config)
+    X, Y, keys = finished.X, finished.Y, finished.keys
     remaining = config.budget - study.evaluations.count()
     if iteration.index == 0:
         warm_start = warm_start_counts(study)
@@ -350,21 +381,31 @@ def _store(
         )
 
 
-def _evaluate_pending(study: Study, iteration: Iteration, evaluator: Any, config: StudyConfig) -> str | None:
-    """Evaluate this iteration's pending architectures one by one, saving each result at once.
+def _evaluate_pending(study: Study, iteration: Iteration, evaluator: Evaluator) -> str | None:
+    """Measure this iteration's pending architectures and save their results.
 
+    An evaluator that evaluates batches (``Evaluator.evaluates_batches``) measures them all in one
+    call, saved in one transaction; any other measures and saves one at a time, so a pause or a
+    killed worker keeps what was measured. Before each call the study must still be running.
     Returns a reason when the study stopped being runnable (paused, cancelled) before the end.
     """
     device: dict[str, Any] = {}  # computed, not measured: no machine to name
-    for evaluation in iteration.evaluations.filter(status=Evaluation.Status.PENDING).order_by("position"):
+    pending = list(
+        iteration.evaluations.filter(status=Evaluation.Status.PENDING)
+        .order_by("position")
+        .only("id", "study_id", "iteration_id", "architecture")  # the rest is read when written
+    )
+    step = max(len(pending), 1) if evaluator.evaluates_batches else 1
+    for start in range(0, len(pending), step):
         status = Study.objects.values_list("status", flat=True).get(pk=study.pk)
         if status != Study.Status.RUNNING:
             Iteration.objects.filter(pk=iteration.pk).update(
                 status=Iteration.Status.PENDING, version=bump_version(study.pk)
             )
             return f"stopped: study is {status}"
-        [result] = evaluator.evaluate([evaluation.architecture])
-        record_result_surviving(evaluation, result, device)
+        chunk = pending[start : start + step]
+        results = evaluator.evaluate([evaluation.architecture for evaluation in chunk])
+        record_results_surviving(chunk, results, device)
     return None
 
 
@@ -404,15 +445,23 @@ def _hypervolume(study: Study, config: StudyConfig, X: np.ndarray, Y: np.ndarray
     return current_hypervolume(Y, config, reference, feasible)
 
 
-def _finish(study: Study, iteration: Iteration, config: StudyConfig, exhausted: bool = False) -> str:
-    """Record hypervolume and fidelity, then schedule the next iteration or complete the study."""
-    X, Y, _ = _measured(study, config)
+def _finish(
+    study: Study,
+    iteration: Iteration,
+    config: StudyConfig,
+    before: _Finished | None = None,
+    exhausted: bool = False,
+) -> str:
+    """Record hypervolume and fidelity, then schedule the next iteration or complete the study.
+
+    ``before``: the measurements this job read before proposing, so only what finished since is read.
+    """
+    finished = _measured(study, config, since=before)
+    X, Y = finished.X, finished.Y
     hv = _hypervolume(study, config, X, Y)
-    batch = list(iteration.evaluations.values_list("predicted_mean", "objectives"))
-    fidelity = _fidelity(batch, config)
-    evaluate_seconds = sum(
-        s for s in iteration.evaluations.values_list("seconds", flat=True) if s is not None
-    )
+    batch = list(iteration.evaluations.values_list("predicted_mean", "objectives", "seconds"))
+    fidelity = _fidelity([(predicted, measured) for predicted, measured, _ in batch], config)
+    evaluate_seconds = sum(seconds for _, _, seconds in batch if seconds is not None)
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=study.pk)
         it = Iteration.objects.select_for_update().get(pk=iteration.pk)

@@ -26,10 +26,14 @@ from search_engine.registry import EVALUATORS
 
 logger = logging.getLogger(__name__)
 
+ITERATION_JOB = "hytnas_web.studies.jobs.run_iteration"
+"""The RQ job that runs one iteration of one study: ``ITERATION_JOB(study_id, index)``."""
+
 QUEUE_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 """Redis errors of a server that is down, restarting or out of reach (BusyLoadingError is one too)."""
 
 __all__ = [
+    "ITERATION_JOB",
     "QUEUE_UNREACHABLE",
     "Enqueueing",
     "current_iteration",
@@ -119,7 +123,7 @@ def enqueue_iteration(iteration: Iteration) -> Enqueueing:
 
         queue = django_rq.get_queue(settings.ITERATION_QUEUE)
         job = queue.enqueue(
-            "hytnas_web.studies.jobs.run_iteration",
+            ITERATION_JOB,
             study_id,
             index,
             job_timeout=settings.RQ_QUEUES[settings.ITERATION_QUEUE]["DEFAULT_TIMEOUT"],

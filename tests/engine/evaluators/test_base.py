@@ -86,3 +86,34 @@ def test_a_raising_batch_falls_back_to_one_at_a_time() -> None:
 
 def test_an_empty_batch_gives_no_results() -> None:
     assert _PerArchitecture().evaluate([]) == []
+
+
+def test_an_architecture_failing_after_a_raising_batch_says_why_the_batch_failed() -> None:
+    results = _Vectorised().evaluate([{"x": 1}, {"x": 3}, {"x": 2}])
+    error = results[1].error or ""
+    assert "device unplugged" in error
+    assert "measured on its own after the batch of 3 raised RuntimeError: batch failed" in error
+    assert results[0].error is None and results[2].error is None
+
+
+class _Miscounting(_PerArchitecture):
+    """A batch path that loses the last architecture."""
+
+    def _evaluate_batch(self, architectures: list[Architecture]) -> list[Any] | None:
+        return [(float(a["x"]), 2.0 * a["x"]) for a in architectures[:-1]]
+
+
+def test_a_batch_answering_for_too_few_is_measured_one_at_a_time_and_says_so() -> None:
+    results = _Miscounting().evaluate([{"x": 1}, {"x": 6}])
+    assert results[0].objectives == (1.0, 2.0)
+    assert results[1].error == "out of memory (measured on its own after the batch gave 1 results for 2)"
+
+
+def test_only_a_vectorised_evaluator_evaluates_batches() -> None:
+    from search_engine.evaluators.benchmark import BenchmarkEvaluator
+
+    assert _Vectorised().evaluates_batches and not _PerArchitecture().evaluates_batches
+    assert BenchmarkEvaluator().evaluates_batches
+    assert not BenchmarkEvaluator(
+        delay=0.1
+    ).evaluates_batches  # a simulated slow measurement: saved one by one
