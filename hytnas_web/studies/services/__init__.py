@@ -4,7 +4,9 @@ Views and jobs call these functions; they decide nothing about optimisation them
 changes happen in transactions, and work is enqueued only after the transaction commits, so a job
 never starts on rows another transaction has not written yet. One module per topic:
 ``configs`` (studies and presets as engine configurations), ``lifecycle`` (start, pause, ...),
-``scheduling`` (the queue), ``iterations`` (what an iteration job does), ``evaluations`` (measuring
+``scheduling`` (the queue), ``iterations`` (what an iteration job does), ``evaluator_cache`` (an
+evaluator built once per worker process), ``stages`` (a HyT-NAS network stage by stage, for the
+pages), ``evaluations`` (measuring
 outside the iteration job: evaluation jobs, recording results), ``remote_work`` with
 ``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``progress``,
 ``form_support``, ``dashboard`` (with ``dashboard_polls`` and ``dashboard_rows``), ``browse``,
