@@ -111,11 +111,14 @@
     }
     const objectives = defaultObjectives();
     rows.forEach(function (row, i) {
-      const [name, direction, unit] = row.querySelectorAll("input, select");
+      const [name, direction, unit, model] = row.querySelectorAll("input, select");
       const objective = objectives[i] || { name: "", direction: "min", unit: "" };
       name.value = objective.name;
       direction.value = objective.direction;
       unit.value = objective.unit;
+      if (model) {
+        model.value = objective.model || ""; // a table study's regressor, else the evaluator's model
+      }
     });
   }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,19 +36,35 @@ class RowFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
         return {**super().get_form_kwargs(index), "number": (index or 0) + 1}
 
 
+AS_THE_EVALUATORS_MODEL = "as the evaluator's model"
+"""The regressor choice of an objective row that leaves its objective to the table evaluator's ``model``."""
+
+
 class ObjectiveForm(RowForm):
-    """One objective: its name (a blank row is ignored), direction and unit."""
+    """One objective: its name (a blank row is ignored), direction, unit and, for a table study, regressor.
+
+    ``regressors`` are the table evaluator's declared model choices (its ``model`` parameter's);
+    a row's choice goes to the evaluator's ``objective_models``, blank leaves it to ``model``.
+    """
 
     name = forms.CharField(required=False, max_length=60)
     direction = forms.ChoiceField(choices=[("min", "minimise"), ("max", "maximise")], initial="min")
     unit = forms.CharField(required=False, max_length=20)
+    model = forms.ChoiceField(required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, regressors: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        model = self.fields["model"]
+        assert isinstance(model, forms.ChoiceField)
+        model.choices = [("", AS_THE_EVALUATORS_MODEL), *((key, key) for key in regressors)]
         for name, field in self.fields.items():
             # The table's column headers are the only visible labels.
-            field.label = f"objective {self.number} {name}"
+            field.label = f"objective {self.number} {'regressor' if name == 'model' else name}"
             field.widget.attrs["aria-label"] = field.label
+
+    def chosen_model(self) -> str | None:
+        """The regressor chosen for this row's objective, or None to use the evaluator's model."""
+        return self.cleaned_data.get("model") or None
 
     def objective(self) -> dict[str, str] | None:
         """``{name, direction, unit}``, or None for a blank row."""

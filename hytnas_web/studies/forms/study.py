@@ -49,8 +49,8 @@ SIZES = ("n_init", "batch_size", "budget", "seed", "patience", "in_flight")
 """The study's sizes, each a main-form field named as its configuration key."""
 
 EVALUATOR_PARAMS_OF_THE_PAGE = ("tables", "objectives", "space", "objective_models")
-"""Evaluator parameters no sub-form draws: the page's own inputs give the first three (uploads,
-objective rows, space choice); a table study's per-objective regressors are set in presets only."""
+"""Evaluator parameters no sub-form draws: the page's own inputs give them (uploads, objective rows,
+space choice, and each objective row's regressor for a table study)."""
 
 COMPONENT_SECTIONS = [(kind.value, str(kind.label)) for kind in ComponentKind] + [
     ("pending", "Points in flight")
@@ -60,6 +60,16 @@ still in flight condition a proposal (it matters only with architectures in flig
 
 TABLES_PATH = ("evaluator", "params", "tables")
 """Where the uploaded tables go in the configuration."""
+
+OBJECTIVE_MODELS_PATH = ("evaluator", "params", "objective_models")
+"""Where the objective rows' regressor choices go in the configuration (keyed by objective name)."""
+
+
+def table_regressors(catalogue: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The table evaluator's declared regressors (its ``model`` parameter's choices), for objective rows."""
+    table = next((entry for entry in catalogue["evaluator"] if entry["key"] == "table"), None)
+    model = next((p for p in table["params"] if p["name"] == "model"), None) if table else None
+    return [str(choice) for choice in model["choices"]] if model else []
 
 
 class StudyMainForm(forms.Form):
@@ -199,7 +209,12 @@ class StudyForm:
         self.component_sections = [
             self._section(kind, label, catalogue, initial) for kind, label in COMPONENT_SECTIONS
         ]
-        self.objectives = ObjectiveFormSet(data, prefix="objectives", initial=initial.objectives)
+        self.objectives = ObjectiveFormSet(
+            data,
+            prefix="objectives",
+            initial=initial.objectives,
+            form_kwargs={"regressors": table_regressors(catalogue)},
+        )
         self.tables = TableFormSet(data, files, prefix="tables", form_kwargs={"chosen": self.uses_tables})
         self.constraints = ConstraintFormSet(data, prefix="constraints", initial=initial.constraints)
         self.known_quantities = KNOWN_QUANTITIES
@@ -298,6 +313,10 @@ class StudyForm:
         named = [(row, objective) for row in self.objectives if (objective := row.objective()) is not None]
         values["objectives"] = [objective for _, objective in named]
         places += row_places(("objectives",), [row for row, _ in named], "name", self.objectives)
+        if self.uses_tables:
+            models = {objective["name"]: model for row, objective in named if (model := row.chosen_model())}
+            values["objective_models"] = models or None
+            places += [Place((*OBJECTIVE_MODELS_PATH, o["name"]), row, "model") for row, o in named]
         bounded = [(row, bound) for row in self.constraints if (bound := row.constraint()) is not None]
         values["constraints"] = [bound for _, bound in bounded]
         places += row_places(("constraints",), [row for row, _ in bounded], "value", self.constraints)

@@ -104,8 +104,11 @@ def objective_defaults() -> dict[str, dict[str, Any]]:
 
     Per evaluator key: ``param``, the one choice parameter that changes its objectives (None when
     none does), and ``objectives``, the defaults per value of that parameter (key "" without one).
+    The table evaluator's, the HyT-NAS accuracy and latency, also carry each one's ``model``: the
+    regressor the command line's HyT-NAS setup fits for it (``TableEvaluator.hytnas``).
     The benchmark's defaults follow its ``n_obj`` input and are drawn by the page's script.
     """
+    from search_engine.evaluators.table import HYTNAS_MODELS
     from search_engine.registry import EVALUATORS
 
     defaults: dict[str, dict[str, Any]] = {}
@@ -115,6 +118,8 @@ def objective_defaults() -> dict[str, dict[str, Any]]:
             continue
         base = default_objectives(key)
         defaults[key] = {"param": None, "objectives": {"": base}}
+        if key == "table":  # the HyT-NAS tables, with the regressors the benchmark's setup uses
+            defaults[key]["objectives"][""] = [{**o, "model": HYTNAS_MODELS[o["name"]]} for o in base]
         if key in ("table", "external"):
             continue  # their objectives are the user's: what the tables hold, what their code measures
         for param in entry["params"]:
@@ -156,8 +161,10 @@ def config_from_form(data: dict[str, Any], tables: list[dict[str, Any]] | None =
             the evaluator's own); ``ref_point`` (list of numbers or None = derived); each component
             kind as ``{"name", "params"}``; ``n_init``, ``batch_size``, ``budget``, ``seed``,
             ``patience``, ``in_flight`` (None: synchronous batches), ``pending`` (how points in
-            flight condition a proposal; absent: the default) and ``constraints`` (list of
-            {quantity, bound, value}).
+            flight condition a proposal; absent: the default), ``constraints`` (list of
+            {quantity, bound, value}) and, for ``table``, ``objective_models`` ({objective name:
+            regressor} for the objectives whose regressor is not the evaluator's ``model``; absent or
+            None: none).
         tables: for the table evaluator, ``[{"name", "text", "objectives": [names] or None}]``.
 
     Raises:
@@ -205,6 +212,7 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
             "tables": _checked_tables(tables, space, objectives),
             "objectives": objectives,
             "space": space,
+            **({"objective_models": data["objective_models"]} if data.get("objective_models") else {}),
         }
     elif evaluator_name == "external":
         space = _form_space(data["space"], data.get("space_spec"))
