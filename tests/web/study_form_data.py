@@ -109,3 +109,25 @@ def hytnas_table_study(**changes: Any) -> dict[str, Any]:
     }
     values.update(changes)
     return values
+
+
+def as_run(config: dict[str, Any]) -> dict[str, Any]:
+    """A stored configuration as the engine runs it: every component's and the evaluator's parameters
+    resolved (defaults written out), each table by its text and objectives rather than where it came from."""
+    from search_engine.config import COMPONENT_FIELDS
+    from search_engine.registry import EVALUATORS
+
+    effective = dict(config)
+    for kind, registry in COMPONENT_FIELDS.items():
+        effective[kind] = (
+            config[kind]["name"],
+            registry.resolve(config[kind]["name"], config[kind]["params"], kind),
+        )
+    evaluator = config["evaluator"]
+    params = EVALUATORS.resolve(evaluator["name"], evaluator["params"], "evaluator")
+    params["tables"] = [
+        (table.get("text") or Path(table["path"]).read_text(encoding="utf-8-sig"), table["objectives"])
+        for table in params["tables"]
+    ]
+    effective["evaluator"] = (evaluator["name"], params)
+    return effective

@@ -10,12 +10,11 @@ from django.urls import reverse
 
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Study
-from search_engine.config import COMPONENT_FIELDS
 from search_engine.evaluators.table import TableEvaluator
-from search_engine.registry import EVALUATORS
 from search_engine.setups import HYTNAS_TABLE, study_config
 from tests.web.study_form_data import (
     CUSTOM_SPACE,
+    as_run,
     form_post_data,
     hytnas_table_study,
     hytnas_tables,
@@ -24,25 +23,6 @@ from tests.web.study_form_data import (
 )
 
 CREATE = reverse("studies-create")
-
-
-def as_run(config: dict[str, Any]) -> dict[str, Any]:
-    """A stored configuration as the engine runs it: every component's and the evaluator's parameters
-    resolved (defaults written out), each table by its text and objectives rather than where it came from."""
-    effective = dict(config)
-    for kind, registry in COMPONENT_FIELDS.items():
-        effective[kind] = (
-            config[kind]["name"],
-            registry.resolve(config[kind]["name"], config[kind]["params"], kind),
-        )
-    evaluator = config["evaluator"]
-    params = EVALUATORS.resolve(evaluator["name"], evaluator["params"], "evaluator")
-    params["tables"] = [
-        (table.get("text") or Path(table["path"]).read_text(encoding="utf-8-sig"), table["objectives"])
-        for table in params["tables"]
-    ]
-    effective["evaluator"] = (evaluator["name"], params)
-    return effective
 
 
 def upload(path: Path) -> SimpleUploadedFile:
@@ -125,3 +105,104 @@ def test_the_regressor_choices_are_the_table_evaluators_declared_models(alice_cl
     table = next(e for e in services.component_catalogue()["evaluator"] if e["key"] == "table")
     declared = next(p["choices"] for p in table["params"] if p["name"] == "model")
     assert choices == ["", *declared]
+
+
+# --- tables kept when the form comes back with errors ---
+
+
+def custom_table_study(client: Any, **changes: Any) -> dict[str, Any]:
+    """A small table study on CUSTOM_SPACE measuring accuracy and latency (uploads still to be added)."""
+    table = {
+        "evaluator": "table",
+        "space": "custom",
+        "space-custom-spec": CUSTOM_SPACE,
+        "objectives-0-name": "accuracy",
+        "objectives-0-direction": "max",
+        "objectives-1-name": "latency",
+        "tables-0-objectives": "accuracy",
+        "tables-1-objectives": "latency",
+    }
+    return form_post_data(client, **small_zdt1(**{**table, **changes}))
+
+
+def kept_notes(response: Any) -> list[str]:
+    """The "Kept: ..." lines the re-shown form says, in slot order."""
+    content = response.content.decode()
+    return [part.split("</p>")[0] for part in content.split('<p class="kept">')[1:]]
+
+
+def test_uploaded_tables_survive_an_invalid_budget_and_create_the_study(
+    alice_client: Any, alice: Any
+) -> None:
+    data = custom_table_study(alice_client, budget="ten")
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", rows=14))
+    response = alice_client.post(CREATE, data)
+    assert response.status_code == 200
+    assert "Enter a whole number." in response.context["form"].errors["budget"]
+    notes = kept_notes(response)
+    assert [note.split(" — ")[0] for note in notes] == [
+        "Kept: <strong>accuracy.csv</strong>, 12 rows",
+        "Kept: <strong>latency.csv</strong>, 14 rows",
+    ]
+    token = response.context["upload_token"]
+    assert f'name="upload_token" value="{token}"' in response.content.decode()
+
+    again = custom_table_study(alice_client, budget="20", upload_token=token)  # no files this time
+    response = alice_client.post(CREATE, again)
+    assert response.status_code == 302, response.context["form"].errors
+    tables = Study.objects.get(owner=alice).evaluator["params"]["tables"]
+    assert [(t["name"], t["text"]) for t in tables] == [
+        ("accuracy.csv", measured_csv("accuracy").decode()),
+        ("latency.csv", measured_csv("latency", rows=14).decode()),
+    ]
+    # Created: the form's tables are no longer kept.
+    fresh = alice_client.post(CREATE, custom_table_study(alice_client, upload_token=token, name="Another"))
+    assert "upload at least one table" in str(fresh.context["form"].errors)
+
+
+def test_a_kept_table_is_replaced_by_a_new_file_and_dropped_by_remove(alice_client: Any) -> None:
+    data = custom_table_study(alice_client, budget="ten")
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"))
+    token = alice_client.post(CREATE, data).context["upload_token"]
+
+    again = custom_table_study(alice_client, budget="ten", upload_token=token, **{"tables-1-remove": "on"})
+    again["tables-0-file"] = SimpleUploadedFile("accuracy-v2.csv", measured_csv("accuracy", rows=20))
+    response = alice_client.post(CREATE, again)
+    assert [note.split(" — ")[0] for note in kept_notes(response)] == [
+        "Kept: <strong>accuracy-v2.csv</strong>, 20 rows"
+    ]
+    assert response.context["upload_token"] == token
+
+
+def test_a_new_file_that_cannot_be_read_leaves_the_kept_table(alice_client: Any) -> None:
+    data = custom_table_study(alice_client, budget="ten")
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
+    token = alice_client.post(CREATE, data).context["upload_token"]
+    again = custom_table_study(alice_client, upload_token=token)
+    again["tables-0-file"] = SimpleUploadedFile("binary.csv", b"\xff\xfe\x00binary")
+    response = alice_client.post(CREATE, again)
+    assert any("not UTF-8 text" in e for e in response.context["form"].errors["tables-0-file"])
+    assert [note.split(" — ")[0] for note in kept_notes(response)] == [
+        "Kept: <strong>accuracy.csv</strong>, 12 rows"
+    ]
+
+
+def test_tables_kept_for_alice_are_nothing_to_bob(alice_client: Any, alice: Any, bob: Any) -> None:
+    data = custom_table_study(alice_client, budget="ten")
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"))
+    token = alice_client.post(CREATE, data).context["upload_token"]
+    alice_client.logout()
+    alice_client.force_login(bob)
+    response = alice_client.post(CREATE, custom_table_study(alice_client, upload_token=token))
+    assert kept_notes(response) == []
+    assert "upload at least one table" in str(response.context["form"].errors)
+    assert not Study.objects.exists()
+
+
+def test_a_malformed_upload_token_starts_a_new_set(alice_client: Any) -> None:
+    response = alice_client.post(CREATE, custom_table_study(alice_client, upload_token="../../etc\x00"))
+    assert response.status_code == 200
+    assert response.context["upload_token"] != "../../etc\x00"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from hytnas_web.studies.formatting import file_size
 from hytnas_web.studies.forms.components import ChoiceForm
+from hytnas_web.studies.services.kept_tables import KeptTable
 
 OBJECTIVE_ROWS = 5
 """Objective rows in the form: the most objectives a benchmark problem reports."""
@@ -96,7 +97,8 @@ class TableUploadForm(RowForm, ChoiceForm):
     """One measured table: a CSV file and, optionally, the objectives it measures.
 
     Part of the table evaluator's inputs: validated (and its upload read) only when that evaluator
-    is the chosen one.
+    is the chosen one. ``kept`` is the table this slot kept from the form's previous post
+    (``services.kept_tables``): it counts unless a new file replaces it or ``remove`` is ticked.
     """
 
     file = forms.FileField(required=False)
@@ -106,10 +108,17 @@ class TableUploadForm(RowForm, ChoiceForm):
         label="objectives it measures",
         help_text="Comma-separated names; blank: the objective columns its header names.",
     )
+    remove = forms.BooleanField(required=False, label="remove the kept table")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, kept: Mapping[int, KeptTable] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.kept = (kept or {}).get(self.number - 1)
         self.fields["file"].label = f"Table {self.number} (CSV)"
+
+    @property
+    def visible_fields_of_slot(self) -> list[forms.BoundField]:
+        """The inputs the slot shows: "remove" only beside a kept table."""
+        return [field for field in self if field.name != "remove" or self.kept is not None]
 
     def clean_file(self) -> UploadedTable | None:
         """The upload's text (too large, not UTF-8 text or holding NUL characters: a field error)."""
@@ -130,9 +139,29 @@ class TableUploadForm(RowForm, ChoiceForm):
             raise ValidationError(f"{upload.name} contains NUL characters; upload a CSV text file.")
         return UploadedTable((upload.name or "").replace("\x00", "") or f"table {self.number}", text)
 
-    def table(self) -> dict[str, Any] | None:
-        """``{name, text, objectives}`` as ``services.config_from_form`` takes it; None without a file."""
+    def upload(self) -> UploadedTable | None:
+        """The table this slot holds: a new file, else the kept one unless removed; None for neither."""
         uploaded: UploadedTable | None = self.cleaned_data.get("file")
+        if uploaded is not None:
+            return uploaded
+        if self.kept is None or self.cleaned_data.get("remove") or "file" in self.errors:
+            return None
+        return UploadedTable(self.kept.name, self.kept.text)
+
+    def to_keep(self) -> KeptTable | None:
+        """What the slot keeps for the form's next post: its table (None: nothing)."""
+        if "file" in self.errors:  # a new file that could not be read: what was kept stays
+            return self.kept
+        uploaded = self.upload()
+        if uploaded is None:
+            return None
+        if self.kept is not None and self.kept.name == uploaded.name and self.kept.text == uploaded.text:
+            return self.kept
+        return KeptTable.of(uploaded.name, uploaded.text)
+
+    def table(self) -> dict[str, Any] | None:
+        """``{name, text, objectives}`` as ``services.config_from_form`` takes it; None without a table."""
+        uploaded = self.upload()
         if uploaded is None:
             return None
         names = [n.strip() for n in self.cleaned_data.get("objectives", "").split(",")]

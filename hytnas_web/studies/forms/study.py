@@ -8,7 +8,7 @@ input an error belongs to and every message appears next to the field a user has
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any, cast
 
 from django import forms
@@ -31,6 +31,7 @@ from hytnas_web.studies.forms.rows import ObjectiveFormSet, TableFormSet
 from hytnas_web.studies.models import ComponentKind, Preset, Study
 from hytnas_web.studies.services.feasibility import KNOWN_QUANTITIES
 from hytnas_web.studies.services.form_support import SPACE_KINDS, default_component_key
+from hytnas_web.studies.services.kept_tables import KeptTable
 from hytnas_web.studies.services.scheduling import dispatch_of
 from search_engine.finite_numbers import (
     parse_finite,  # plain parsing; the engine's computing stays in services
@@ -190,7 +191,9 @@ class StudyForm:
         owner: User,
         presets: list[Preset],
         initial: StudyFormInitial | None = None,
+        kept: Mapping[int, KeptTable] | None = None,
     ) -> None:
+        """``kept``: the tables kept from this form's previous post, by upload slot (0-based)."""
         initial = initial or StudyFormInitial()
         self.is_bound = data is not None
         self.main = StudyMainForm(
@@ -215,7 +218,9 @@ class StudyForm:
             initial=initial.objectives,
             form_kwargs={"regressors": table_regressors(catalogue)},
         )
-        self.tables = TableFormSet(data, files, prefix="tables", form_kwargs={"chosen": self.uses_tables})
+        self.tables = TableFormSet(
+            data, files, prefix="tables", form_kwargs={"chosen": self.uses_tables, "kept": kept}
+        )
         self.constraints = ConstraintFormSet(data, prefix="constraints", initial=initial.constraints)
         self.known_quantities = KNOWN_QUANTITIES
         self.config: Any = None
@@ -334,6 +339,19 @@ class StudyForm:
         reused = self.main.cleaned_data.get("tables_from")
         tables = services.study_tables(reused) if reused is not None else []
         return tables, [None] * len(tables)
+
+    # --- tables kept for the next post ---
+
+    def tables_to_keep(self) -> dict[int, KeptTable | None]:
+        """Each upload slot's table for the form's next post, None to drop it; only for a table study."""
+        if not self.uses_tables:
+            return {}
+        return {row.number - 1: row.to_keep() for row in self.tables}
+
+    def show_kept(self, kept: Mapping[int, KeptTable]) -> None:
+        """Show ``kept`` (by slot) as the tables this form holds when it is shown again."""
+        for row in self.tables:
+            row.kept = kept.get(row.number - 1)
 
     # --- what templates and tests read ---
 
