@@ -31,6 +31,7 @@ from hytnas_web.studies.forms import (
 from hytnas_web.studies.forms.manage import StudyListForm
 from hytnas_web.studies.forms.rows import TABLE_SLOTS
 from hytnas_web.studies.models import Preset, Study
+from hytnas_web.studies.services import table_fit
 from hytnas_web.studies.services.kept_tables import KeptTables
 from hytnas_web.studies.services.scheduling import Enqueueing
 from hytnas_web.studies.views_browse import page_query, params_except
@@ -116,9 +117,7 @@ def study_create(request: SignedInRequest) -> HttpResponse:
         form.show_kept(kept.keep(form.tables_to_keep()))
     else:
         form = study_form(initial=_create_initial(request, presets))
-    return render(
-        request, "studies/create.html", {**_create_context(form, presets), "upload_token": kept.token}
-    )
+    return render(request, "studies/create.html", _create_context(form, presets, kept.token))
 
 
 def _kept_tables(request: SignedInRequest) -> KeptTables:
@@ -149,9 +148,12 @@ def _create_initial(request: HttpRequest, presets: list[Preset]) -> StudyFormIni
     return default_initial(preset)
 
 
-def _create_context(form: StudyForm, presets: list[Preset]) -> dict[str, Any]:
+def _create_context(form: StudyForm, presets: list[Preset], upload_token: str) -> dict[str, Any]:
     built_in = [p for p in presets if p.owner_id is None]
+    uploaded = form.uploaded_tables_evaluator()
     return {
+        "upload_token": upload_token,
+        "table_fit": table_fit.evaluator_fit(uploaded) if uploaded is not None else None,
         "form": form,
         "built_in_presets": built_in,
         "own_presets": [p for p in presets if p.owner_id is not None],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -168,10 +169,10 @@ def test_a_kept_table_is_replaced_by_a_new_file_and_dropped_by_remove(alice_clie
     token = alice_client.post(CREATE, data).context["upload_token"]
 
     again = custom_table_study(alice_client, budget="ten", upload_token=token, **{"tables-1-remove": "on"})
-    again["tables-0-file"] = SimpleUploadedFile("accuracy-v2.csv", measured_csv("accuracy", rows=20))
+    again["tables-0-file"] = SimpleUploadedFile("accuracy-v2.csv", measured_csv("accuracy", rows=14))
     response = alice_client.post(CREATE, again)
     assert [note.split(" — ")[0] for note in kept_notes(response)] == [
-        "Kept: <strong>accuracy-v2.csv</strong>, 20 rows"
+        "Kept: <strong>accuracy-v2.csv</strong>, 14 rows"
     ]
     assert response.context["upload_token"] == token
 
@@ -206,3 +207,100 @@ def test_a_malformed_upload_token_starts_a_new_set(alice_client: Any) -> None:
     response = alice_client.post(CREATE, custom_table_study(alice_client, upload_token="../../etc\x00"))
     assert response.status_code == 200
     assert response.context["upload_token"] != "../../etc\x00"
+
+
+# --- every error at once ---
+
+
+def test_a_bad_budget_and_a_bad_parameter_are_reported_together(alice_client: Any) -> None:
+    data = form_post_data(alice_client, **small_zdt1(budget="ten", **{"surrogate-xgboost-max_depth": "99"}))
+    errors = alice_client.post(CREATE, data).context["form"].errors
+    assert errors["budget"] == ["Enter a whole number."]
+    assert any("above the maximum 16" in e for e in errors["surrogate-xgboost-max_depth"])
+
+
+def test_a_bad_budget_and_a_bad_table_are_reported_together(alice_client: Any) -> None:
+    data = custom_table_study(alice_client, budget="ten")
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", bad_line=5))
+    errors = alice_client.post(CREATE, data).context["form"].errors
+    assert errors["budget"] == ["Enter a whole number."]
+    assert any("line 5" in e and "'lots' is not a number" in e for e in errors["tables-1-file"])
+
+
+def test_every_bad_table_is_reported_at_its_own_upload(alice_client: Any) -> None:
+    data = custom_table_study(alice_client)
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy", bad_line=3))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", bad_line=5))
+    errors = alice_client.post(CREATE, data).context["form"].errors
+    assert any("line 3" in e for e in errors["tables-0-file"]), errors
+    assert any("line 5" in e for e in errors["tables-1-file"]), errors
+    assert not Study.objects.exists()
+
+
+def test_an_input_with_its_own_error_shows_no_second_one(alice_client: Any) -> None:
+    data = form_post_data(
+        alice_client, **small_zdt1(budget="ten", **{"surrogate-xgboost-learning_rate": "abc"})
+    )
+    errors = alice_client.post(CREATE, data).context["form"].errors
+    assert errors["surrogate-xgboost-learning_rate"] == ["Enter a number."]
+
+
+# --- how well the tables predict ---
+
+
+def fit_rows(response: Any) -> dict[str, list[str]]:
+    """The fit table's cells by objective (``data-fit-objective`` rows of ``#table-fit``)."""
+    content = response.content.decode()
+    assert 'id="table-fit"' in content
+    rows = {}
+    for part in content.split('data-fit-objective="')[1:]:
+        name, row = part.split('"', 1)
+        cells = [cell.split("</td>")[0] for cell in row.split("</tr>")[0].split("<td>")[1:]]
+        rows[name] = cells
+    return rows
+
+
+def test_a_table_studys_page_shows_each_objectives_cross_validated_fit(
+    alice_client: Any, alice: Any, monkeypatch: Any
+) -> None:
+    data = custom_table_study(alice_client, **{"objectives-0-model": "xgboost-linear"})
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy", rows=14))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", rows=14))
+    assert alice_client.post(CREATE, data).status_code == 302
+    study = Study.objects.get(owner=alice)
+    report = services.study_config(study).build_evaluator().fit_report()  # type: ignore[attr-defined]
+    cross_validations: list[str] = []
+    cross_validate = TableEvaluator._cross_validate
+
+    def counted(self: TableEvaluator, objective: str) -> Any:
+        cross_validations.append(objective)
+        return cross_validate(self, objective)
+
+    monkeypatch.setattr(TableEvaluator, "_cross_validate", counted)
+    cache.clear()  # a fit cached by an earlier run of this test
+    page = reverse("studies-detail", args=[study.pk])
+    rows = fit_rows(alice_client.get(page))
+    assert rows["accuracy"][:3] == ["accuracy", "<code>xgboost-linear</code>", "14"]
+    assert rows["accuracy"][3] == f"{report['accuracy'].r2:.3f}"
+    assert rows["latency"][1:3] == ["<code>xgboost</code>", "14"]
+    assert rows["latency"][5] == f"{report['latency'].kendall_tau:.3f}"
+    assert sorted(cross_validations) == ["accuracy", "latency"]
+    fit_rows(alice_client.get(page))
+    assert sorted(cross_validations) == ["accuracy", "latency"]  # the second view reads the cached fit
+
+
+def test_a_benchmark_studys_page_has_no_fit_table(alice_client: Any, alice: Any, make_study: Any) -> None:
+    study = make_study(alice)
+    assert (
+        'id="table-fit"' not in alice_client.get(reverse("studies-detail", args=[study.pk])).content.decode()
+    )
+
+
+def test_the_form_shown_again_says_how_well_the_kept_tables_predict(alice_client: Any) -> None:
+    data = custom_table_study(alice_client, budget="ten")
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy", rows=13))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", rows=13))
+    rows = fit_rows(alice_client.post(CREATE, data))
+    assert sorted(rows) == ["accuracy", "latency"]
+    assert rows["accuracy"][2] == "13"

@@ -113,6 +113,10 @@ class TableUploadForm(RowForm, ChoiceForm):
     def __init__(self, *args: Any, kept: Mapping[int, KeptTable] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kept = (kept or {}).get(self.number - 1)
+        self.read: UploadedTable | None = None
+        """The new file this post sent, once read."""
+        self.unreadable = False
+        """Whether this post sent a new file that could not be read (too large, not text)."""
         self.fields["file"].label = f"Table {self.number} (CSV)"
 
     @property
@@ -121,7 +125,18 @@ class TableUploadForm(RowForm, ChoiceForm):
         return [field for field in self if field.name != "remove" or self.kept is not None]
 
     def clean_file(self) -> UploadedTable | None:
-        """The upload's text (too large, not UTF-8 text or holding NUL characters: a field error)."""
+        """The upload's text (too large, not UTF-8 text or holding NUL characters: a field error).
+
+        Remembered apart from ``cleaned_data``, which loses it when an engine error lands on the input.
+        """
+        try:
+            self.read = self._read_file()
+        except ValidationError:
+            self.unreadable = True
+            raise
+        return self.read
+
+    def _read_file(self) -> UploadedTable | None:
         upload: UploadedFile[Any] | None = self.cleaned_data.get("file")
         if not upload:
             return None
@@ -141,16 +156,15 @@ class TableUploadForm(RowForm, ChoiceForm):
 
     def upload(self) -> UploadedTable | None:
         """The table this slot holds: a new file, else the kept one unless removed; None for neither."""
-        uploaded: UploadedTable | None = self.cleaned_data.get("file")
-        if uploaded is not None:
-            return uploaded
-        if self.kept is None or self.cleaned_data.get("remove") or "file" in self.errors:
+        if self.read is not None:
+            return self.read
+        if self.kept is None or self.cleaned_data.get("remove") or self.unreadable:
             return None
         return UploadedTable(self.kept.name, self.kept.text)
 
     def to_keep(self) -> KeptTable | None:
         """What the slot keeps for the form's next post: its table (None: nothing)."""
-        if "file" in self.errors:  # a new file that could not be read: what was kept stays
+        if self.unreadable:  # a new file that could not be read: what was kept stays
             return self.kept
         uploaded = self.upload()
         if uploaded is None:

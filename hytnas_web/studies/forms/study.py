@@ -29,6 +29,7 @@ from hytnas_web.studies.forms.initial import StudyFormInitial
 from hytnas_web.studies.forms.places import Place, locate, row_places
 from hytnas_web.studies.forms.rows import ObjectiveFormSet, TableFormSet
 from hytnas_web.studies.models import ComponentKind, Preset, Study
+from hytnas_web.studies.services import form_support
 from hytnas_web.studies.services.feasibility import KNOWN_QUANTITIES
 from hytnas_web.studies.services.form_support import SPACE_KINDS, default_component_key
 from hytnas_web.studies.services.kept_tables import KeptTable
@@ -224,6 +225,7 @@ class StudyForm:
         self.constraints = ConstraintFormSet(data, prefix="constraints", initial=initial.constraints)
         self.known_quantities = KNOWN_QUANTITIES
         self.config: Any = None
+        self._parsed: tuple[dict[str, Any], list[dict[str, Any]], list[Place]] | None = None
 
     def _section(
         self,
@@ -258,9 +260,10 @@ class StudyForm:
         if self.config is not None:
             return True
         parts = [form.is_valid() for form in self._forms()] + [f.is_valid() for f in self._formsets()]
+        values, tables, places = self._parsed = self._values()
         if not all(parts):
-            return False  # the engine would only report the same values again
-        values, tables, places = self._values()
+            self._add_part_problems(values, tables, places)
+            return False
         try:
             self.config = services.config_from_form(values, tables)
         except services.ConfigError as exc:
@@ -270,8 +273,30 @@ class StudyForm:
             else:
                 form, field = located
                 form.add_error(field, exc.message)
+            self._add_part_problems(values, tables, places)  # the other tables' errors, say
             return False
         return self._in_flight_fits() and self._warm_start_fits()
+
+    def _add_part_problems(
+        self, values: dict[str, Any], tables: list[dict[str, Any]], places: list[Place]
+    ) -> None:
+        """The engine's errors in the parts that could be read, each at its input, beside the form's own.
+
+        An input showing an error already keeps only that one (the engine saw a default in its
+        place), and an error with no input of its own waits for the whole configuration's check.
+        """
+        for problem in form_support.config_problems(values, tables):
+            located = locate(places, problem.field)
+            if located is not None and located[1] not in located[0].errors:
+                located[0].add_error(located[1], problem.message)
+
+    def uploaded_tables_evaluator(self) -> dict[str, Any] | None:
+        """The table evaluator the posted tables and objectives make (None: not a table study, or they
+        do not make one yet), for showing how well the tables predict before the study exists."""
+        if not self.is_bound or not self.uses_tables or self._parsed is None:
+            return None
+        values, tables, _ = self._parsed  # as parsed, before errors took values out of cleaned_data
+        return form_support.form_table_evaluator(values, tables)
 
     def _in_flight_fits(self) -> bool:
         """In flight needs an evaluator measured outside the iteration job (else a field error)."""
@@ -301,7 +326,7 @@ class StudyForm:
         data = self.main.cleaned_data
         places = [Place((), self.main)]
         values: dict[str, Any] = {
-            "space": data["space"],
+            "space": data.get("space"),
             "space_spec": None,
             "ref_point": data.get("ref_point"),
             **{name: data.get(name) for name in SIZES},
@@ -311,18 +336,28 @@ class StudyForm:
             values["space_spec"] = self.custom_space.cleaned_data.get("spec")
             places.append(Place(("space",), self.custom_space, catch_all="spec"))
         for section in [self.evaluator_section, *self.component_sections]:
-            option = section.chosen
-            assert option is not None  # the main form accepted the key
-            values[section.kind] = {"name": option.key, "params": option.form.params()}
-            places.append(Place((section.kind, "params"), option.form))
-        named = [(row, objective) for row in self.objectives if (objective := row.objective()) is not None]
+            option = section.chosen  # None for a key the main form refused
+            values[section.kind] = (
+                None if option is None else {"name": option.key, "params": option.form.params()}
+            )
+            if option is not None:
+                places.append(Place((section.kind, "params"), option.form))
+        named = [
+            (row, objective)
+            for row in self.objectives
+            if not row.errors and (objective := row.objective()) is not None
+        ]
         values["objectives"] = [objective for _, objective in named]
         places += row_places(("objectives",), [row for row, _ in named], "name", self.objectives)
         if self.uses_tables:
             models = {objective["name"]: model for row, objective in named if (model := row.chosen_model())}
             values["objective_models"] = models or None
             places += [Place((*OBJECTIVE_MODELS_PATH, o["name"]), row, "model") for row, o in named]
-        bounded = [(row, bound) for row in self.constraints if (bound := row.constraint()) is not None]
+        bounded = [
+            (row, bound)
+            for row in self.constraints
+            if not row.errors and (bound := row.constraint()) is not None
+        ]
         values["constraints"] = [bound for _, bound in bounded]
         places += row_places(("constraints",), [row for row, _ in bounded], "value", self.constraints)
         tables, table_rows = self._tables()
