@@ -50,7 +50,7 @@ def test_a_hytnas_table_study_keeps_its_uploads_past_a_bad_budget(live_server: A
         page.fill("input[name=tables-0-objectives]", "accuracy")
         page.set_input_files("input[name=tables-1-file]", str(files["latency"]))
         page.fill("input[name=tables-1-objectives]", "latency")
-        page.fill("input[name=ref_point]", "75, 3500")
+        assert page.input_value("input[name=ref_point]") == "75, 3500"  # the HyT-NAS setup's
         page.fill("input[name=name]", "HyT-NAS tables")
         page.fill("input[name=budget]", "50")  # smaller than the initial design of 100
         with page.expect_navigation():

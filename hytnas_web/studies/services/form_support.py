@@ -107,10 +107,11 @@ def objective_defaults() -> dict[str, dict[str, Any]]:
     Per evaluator key: ``param``, the one choice parameter that changes its objectives (None when
     none does), and ``objectives``, the defaults per value of that parameter (key "" without one).
     The table evaluator's, the HyT-NAS accuracy and latency, also carry each one's ``model``: the
-    regressor the command line's HyT-NAS setup fits for it (``TableEvaluator.hytnas``).
+    regressor the command line's HyT-NAS setup fits for it (``TableEvaluator.hytnas``), and the
+    entry a ``ref_point``: that setup's reference point, as the form's input spells it.
     The benchmark's defaults follow its ``n_obj`` input and are drawn by the page's script.
     """
-    from search_engine.evaluators.table import HYTNAS_MODELS
+    from search_engine.evaluators.table import HYTNAS_MODELS, HYTNAS_REFERENCE_POINT
     from search_engine.registry import EVALUATORS
 
     defaults: dict[str, dict[str, Any]] = {}
@@ -120,8 +121,9 @@ def objective_defaults() -> dict[str, dict[str, Any]]:
             continue
         base = default_objectives(key)
         defaults[key] = {"param": None, "objectives": {"": base}}
-        if key == "table":  # the HyT-NAS tables, with the regressors the benchmark's setup uses
+        if key == "table":  # the HyT-NAS tables, with the setup's regressors and reference point
             defaults[key]["objectives"][""] = [{**o, "model": HYTNAS_MODELS[o["name"]]} for o in base]
+            defaults[key]["ref_point"] = ", ".join(f"{v:g}" for v in HYTNAS_REFERENCE_POINT)
         if key in ("table", "external"):
             continue  # their objectives are the user's: what the tables hold, what their code measures
         for param in entry["params"]:
