@@ -109,6 +109,7 @@ class TableUploadForm(RowForm, ChoiceForm):
         help_text="Comma-separated names; blank: the objective columns its header names.",
     )
     remove = forms.BooleanField(required=False, label="remove the kept table")
+    """Shown only beside a kept table (table_uploads.html)."""
 
     def __init__(self, *args: Any, kept: Mapping[int, KeptTable] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -118,11 +119,6 @@ class TableUploadForm(RowForm, ChoiceForm):
         self.unreadable = False
         """Whether this post sent a new file that could not be read (too large, not text)."""
         self.fields["file"].label = f"Table {self.number} (CSV)"
-
-    @property
-    def visible_fields_of_slot(self) -> list[forms.BoundField]:
-        """The inputs the slot shows: "remove" only beside a kept table."""
-        return [field for field in self if field.name != "remove" or self.kept is not None]
 
     def clean_file(self) -> UploadedTable | None:
         """The upload's text (too large, not UTF-8 text or holding NUL characters: a field error).
