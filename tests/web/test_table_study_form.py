@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Study
+from hytnas_web.studies.services.kept_tables import data_rows
+from hytnas_web.studies.services.table_fit import evaluator_fit
 from search_engine.evaluators.table import TableEvaluator
 from search_engine.setups import HYTNAS_TABLE, study_config
 from tests.web.study_form_data import (
@@ -304,3 +307,23 @@ def test_the_form_shown_again_says_how_well_the_kept_tables_predict(alice_client
     rows = fit_rows(alice_client.post(CREATE, data))
     assert sorted(rows) == ["accuracy", "latency"]
     assert rows["accuracy"][2] == "13"
+
+
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        ("width,depth,act,accuracy\n8,1,relu,70\n12,2,gelu,71\n", 2),
+        ("8,1,0,70\n\n12,2,1,71\n", 2),
+        ("", 0),
+        ('8,1,"unterminated\n', 0),
+    ],
+)
+def test_a_kept_tables_rows_are_counted_without_its_header(text: str, rows: int) -> None:
+    assert data_rows(text) == rows
+
+
+def test_a_table_study_whose_table_file_is_gone_shows_no_fit(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.csv"
+    evaluator = {"name": "table", "params": {"tables": [{"path": str(missing), "objectives": ["accuracy"]}]}}
+    assert evaluator_fit(evaluator) is None
+    assert evaluator_fit({"name": "benchmark", "params": {}}) is None
