@@ -11,8 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from hytnas_web.studies import services
+from hytnas_web.studies.forms.rows import TABLE_SLOTS
 from hytnas_web.studies.models import Study
-from hytnas_web.studies.services.kept_tables import data_rows
+from hytnas_web.studies.services.kept_tables import FORMS_PER_SESSION, KeptTable, KeptTables, data_rows
 from hytnas_web.studies.services.table_fit import evaluator_fit
 from search_engine.evaluators.table import TableEvaluator
 from search_engine.setups import HYTNAS_TABLE, study_config
@@ -327,3 +328,17 @@ def test_a_table_study_whose_table_file_is_gone_shows_no_fit(tmp_path: Path) -> 
     evaluator = {"name": "table", "params": {"tables": [{"path": str(missing), "objectives": ["accuracy"]}]}}
     assert evaluator_fit(evaluator) is None
     assert evaluator_fit({"name": "benchmark", "params": {}}) is None
+
+
+def test_a_session_keeps_the_tables_of_its_last_three_forms_only() -> None:
+    table = KeptTable.of("a.csv", "width,accuracy\n8,70\n")
+    forms = [KeptTables("session-of-alice", None, TABLE_SLOTS) for _ in range(FORMS_PER_SESSION + 1)]
+    elsewhere = KeptTables("session-of-bob", None, TABLE_SLOTS)
+    elsewhere.keep({0: table})
+    for form in forms:
+        form.keep({0: table})
+    assert [len(form.tables()) for form in forms] == [0] + [1] * FORMS_PER_SESSION
+    assert elsewhere.tables() == {0: table}
+    forms[-1].keep({0: None})  # nothing kept any more: it no longer counts towards the three
+    KeptTables("session-of-alice", None, TABLE_SLOTS).keep({0: table})
+    assert [len(form.tables()) for form in forms[1:]] == [1, 1, 0]

@@ -6,7 +6,8 @@ session's key and a random token of that form (the page carries the token in a h
 the file), one entry per upload slot. The next post of the same form in the same session uses what
 is still kept, unless a new file replaces it or its "remove" box is ticked; a token from another
 session finds nothing. Each entry is one table within ``MAX_TABLE_UPLOAD_BYTES``, so a form keeps at
-most ``TABLE_SLOTS`` of them, and each lives ``KEPT_SECONDS`` after the post that kept it.
+most ``TABLE_SLOTS`` of them, a session at most ``FORMS_PER_SESSION`` forms' worth, and each lives
+``KEPT_SECONDS`` after the post that kept it.
 The cache is Redis: while it is away nothing is kept, and the form asks for the tables again.
 """
 
@@ -26,6 +27,9 @@ from search_engine.measured_csv import read_records
 
 KEPT_SECONDS = 3600
 """How long a kept table waits for the form's next post."""
+
+FORMS_PER_SESSION = 3
+"""Forms of one session that keep tables at once; keeping a new one's drops the oldest's."""
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -65,12 +69,17 @@ class KeptTables:
     def __init__(self, session_key: str, token: str | None, slots: int) -> None:
         """``token`` as the form posted it; a missing or malformed one starts a new, empty set."""
         self.token = token if token and _TOKEN.fullmatch(token) else secrets.token_urlsafe(24)
-        self._keys = {slot: self._key(session_key, slot) for slot in range(slots)}
+        self._session_key = session_key
+        self._slots = slots
+        self._keys = self._slot_keys(self.token)
+        self._forms_key = f"study-form-tables-of:{_digest(session_key)}"
 
-    def _key(self, session_key: str, slot: int) -> str:
+    def _slot_keys(self, token: str) -> dict[int, str]:
         # Hashed: the session's key is a secret and must not appear in the cache's key space.
-        digest = hashlib.sha256(f"{session_key}:{self.token}:{slot}".encode()).hexdigest()
-        return f"study-form-table:{digest}"
+        return {
+            slot: f"study-form-table:{_digest(f'{self._session_key}:{token}:{slot}')}"
+            for slot in range(self._slots)
+        }
 
     def tables(self) -> dict[int, KeptTable]:
         """What is still kept, by slot."""
@@ -86,10 +95,20 @@ class KeptTables:
         merged: dict[int, KeptTable | None] = {**self.tables(), **changes}
         kept = {slot: table for slot, table in merged.items() if table is not None and slot in self._keys}
         dropped = [self._keys[slot] for slot in self._keys if slot not in kept]
+        tokens = [t for t in cache.get(self._forms_key) or [] if t != self.token] + (
+            [self.token] if kept else []
+        )
+        for oldest in tokens[:-FORMS_PER_SESSION]:
+            dropped += self._slot_keys(oldest).values()
         cache.delete_many(dropped)
+        cache.set(self._forms_key, tokens[-FORMS_PER_SESSION:], KEPT_SECONDS)
         cache.set_many({self._keys[slot]: table for slot, table in kept.items()}, KEPT_SECONDS)
         return kept
 
     def forget(self) -> None:
         """Drop every kept table (the study was created)."""
         cache.delete_many(list(self._keys.values()))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
