@@ -29,7 +29,10 @@ from hytnas_web.studies.forms import (
     initial_values,
 )
 from hytnas_web.studies.forms.manage import StudyListForm
+from hytnas_web.studies.forms.rows import TABLE_SLOTS
 from hytnas_web.studies.models import Preset, Study
+from hytnas_web.studies.services import table_fit
+from hytnas_web.studies.services.kept_tables import KeptTables
 from hytnas_web.studies.services.scheduling import Enqueueing
 from hytnas_web.studies.views_browse import page_query, params_except
 from hytnas_web.studies.views_dashboard import dashboard_context as detail_context
@@ -96,8 +99,9 @@ def study_create(request: SignedInRequest) -> HttpResponse:
     study_form = functools.partial(
         StudyForm, catalogue=services.component_catalogue(), owner=request.user, presets=presets
     )
+    kept = _kept_tables(request)
     if request.method == "POST":
-        form = study_form(request.POST, request.FILES)
+        form = study_form(request.POST, request.FILES, kept=kept.tables())
         if form.is_valid():
             data = form.main.cleaned_data
             study = services.save_study(
@@ -107,11 +111,21 @@ def study_create(request: SignedInRequest) -> HttpResponse:
                 preset=data["preset"],
                 warm_start_from=data["warm_start_from"],
             )
+            kept.forget()
             messages.success(request, f"Study “{study.name}” created as a draft; start it when ready.")
             return redirect("studies-detail", pk=study.pk)
+        form.show_kept(kept.keep(form.tables_to_keep()))
     else:
         form = study_form(initial=_create_initial(request, presets))
-    return render(request, "studies/create.html", _create_context(form, presets))
+    return render(request, "studies/create.html", _create_context(form, presets, kept.token))
+
+
+def _kept_tables(request: SignedInRequest) -> KeptTables:
+    """The tables kept for the form this request posts (a GET starts a new form: none)."""
+    if request.session.session_key is None:
+        request.session.save()  # a key of its own to keep tables under
+    token = request.POST.get("upload_token") if request.method == "POST" else None
+    return KeptTables(str(request.session.session_key), token, TABLE_SLOTS)
 
 
 def _create_initial(request: HttpRequest, presets: list[Preset]) -> StudyFormInitial:
@@ -134,9 +148,12 @@ def _create_initial(request: HttpRequest, presets: list[Preset]) -> StudyFormIni
     return default_initial(preset)
 
 
-def _create_context(form: StudyForm, presets: list[Preset]) -> dict[str, Any]:
+def _create_context(form: StudyForm, presets: list[Preset], upload_token: str) -> dict[str, Any]:
     built_in = [p for p in presets if p.owner_id is None]
+    uploaded = form.uploaded_tables_evaluator()
     return {
+        "upload_token": upload_token,
+        "table_fit": table_fit.evaluator_fit(uploaded) if uploaded is not None else None,
         "form": form,
         "built_in_presets": built_in,
         "own_presets": [p for p in presets if p.owner_id is not None],

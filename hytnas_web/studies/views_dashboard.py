@@ -28,7 +28,7 @@ from hytnas_web.studies import services
 from hytnas_web.studies.forms import SavePresetForm
 from hytnas_web.studies.forms.manage import RenameStudyForm, StudyNotesForm
 from hytnas_web.studies.models import ComponentKind, Iteration, Study
-from hytnas_web.studies.services import pending_work
+from hytnas_web.studies.services import pending_work, table_fit
 from hytnas_web.studies.services.dashboard_polls import (
     ANSWER_CACHE_SECONDS,
     Probe,
@@ -86,6 +86,7 @@ def dashboard_context(
         "pending": _pending(study),
         "components": [{"label": ComponentKind(k).label, **spec} for k, spec in study.components.items()],
         "budgets": services.budget_summary(study),
+        "table_fit": table_fit.study_fit(study),
         "preset_form": preset_form or SavePresetForm(),
         "rename_form": rename_form or RenameStudyForm(instance=study),
         "notes_form": notes_form or StudyNotesForm(instance=study),

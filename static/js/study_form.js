@@ -105,17 +105,34 @@
     return byValue[input ? chosen(input) : ""] || byValue[Object.keys(byValue)[0]] || [];
   }
 
+  // The reference point goes with the objectives: an evaluator's customary one (the HyT-NAS tables'
+  // 75, 3500) replaces a blank input or the one filled in last, never one the user typed.
+  let filledReferencePoint = "";
+  function fillReferencePoint() {
+    const input = form.elements["ref_point"];
+    const defaults = evaluatorObjectives[chosen("evaluator")];
+    const wanted = (defaults && defaults.ref_point) || "";
+    if (input && (input.value.trim() === "" || input.value === filledReferencePoint)) {
+      input.value = wanted;
+      filledReferencePoint = wanted;
+    }
+  }
+
   function fillObjectives() {
     if (objectivesEdited) {
       return;
     }
+    fillReferencePoint();
     const objectives = defaultObjectives();
     rows.forEach(function (row, i) {
-      const [name, direction, unit] = row.querySelectorAll("input, select");
+      const [name, direction, unit, model] = row.querySelectorAll("input, select");
       const objective = objectives[i] || { name: "", direction: "min", unit: "" };
       name.value = objective.name;
       direction.value = objective.direction;
       unit.value = objective.unit;
+      if (model) {
+        model.value = objective.model || ""; // a table study's regressor, else the evaluator's model
+      }
     });
   }
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from django.urls import reverse
 
 
@@ -65,3 +67,67 @@ def measured_csv(objective: str, rows: int = 12, bad_line: int | None = None) ->
         cells[-1] = "lots"
         lines[bad_line - 1] = ",".join(cells)
     return ("\n".join(lines) + "\n").encode()
+
+
+HYTNAS_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "hytnas"
+"""The measured HyT-NAS tables (see their README there); tests that need them skip without."""
+
+
+def hytnas_tables() -> dict[str, Path]:
+    """The HyT-NAS table file of each objective, as the command line's setup reads them; else skip."""
+    from search_engine.evaluators.table import HYTNAS_FILES
+
+    files = {objective: HYTNAS_DATA / name for objective, name in HYTNAS_FILES.items()}
+    if not all(path.is_file() for path in files.values()):
+        pytest.skip(f"HyT-NAS tables not found at {HYTNAS_DATA}")
+    return files
+
+
+def hytnas_table_study(**changes: Any) -> dict[str, Any]:
+    """Changes that make the default form the HyT-NAS table study as the page pre-fills it for the
+    table evaluator: accuracy (linear booster) and latency (trees), the original reference point.
+
+    The uploads themselves (``tables-0-file``, ``tables-1-file``) are the caller's to add.
+    """
+    values: dict[str, Any] = {
+        "name": "HyT-NAS tables",
+        "evaluator": "table",
+        "space": "hytnas",
+        "objectives-0-name": "accuracy",
+        "objectives-0-direction": "max",
+        "objectives-0-unit": "%",
+        "objectives-0-model": "xgboost-linear",
+        "objectives-1-name": "latency",
+        "objectives-1-direction": "min",
+        "objectives-1-unit": "ms",
+        "objectives-1-model": "xgboost",
+        "objectives-2-name": "",
+        "ref_point": "75, 3500",
+        "tables-0-objectives": "accuracy",
+        "tables-1-objectives": "latency",
+        "budget": "300",
+    }
+    values.update(changes)
+    return values
+
+
+def as_run(config: dict[str, Any]) -> dict[str, Any]:
+    """A stored configuration as the engine runs it: every component's and the evaluator's parameters
+    resolved (defaults written out), each table by its text and objectives rather than where it came from."""
+    from search_engine.config import COMPONENT_FIELDS
+    from search_engine.registry import EVALUATORS
+
+    effective = dict(config)
+    for kind, registry in COMPONENT_FIELDS.items():
+        effective[kind] = (
+            config[kind]["name"],
+            registry.resolve(config[kind]["name"], config[kind]["params"], kind),
+        )
+    evaluator = config["evaluator"]
+    params = EVALUATORS.resolve(evaluator["name"], evaluator["params"], "evaluator")
+    params["tables"] = [
+        (table.get("text") or Path(table["path"]).read_text(encoding="utf-8-sig"), table["objectives"])
+        for table in params["tables"]
+    ]
+    effective["evaluator"] = (evaluator["name"], params)
+    return effective

@@ -21,7 +21,7 @@ from tests.web.browser import PageProblems, chromium, chromium_path, log_in, scr
 from tests.web.conftest import PASSWORD
 
 OBJECTIVE_ROWS = """() => [...document.querySelectorAll("[data-objective-row]")].map((row) =>
-    [...row.querySelectorAll("input, select")].map((input) => input.value)
+    [...row.querySelectorAll("input, select:not([name$=-model])")].map((input) => input.value)
 ).filter((row) => row[0] !== "")"""
 
 VISIBLE_RUNS = """() => [...document.querySelectorAll("p.runs")].filter((p) => !p.hidden)

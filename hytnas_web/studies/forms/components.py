@@ -46,8 +46,12 @@ class ParamsForm(ChoiceForm):
             self.fields[param["name"]] = schema_field(param)
 
     def params(self) -> dict[str, Any]:
-        """The cleaned parameter values (None where left blank), for the engine to check."""
-        return {name: self.cleaned_data.get(name) for name in self.fields}
+        """The cleaned parameter values (None where left blank), for the engine to check.
+
+        An input that could not be read is left out (the engine takes its default), so the engine
+        can still check the others while the form shows that input's own error.
+        """
+        return {name: self.cleaned_data.get(name) for name in self.fields if name not in self.errors}
 
 
 class CustomSpaceForm(ChoiceForm):

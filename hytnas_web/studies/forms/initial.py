@@ -18,7 +18,8 @@ class StudyFormInitial:
     """Initial values of each part of the study form.
 
     ``main`` holds the main form's, ``params`` each choice's sub-form's by its prefix (e.g.
-    ``surrogate-xgboost``: ``{"max_depth": 3}``), ``objectives`` the rows' ``{name, direction, unit}``,
+    ``surrogate-xgboost``: ``{"max_depth": 3}``), ``objectives`` the rows' ``{name, direction, unit}``
+    (and ``model``, a table study's regressor of that objective),
     ``constraints`` the bound rows' ``{quantity, bound, value}``.
     """
 
@@ -79,8 +80,14 @@ def _problem_initial(initial: StudyFormInitial, config: dict[str, Any]) -> None:
         initial.main["space"] = "custom"
         spec = json.dumps(space["params"].get("variables", space["params"]), indent=1)
         initial.params[option_prefix("space", "custom")] = {"spec": spec}
+    models = (evaluator.get("params") or {}).get("objective_models") or {}
     initial.objectives = [
-        {"name": o["name"], "direction": o["direction"], "unit": o.get("unit", "")}
+        {
+            "name": o["name"],
+            "direction": o["direction"],
+            "unit": o.get("unit", ""),
+            "model": models.get(o["name"], ""),
+        }
         for o in config["objectives"][:OBJECTIVE_ROWS]
     ]
     if config.get("ref_point") is not None:

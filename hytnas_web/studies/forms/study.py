@@ -8,7 +8,7 @@ input an error belongs to and every message appears next to the field a user has
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any, cast
 
 from django import forms
@@ -29,8 +29,10 @@ from hytnas_web.studies.forms.initial import StudyFormInitial
 from hytnas_web.studies.forms.places import Place, locate, row_places
 from hytnas_web.studies.forms.rows import ObjectiveFormSet, TableFormSet
 from hytnas_web.studies.models import ComponentKind, Preset, Study
+from hytnas_web.studies.services import form_support
 from hytnas_web.studies.services.feasibility import KNOWN_QUANTITIES
 from hytnas_web.studies.services.form_support import SPACE_KINDS, default_component_key
+from hytnas_web.studies.services.kept_tables import KeptTable
 from hytnas_web.studies.services.scheduling import dispatch_of
 from search_engine.finite_numbers import (
     parse_finite,  # plain parsing; the engine's computing stays in services
@@ -49,8 +51,8 @@ SIZES = ("n_init", "batch_size", "budget", "seed", "patience", "in_flight")
 """The study's sizes, each a main-form field named as its configuration key."""
 
 EVALUATOR_PARAMS_OF_THE_PAGE = ("tables", "objectives", "space", "objective_models")
-"""Evaluator parameters no sub-form draws: the page's own inputs give the first three (uploads,
-objective rows, space choice); a table study's per-objective regressors are set in presets only."""
+"""Evaluator parameters no sub-form draws: the page's own inputs give them (uploads, objective rows,
+space choice, and each objective row's regressor for a table study)."""
 
 COMPONENT_SECTIONS = [(kind.value, str(kind.label)) for kind in ComponentKind] + [
     ("pending", "Points in flight")
@@ -60,6 +62,16 @@ still in flight condition a proposal (it matters only with architectures in flig
 
 TABLES_PATH = ("evaluator", "params", "tables")
 """Where the uploaded tables go in the configuration."""
+
+OBJECTIVE_MODELS_PATH = ("evaluator", "params", "objective_models")
+"""Where the objective rows' regressor choices go in the configuration (keyed by objective name)."""
+
+
+def table_regressors(catalogue: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The table evaluator's declared regressors (its ``model`` parameter's choices), for objective rows."""
+    table = next((entry for entry in catalogue["evaluator"] if entry["key"] == "table"), None)
+    model = next((p for p in table["params"] if p["name"] == "model"), None) if table else None
+    return [str(choice) for choice in model["choices"]] if model else []
 
 
 class StudyMainForm(forms.Form):
@@ -180,7 +192,9 @@ class StudyForm:
         owner: User,
         presets: list[Preset],
         initial: StudyFormInitial | None = None,
+        kept: Mapping[int, KeptTable] | None = None,
     ) -> None:
+        """``kept``: the tables kept from this form's previous post, by upload slot (0-based)."""
         initial = initial or StudyFormInitial()
         self.is_bound = data is not None
         self.main = StudyMainForm(
@@ -199,11 +213,19 @@ class StudyForm:
         self.component_sections = [
             self._section(kind, label, catalogue, initial) for kind, label in COMPONENT_SECTIONS
         ]
-        self.objectives = ObjectiveFormSet(data, prefix="objectives", initial=initial.objectives)
-        self.tables = TableFormSet(data, files, prefix="tables", form_kwargs={"chosen": self.uses_tables})
+        self.objectives = ObjectiveFormSet(
+            data,
+            prefix="objectives",
+            initial=initial.objectives,
+            form_kwargs={"regressors": table_regressors(catalogue)},
+        )
+        self.tables = TableFormSet(
+            data, files, prefix="tables", form_kwargs={"chosen": self.uses_tables, "kept": kept}
+        )
         self.constraints = ConstraintFormSet(data, prefix="constraints", initial=initial.constraints)
         self.known_quantities = KNOWN_QUANTITIES
         self.config: Any = None
+        self._parsed: tuple[dict[str, Any], list[dict[str, Any]], list[Place]] | None = None
 
     def _section(
         self,
@@ -238,9 +260,10 @@ class StudyForm:
         if self.config is not None:
             return True
         parts = [form.is_valid() for form in self._forms()] + [f.is_valid() for f in self._formsets()]
+        values, tables, places = self._parsed = self._values()
         if not all(parts):
-            return False  # the engine would only report the same values again
-        values, tables, places = self._values()
+            self._add_part_problems(values, tables, places)
+            return False
         try:
             self.config = services.config_from_form(values, tables)
         except services.ConfigError as exc:
@@ -250,8 +273,30 @@ class StudyForm:
             else:
                 form, field = located
                 form.add_error(field, exc.message)
+            self._add_part_problems(values, tables, places)  # the other tables' errors, say
             return False
         return self._in_flight_fits() and self._warm_start_fits()
+
+    def _add_part_problems(
+        self, values: dict[str, Any], tables: list[dict[str, Any]], places: list[Place]
+    ) -> None:
+        """The engine's errors in the parts that could be read, each at its input, beside the form's own.
+
+        An input showing an error already keeps only that one (the engine saw a default in its
+        place), and an error with no input of its own waits for the whole configuration's check.
+        """
+        for problem in form_support.config_problems(values, tables):
+            located = locate(places, problem.field)
+            if located is not None and located[1] not in located[0].errors:
+                located[0].add_error(located[1], problem.message)
+
+    def uploaded_tables_evaluator(self) -> dict[str, Any] | None:
+        """The table evaluator the posted tables and objectives make (None: not a table study, or they
+        do not make one yet), for showing how well the tables predict before the study exists."""
+        if not self.is_bound or not self.uses_tables or self._parsed is None:
+            return None
+        values, tables, _ = self._parsed  # as parsed, before errors took values out of cleaned_data
+        return form_support.form_table_evaluator(values, tables)
 
     def _in_flight_fits(self) -> bool:
         """In flight needs an evaluator measured outside the iteration job (else a field error)."""
@@ -281,7 +326,7 @@ class StudyForm:
         data = self.main.cleaned_data
         places = [Place((), self.main)]
         values: dict[str, Any] = {
-            "space": data["space"],
+            "space": data.get("space"),
             "space_spec": None,
             "ref_point": data.get("ref_point"),
             **{name: data.get(name) for name in SIZES},
@@ -291,14 +336,28 @@ class StudyForm:
             values["space_spec"] = self.custom_space.cleaned_data.get("spec")
             places.append(Place(("space",), self.custom_space, catch_all="spec"))
         for section in [self.evaluator_section, *self.component_sections]:
-            option = section.chosen
-            assert option is not None  # the main form accepted the key
-            values[section.kind] = {"name": option.key, "params": option.form.params()}
-            places.append(Place((section.kind, "params"), option.form))
-        named = [(row, objective) for row in self.objectives if (objective := row.objective()) is not None]
+            option = section.chosen  # None for a key the main form refused
+            values[section.kind] = (
+                None if option is None else {"name": option.key, "params": option.form.params()}
+            )
+            if option is not None:
+                places.append(Place((section.kind, "params"), option.form))
+        named = [
+            (row, objective)
+            for row in self.objectives
+            if not row.errors and (objective := row.objective()) is not None
+        ]
         values["objectives"] = [objective for _, objective in named]
         places += row_places(("objectives",), [row for row, _ in named], "name", self.objectives)
-        bounded = [(row, bound) for row in self.constraints if (bound := row.constraint()) is not None]
+        if self.uses_tables:
+            models = {objective["name"]: model for row, objective in named if (model := row.chosen_model())}
+            values["objective_models"] = models or None
+            places += [Place((*OBJECTIVE_MODELS_PATH, o["name"]), row, "model") for row, o in named]
+        bounded = [
+            (row, bound)
+            for row in self.constraints
+            if not row.errors and (bound := row.constraint()) is not None
+        ]
         values["constraints"] = [bound for _, bound in bounded]
         places += row_places(("constraints",), [row for row, _ in bounded], "value", self.constraints)
         tables, table_rows = self._tables()
@@ -315,6 +374,19 @@ class StudyForm:
         reused = self.main.cleaned_data.get("tables_from")
         tables = services.study_tables(reused) if reused is not None else []
         return tables, [None] * len(tables)
+
+    # --- tables kept for the next post ---
+
+    def tables_to_keep(self) -> dict[int, KeptTable | None]:
+        """Each upload slot's table for the form's next post, None to drop it; only for a table study."""
+        if not self.uses_tables:
+            return {}
+        return {row.number - 1: row.to_keep() for row in self.tables}
+
+    def show_kept(self, kept: Mapping[int, KeptTable]) -> None:
+        """Show ``kept`` (by slot) as the tables this form holds when it is shown again."""
+        for row in self.tables:
+            row.kept = kept.get(row.number - 1)
 
     # --- what templates and tests read ---
 

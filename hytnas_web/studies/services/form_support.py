@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -104,8 +106,12 @@ def objective_defaults() -> dict[str, dict[str, Any]]:
 
     Per evaluator key: ``param``, the one choice parameter that changes its objectives (None when
     none does), and ``objectives``, the defaults per value of that parameter (key "" without one).
+    The table evaluator's, the HyT-NAS accuracy and latency, also carry each one's ``model``: the
+    regressor the command line's HyT-NAS setup fits for it (``TableEvaluator.hytnas``), and the
+    entry a ``ref_point``: that setup's reference point, as the form's input spells it.
     The benchmark's defaults follow its ``n_obj`` input and are drawn by the page's script.
     """
+    from search_engine.evaluators.table import HYTNAS_MODELS, HYTNAS_REFERENCE_POINT
     from search_engine.registry import EVALUATORS
 
     defaults: dict[str, dict[str, Any]] = {}
@@ -115,6 +121,9 @@ def objective_defaults() -> dict[str, dict[str, Any]]:
             continue
         base = default_objectives(key)
         defaults[key] = {"param": None, "objectives": {"": base}}
+        if key == "table":  # the HyT-NAS tables, with the setup's regressors and reference point
+            defaults[key]["objectives"][""] = [{**o, "model": HYTNAS_MODELS[o["name"]]} for o in base]
+            defaults[key]["ref_point"] = ", ".join(f"{v:g}" for v in HYTNAS_REFERENCE_POINT)
         if key in ("table", "external"):
             continue  # their objectives are the user's: what the tables hold, what their code measures
         for param in entry["params"]:
@@ -156,8 +165,10 @@ def config_from_form(data: dict[str, Any], tables: list[dict[str, Any]] | None =
             the evaluator's own); ``ref_point`` (list of numbers or None = derived); each component
             kind as ``{"name", "params"}``; ``n_init``, ``batch_size``, ``budget``, ``seed``,
             ``patience``, ``in_flight`` (None: synchronous batches), ``pending`` (how points in
-            flight condition a proposal; absent: the default) and ``constraints`` (list of
-            {quantity, bound, value}).
+            flight condition a proposal; absent: the default), ``constraints`` (list of
+            {quantity, bound, value}) and, for ``table``, ``objective_models`` ({objective name:
+            regressor} for the objectives whose regressor is not the evaluator's ``model``; absent or
+            None: none).
         tables: for the table evaluator, ``[{"name", "text", "objectives": [names] or None}]``.
 
     Raises:
@@ -198,14 +209,8 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
             raise ConfigError("space", "a benchmark problem is searched in its own space; choose that space")
         space = benchmark.default_space().to_spec()
     elif evaluator_name == "table":
-        objectives = objectives or default_objectives("table")
-        space = _form_space(data["space"], data.get("space_spec"))
-        evaluator_params = {
-            **evaluator_params,
-            "tables": _checked_tables(tables, space, objectives),
-            "objectives": objectives,
-            "space": space,
-        }
+        evaluator_params = _table_params(data, _checked_tables, tables)
+        objectives, space = evaluator_params["objectives"], evaluator_params["space"]
     elif evaluator_name == "external":
         space = _form_space(data["space"], data.get("space_spec"))
         evaluator_params = {**evaluator_params, "objectives": _declared_objectives(objectives)}
@@ -234,6 +239,88 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
             f"give one surrogate per objective: {config.n_objectives}, not {len(members)}",
         )
     return config
+
+
+TableCheck = Callable[[list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]], list[dict[str, Any]]]
+"""Parses the uploaded tables for a space and objectives into the evaluator's entries (or raises)."""
+
+
+def _table_params(
+    data: dict[str, Any], check_tables: TableCheck, tables: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The table evaluator's parameters from the form's values: the page's inputs over its sub-form's."""
+    objectives = list(data.get("objectives") or []) or default_objectives("table")
+    space = _form_space(data["space"], data.get("space_spec"))
+    return {
+        **dict(data["evaluator"].get("params") or {}),
+        "tables": check_tables(tables, space, objectives),
+        "objectives": objectives,
+        "space": space,
+        **({"objective_models": data["objective_models"]} if data.get("objective_models") else {}),
+    }
+
+
+def form_table_evaluator(data: dict[str, Any], tables: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The table evaluator ``{name, params}`` as the form's values would store it, or None if they would not.
+
+    For showing the uploaded tables' fit (``table_fit.evaluator_fit``) on a form whose other parts
+    are still wrong: the same parameters ``config_from_form`` stores, so the fit is computed once.
+    """
+    from search_engine.registry import EVALUATORS
+
+    try:
+        params = _table_params(data, _checked_tables, tables)
+        EVALUATORS.resolve("table", params, "evaluator")
+    except (ConfigError, TypeError, ValueError, LookupError, AttributeError, ArithmeticError, RecursionError):
+        return None
+    return {"name": "table", "params": params}
+
+
+def config_problems(data: dict[str, Any], tables: list[dict[str, Any]]) -> list[ConfigError]:
+    """What the engine finds wrong in each part of the form's values, each part checked on its own.
+
+    For a form some of whose inputs could not be read: ``data`` holds None for the parts that
+    could not (a component whose choice is unknown, a size that is not a number) and leaves out
+    the parameters that could not, so every part a user can fix already is reported now rather
+    than after the rest is fixed. The parts: each optimizer component, the evaluator's own
+    parameters, and for a table study each uploaded table. Errors of a whole configuration (a
+    budget below the initial design, an acquisition the surrogate cannot serve) wait for
+    ``config_from_form``, which needs every part.
+    """
+    from search_engine.config import COMPONENT_FIELDS
+    from search_engine.registry import EVALUATORS
+
+    problems: list[ConfigError] = []
+    checks: list[Callable[[], object]] = [
+        functools.partial(registry.resolve, spec["name"], spec.get("params") or {}, kind)
+        for kind, registry in COMPONENT_FIELDS.items()
+        if isinstance(spec := data.get(kind), dict)
+    ]
+    evaluator = data.get("evaluator")
+    if isinstance(evaluator, dict) and evaluator["name"] == "table" and data.get("space"):
+
+        def table_problems(
+            tables: list[dict[str, Any]], space: dict[str, Any], objectives: list[dict[str, Any]]
+        ) -> list[dict[str, Any]]:
+            entries, found = _table_entries(tables, space, objectives)
+            problems.extend(found)
+            return entries
+
+        checks.append(functools.partial(_table_params, data, table_problems, tables))
+    elif isinstance(evaluator, dict) and evaluator["name"] in EVALUATORS:
+        checks.append(
+            functools.partial(
+                EVALUATORS.resolve, evaluator["name"], evaluator.get("params") or {}, "evaluator"
+            )
+        )
+    for check in checks:
+        try:
+            check()
+        except ConfigError as exc:
+            problems.append(exc)
+        except (TypeError, ValueError, LookupError, AttributeError, ArithmeticError, RecursionError):
+            continue  # config_from_form reports those once every part is readable
+    return problems
 
 
 def _declared_objectives(objectives: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -336,33 +423,48 @@ def _checked_tables(
     tables: list[dict[str, Any]], space: dict[str, Any], objectives: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Parse every uploaded table now, so a bad cell is reported with its line before the study exists."""
+    entries, problems = _table_entries(tables, space, objectives)
+    if problems:
+        raise problems[0]
+    return entries
+
+
+def _table_entries(
+    tables: list[dict[str, Any]], space: dict[str, Any], objectives: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[ConfigError]]:
+    """Each table parsed on its own: the entries the evaluator takes, and every table's problem."""
     from search_engine.evaluators.table_csv import parse_table
     from search_engine.objectives import Objective
     from search_engine.registry import SPACES
 
     if not tables:
-        raise ConfigError("evaluator.params.tables", "upload at least one table of measurements")
+        return [], [ConfigError("evaluator.params.tables", "upload at least one table of measurements")]
     parsed_objectives = [Objective.from_dict(o, f"objectives[{i}]") for i, o in enumerate(objectives)]
     names = [o.name for o in parsed_objectives]
     built_space = SPACES.build(space["name"], space.get("params") or {}, "space")
     entries: list[dict[str, Any]] = []
-    covered: set[str] = set()
+    problems: list[ConfigError] = []
     for i, table in enumerate(tables):
         field = f"evaluator.params.tables[{i}]"
         wanted = table.get("objectives") or None
         unknown = [n for n in wanted or [] if n not in names]
         if unknown:
             known = ", ".join(names)
-            raise ConfigError(f"{field}.objectives", f"unknown objective {unknown[0]!r}; known: {known}")
+            problems.append(
+                ConfigError(f"{field}.objectives", f"unknown objective {unknown[0]!r}; known: {known}")
+            )
+            continue
         if wanted is not None and len(set(wanted)) != len(wanted):
-            raise ConfigError(f"{field}.objectives", "an objective is named twice")
+            problems.append(ConfigError(f"{field}.objectives", "an objective is named twice"))
+            continue
         try:
             parsed = parse_table(table["text"], table["name"], built_space, parsed_objectives, wanted)
         except DataError as exc:
-            raise ConfigError(field, str(exc)) from None
-        covered.update(parsed.objectives)
+            problems.append(ConfigError(field, str(exc)))
+            continue
         entries.append({"name": table["name"], "text": table["text"], "objectives": list(parsed.objectives)})
+    covered = {name for entry in entries for name in entry["objectives"]}
     missing = [n for n in names if n not in covered]
-    if missing:
-        raise ConfigError("evaluator.params.tables", f"no table measures objective {missing[0]!r}")
-    return entries
+    if missing and not problems:
+        problems.append(ConfigError("evaluator.params.tables", f"no table measures objective {missing[0]!r}"))
+    return entries, problems

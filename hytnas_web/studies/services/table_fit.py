@@ -1,0 +1,95 @@
+"""How well a table study's measured tables predict: the table evaluator's cross-validated fit per objective.
+
+A table study's objectives are predictions of regressors fitted on the user's tables, so the search is
+only as good as those fits. ``TableEvaluator.fit_report`` measures them by K-fold cross-validation
+(R², RMSE, Kendall tau of out-of-fold predictions against the measurements), which refits K regressors
+per objective: about a second on the HyT-NAS tables. The answer depends on the evaluator's
+configuration alone, so it is cached by a digest of that configuration (tables' text included) for
+``FIT_CACHE_SECONDS``: a page view, or a study form shown again with the same tables, never refits.
+A table given by ``path`` (a configuration made outside the form) is cached by its path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache
+
+from hytnas_web.studies.models import Study
+from search_engine.errors import ConfigError, DataError
+
+logger = logging.getLogger(__name__)
+
+FIT_CACHE_SECONDS = 30 * 24 * 3600
+"""How long a fit report is kept: it changes only with the configuration, which is part of the key."""
+
+
+@dataclass(frozen=True)
+class ObjectiveFit:
+    """One objective's cross-validated fit as pages show it (``r2``, ``kendall_tau``: None if undefined)."""
+
+    objective: str
+    unit: str
+    model: str
+    n_rows: int
+    folds: int
+    r2: float | None
+    rmse: float
+    kendall_tau: float | None
+
+
+def study_fit(study: Study) -> list[ObjectiveFit] | None:
+    """The fit of a table study's predictors, per objective; None for any other evaluator."""
+    return evaluator_fit(study.evaluator)
+
+
+def evaluator_fit(evaluator: Mapping[str, Any]) -> list[ObjectiveFit] | None:
+    """The fit per objective of the table evaluator ``{name, params}`` (cached); None for other evaluators.
+
+    A configuration whose tables cannot be read any more (a ``path`` gone) is None too, and logged.
+    """
+    if evaluator.get("name") != "table":
+        return None
+    key = _cache_key(evaluator)
+    cached = cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    try:
+        fits = _fit(dict(evaluator.get("params") or {}))
+    except (ConfigError, DataError) as exc:
+        logger.warning("no fit report for a table evaluator: %s", exc)
+        return None
+    cache.set(key, fits, FIT_CACHE_SECONDS)
+    return fits
+
+
+def _fit(params: dict[str, Any]) -> list[ObjectiveFit]:
+    from search_engine.evaluators.table import TableEvaluator
+    from search_engine.registry import EVALUATORS
+
+    built = EVALUATORS.build("table", params, "evaluator")
+    assert isinstance(built, TableEvaluator)
+    report = built.fit_report()
+    return [
+        ObjectiveFit(
+            objective=o.name,
+            unit=o.unit,
+            model=report[o.name].model,
+            n_rows=report[o.name].n_rows,
+            folds=report[o.name].folds,
+            r2=report[o.name].r2,
+            rmse=report[o.name].rmse,
+            kendall_tau=report[o.name].kendall_tau,
+        )
+        for o in built.objectives
+    ]
+
+
+def _cache_key(evaluator: Mapping[str, Any]) -> str:
+    text = json.dumps(evaluator, sort_keys=True, separators=(",", ":"), default=str)
+    return f"table-fit:{hashlib.sha256(text.encode()).hexdigest()}"
