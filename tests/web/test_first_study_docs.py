@@ -8,9 +8,11 @@ from typing import Any
 
 from django.urls import reverse
 
-from search_engine.evaluators.table import HYTNAS_FILES, HYTNAS_REFERENCE_POINT
+from search_engine.evaluators.table import HYTNAS_FILES, HYTNAS_MODELS, HYTNAS_REFERENCE_POINT
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CHECKOUT = Path(__file__).resolve().parents[2]
+README = CHECKOUT / "README.md"
+TABLE_FIT_PANEL = CHECKOUT / "templates" / "studies" / "table_fit.html"
 
 
 def walk_through() -> str:
@@ -36,3 +38,16 @@ def test_the_walk_through_names_the_files_objectives_and_reference_point_the_eng
         assert f"`{file_name}`" in text and f"`{objective}`" in text
     accuracy, latency = (f"{v:g}" for v in HYTNAS_REFERENCE_POINT)
     assert f"`{accuracy}, {latency}`" in text
+
+
+def test_the_walk_through_names_the_regressor_the_form_fills_in_for_each_objective() -> None:
+    text = walk_through()
+    for objective, model in HYTNAS_MODELS.items():
+        # In the objective's own step of the form: "`latency`, minimise, ..., regressor `xgboost`".
+        assert re.search(rf"`{objective}`[^.;]*?regressor `{re.escape(model)}`", text), (objective, model)
+
+
+def test_the_walk_through_names_the_fit_panel_as_the_study_page_titles_it() -> None:
+    heading = re.search(r"<h2>(.*?)</h2>", TABLE_FIT_PANEL.read_text(encoding="utf-8"))
+    assert heading is not None
+    assert f"*{heading.group(1)}*" in walk_through()
