@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import statistics
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +115,30 @@ def train_and_validate(
         accuracy = _accuracy(model, data.val_images, data.val_labels)
     window = losses[-LOSS_WINDOW:]
     return TrainingOutcome(accuracy, sum(window) / len(window), time.perf_counter() - start)
+
+
+def seeds_metrics(seeds: Sequence[int], outcomes: Sequence[TrainingOutcome]) -> dict[str, float]:
+    """What runs of one architecture under several seeds measured, as an evaluation's metrics.
+
+    Args:
+        seeds: the seed of each run.
+        outcomes: each run's outcome, in the same order (at least one).
+
+    Returns:
+        ``val_accuracy`` (%, the mean over the runs), ``train_final_loss`` (mean), ``train_seconds``
+        (total) and, with two runs or more, ``val_accuracy_std`` (the sample standard deviation over
+        the runs, in percentage points) and ``val_accuracy_seed_<s>`` (the accuracy under seed ``s``).
+    """
+    accuracies = [outcome.val_accuracy for outcome in outcomes]
+    metrics = {
+        "val_accuracy": statistics.fmean(accuracies),
+        "train_final_loss": statistics.fmean(outcome.final_loss for outcome in outcomes),
+        "train_seconds": sum(outcome.seconds for outcome in outcomes),
+    }
+    if len(outcomes) > 1:
+        metrics["val_accuracy_std"] = statistics.stdev(accuracies)
+        metrics.update({f"val_accuracy_seed_{s}": a for s, a in zip(seeds, accuracies, strict=True)})
+    return metrics
 
 
 def _fit(

@@ -23,14 +23,20 @@ to count them): parameters, multiply-adds *including attention's* ``Q K^T`` and 
 takes a fused CPU kernel), and peak activation memory per stage. A test holds the closed form to a
 per-operation count of the built networks.
 
-Accuracy objective, one of:
+Accuracy objective, one of (declared once, with its objective, in :mod:`.accuracy_signals`):
 
 - ``naswot``: the training-free score of Mellor et al., ICML 2021 (:mod:`.naswot`), objective
   ``accuracy_proxy`` (a unitless score); milliseconds per architecture.
+- ``synflow``: the training-free SynFlow score (Tanaka et al. 2020; Abdelfattah et al. 2021,
+  :mod:`.synflow`), objective ``synflow`` (its log10); one float64 forward and backward pass.
+- ``params`` / ``macs``: the closed-form parameter count or multiply-adds, maximised as an accuracy
+  stand-in (objectives ``params``, ``macs``); nothing is run.
 - ``trained``: validation accuracy in percent of the architecture's classification network after a
   short training run on a synthetic task generated from the seed (:mod:`.short_training`), objective
-  ``accuracy``; seconds to minutes per architecture, all inside ``time_limit``. It is a proxy too: it
-  ranks architectures by how fast they learn at small scale, not by their ImageNet accuracy.
+  ``accuracy``; seconds to minutes per architecture, all inside ``time_limit``. With ``train_seeds``
+  k > 1 it trains k times, under seeds ``seed`` .. ``seed + k - 1`` (weights and batch order; the
+  images stay those of ``seed``), and reports the mean, with the spread as metrics. It is a proxy
+  too: it ranks architectures by how fast they learn at small scale, not by their ImageNet accuracy.
 - ``none``: latency is the only objective.
 
 Reproducibility: weights are initialised under ``seed`` and the images drawn from a ``torch.Generator``
@@ -58,9 +64,16 @@ import numpy as np
 
 from search_engine.errors import ConfigError
 from search_engine.evaluators import measurement
+from search_engine.evaluators.accuracy_signals import ACCURACY_SIGNALS, accuracy_help
 from search_engine.evaluators.base import Evaluator
 from search_engine.evaluators.naswot import naswot_score
-from search_engine.evaluators.short_training import VAL_IMAGES, TrainingDiverged, train_and_validate
+from search_engine.evaluators.short_training import (
+    VAL_IMAGES,
+    TrainingDiverged,
+    seeds_metrics,
+    train_and_validate,
+)
+from search_engine.evaluators.synflow import synflow_score
 from search_engine.nn.synthetic_data import MAX_CLASSES
 from search_engine.objectives import Objective
 from search_engine.params import param
@@ -100,7 +113,9 @@ class _TimeLimitExceeded(Exception):
 class TorchEvaluator(Evaluator):
     """Real PyTorch model per architecture; objectives an accuracy (max) and ``latency`` (min, ms).
 
-    The accuracy is ``accuracy_proxy`` (NASWOT score) or ``accuracy`` (%, after short training), or
+    The accuracy is the objective of the ``accuracy`` setting's signal (``ACCURACY_SIGNALS``):
+    ``accuracy_proxy`` (NASWOT score), ``synflow`` (log10 score), ``params``, ``macs`` (sizes as
+    stand-ins) or ``accuracy`` (%, after short training), or
     absent with ``accuracy="none"``. ``stage_latency`` holds the median ms of ``backbone``, ``neck``
     and ``head`` for detection, and of ``backbone`` and ``head`` for classification, whose head is the
     pooling + linear classifier (also reported as ``latency_classifier_ms``).
@@ -123,8 +138,10 @@ class TorchEvaluator(Evaluator):
       is ``backbone``, ``neck``, ``head`` or ``classifier``;
     - ``peak_rss_mb`` and ``peak_rss_increase_mb``: the *measuring process's* resident memory (the
       interpreter, torch, everything it ran before; see ``_peak_rss_mb``), not the network's;
-    - ``accuracy_proxy`` when computed; and after training ``val_accuracy`` (%),
-      ``train_final_loss`` and ``train_seconds``.
+    - ``accuracy_proxy`` or ``synflow`` when computed; and after training ``val_accuracy`` (%, the
+      mean over the training seeds), ``train_final_loss`` and ``train_seconds`` (mean loss, total
+      time), and with two seeds or more ``val_accuracy_std`` (sample standard deviation over the
+      seeds, percentage points) and ``val_accuracy_seed_<s>`` (the accuracy under seed ``s``).
     """
 
     DISPATCH: ClassVar[str] = "queue"  # seconds per architecture: one job each, on any worker
@@ -173,12 +190,7 @@ class TorchEvaluator(Evaluator):
         low=1e-6,
         high=86400.0,
     )
-    accuracy: Literal["naswot", "trained", "none"] = param(
-        "naswot",
-        "Accuracy objective: NASWOT training-free score (Mellor et al., ICML 2021), accuracy (%) "
-        "after a short training run on a synthetic task (seconds to minutes each: raise the time "
-        "limit), or none.",
-    )
+    accuracy: str = param("naswot", accuracy_help(), choices=tuple(ACCURACY_SIGNALS))
     batch_size: int = param(16, "Images in the batch the NASWOT score is computed on.", low=2, high=1024)
     train_resolution: int = param(32, "Image side for short training (trained accuracy).", low=16, high=512)
     train_steps: int = param(200, "Optimiser steps of short training.", low=1, high=100000)
@@ -188,6 +200,13 @@ class TorchEvaluator(Evaluator):
     )
     train_lr: float = param(
         2e-3, "Peak AdamW learning rate of short training (cosine decay).", low=1e-6, high=1.0
+    )
+    train_seeds: int = param(
+        1,
+        "Short training runs per architecture, under seeds seed .. seed + k - 1 (weights and batch "
+        "order); the objective is their mean accuracy, the spread is reported beside it.",
+        low=1,
+        high=20,
     )
     seed: int = param(0, "Seed of the weights, input images and training data.", low=0, high=2**31 - 1)
     objectives: tuple[Objective, ...] = field(init=False, repr=False)
@@ -203,10 +222,7 @@ class TorchEvaluator(Evaluator):
         super().__post_init__()
         self._space = HyTNASSpace()
         latency = Objective("latency", "min", "ms")
-        accuracy_objective = {
-            "naswot": Objective("accuracy_proxy", "max", "score"),
-            "trained": Objective("accuracy", "max", "%"),
-        }.get(self.accuracy)
+        accuracy_objective = ACCURACY_SIGNALS[self.accuracy].objective
         self.objectives = (accuracy_objective, latency) if accuracy_objective else (latency,)
 
     @classmethod
@@ -289,10 +305,16 @@ class TorchEvaluator(Evaluator):
                 message = "NASWOT kernel is singular: two input images share an activation code"
                 return EvaluationResult.failure(message, budget.elapsed())
             metrics["accuracy_proxy"] = score
-            objectives = (score, metrics["latency_ms"])
+        elif self.accuracy == "synflow":
+            check_time()
+            flow = synflow_score(model, image.shape)
+            if not (np.isfinite(flow) and flow > 0):
+                return EvaluationResult.failure(f"SynFlow score is {flow:g}, not positive", budget.elapsed())
+            metrics["synflow"] = float(np.log10(flow))
         elif self.accuracy == "trained":
             metrics.update(self._train(architecture, check_time))
-            objectives = (metrics["val_accuracy"], metrics["latency_ms"])
+        if self.accuracy != "none":  # params and macs read the closed-form sizes above
+            objectives = (metrics[ACCURACY_SIGNALS[self.accuracy].metric], metrics["latency_ms"])
         check_time()
         peak = _peak_rss_mb()
         metrics["peak_rss_mb"] = peak
@@ -362,7 +384,11 @@ class TorchEvaluator(Evaluator):
         return metrics
 
     def _train(self, architecture: Architecture, check_time: Callable[[str], None]) -> dict[str, float]:
-        """``val_accuracy`` (%), ``train_final_loss`` and ``train_seconds`` of a short training run."""
+        """Short training under each of the ``train_seeds`` seeds: their ``seeds_metrics`` (mean, spread).
+
+        Every run trains on the same images (those of ``seed``): the spread is that of the initial
+        weights and the batch order.
+        """
         from search_engine.nn.synthetic_data import make_dataset
 
         if self._training_data is None:
@@ -370,25 +396,26 @@ class TorchEvaluator(Evaluator):
                 self.train_images, VAL_IMAGES, self.train_resolution, self.num_classes, self.seed
             )
         check_time("while generating the training images")
+        seeds = range(self.seed, self.seed + self.train_seeds)
+        outcomes = []
+        for run, seed in enumerate(seeds, start=1):
+            of_runs = f" (training run {run} of {self.train_seeds})" if self.train_seeds > 1 else ""
 
-        def check_step(done: int) -> None:
-            check_time(f"while training, after {done} of {self.train_steps} steps")
+            def check_step(done: int, of_runs: str = of_runs) -> None:
+                check_time(f"while training, after {done} of {self.train_steps} steps{of_runs}")
 
-        outcome = train_and_validate(
-            architecture,
-            self._training_data,
-            num_classes=self.num_classes,
-            steps=self.train_steps,
-            batch_size=self.train_batch,
-            lr=self.train_lr,
-            seed=self.seed,
-            check=check_step,
-        )
-        return {
-            "val_accuracy": outcome.val_accuracy,
-            "train_final_loss": outcome.final_loss,
-            "train_seconds": outcome.seconds,
-        }
+            outcome = train_and_validate(
+                architecture,
+                self._training_data,
+                num_classes=self.num_classes,
+                steps=self.train_steps,
+                batch_size=self.train_batch,
+                lr=self.train_lr,
+                seed=seed,
+                check=check_step,
+            )
+            outcomes.append(outcome)
+        return seeds_metrics(list(seeds), outcomes)
 
 
 def _time_passes(
