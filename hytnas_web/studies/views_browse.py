@@ -20,6 +20,7 @@ from hytnas_web.lib.signed_in import SignedInRequest
 from hytnas_web.studies import services
 from hytnas_web.studies.forms.manage import EvaluationNotesForm
 from hytnas_web.studies.models import Evaluation, Study
+from hytnas_web.studies.services import proxy_correlation
 
 ANY = [("", "any")]
 
@@ -194,6 +195,7 @@ def architecture_context(
         "study": study,
         "evaluation": evaluation,
         "detail": services.architecture_detail(study, evaluation),
+        "proxy_correlation": proxy_correlation.study_correlation(study),
         "notes_form": notes_form or EvaluationNotesForm(instance=evaluation),
     }
 

@@ -28,7 +28,7 @@ from hytnas_web.studies import services
 from hytnas_web.studies.forms import SavePresetForm
 from hytnas_web.studies.forms.manage import RenameStudyForm, StudyNotesForm
 from hytnas_web.studies.models import ComponentKind, Iteration, Study
-from hytnas_web.studies.services import pending_work, table_fit
+from hytnas_web.studies.services import pending_work, proxy_correlation, table_fit
 from hytnas_web.studies.services.dashboard_polls import (
     ANSWER_CACHE_SECONDS,
     Probe,
@@ -87,6 +87,7 @@ def dashboard_context(
         "components": [{"label": ComponentKind(k).label, **spec} for k, spec in study.components.items()],
         "budgets": services.budget_summary(study),
         "table_fit": table_fit.study_fit(study),
+        "proxy_correlation": proxy_correlation.study_correlation(study),
         "preset_form": preset_form or SavePresetForm(),
         "rename_form": rename_form or RenameStudyForm(instance=study),
         "notes_form": notes_form or StudyNotesForm(instance=study),
@@ -253,4 +254,6 @@ def _tables_html(study: Study, iterations: bool, evaluations: bool) -> dict[str,
             "links": _links(study),
         }
         html["evaluations"] = render_to_string("studies/recent_evaluations.html", context)
+        correlation = {"proxy_correlation": proxy_correlation.study_correlation(study)}
+        html["proxy_correlation"] = render_to_string("studies/proxy_correlation.html", correlation)
     return html

@@ -25,11 +25,13 @@ class AccuracySignal:
     """One choice of accuracy signal.
 
     Attributes:
+        label: its short name, to begin a sentence ("NASWOT", "The parameter count").
         objective: the objective it reports (maximised), or None when there is no accuracy objective.
         metric: the metric of each evaluation holding the same value ("" without an objective).
         description: what the value is, in words, for the setting's help and for pages.
     """
 
+    label: str
     objective: Objective | None
     metric: str
     description: str
@@ -37,12 +39,14 @@ class AccuracySignal:
 
 ACCURACY_SIGNALS: dict[str, AccuracySignal] = {
     "naswot": AccuracySignal(
+        "NASWOT",
         Objective("accuracy_proxy", "max", "score"),
         "accuracy_proxy",
         "NASWOT training-free score (Mellor et al., ICML 2021): log-determinant of the untrained "
         "network's activation-pattern kernel",
     ),
     "synflow": AccuracySignal(
+        "SynFlow",
         Objective("synflow", "max", "log10"),
         "synflow",
         "SynFlow training-free score (Tanaka et al. 2020, as a zero-cost proxy in Abdelfattah et al., "
@@ -50,28 +54,30 @@ ACCURACY_SIGNALS: dict[str, AccuracySignal] = {
         "norm",
     ),
     "params": AccuracySignal(
+        "The parameter count",
         Objective("params", "max", "parameters"),
         "params_total",
         "the parameter count, maximised as an accuracy stand-in (larger networks tend to be more "
         "accurate); closed form, nothing is run",
     ),
     "macs": AccuracySignal(
+        "The multiply-add count",
         Objective("macs", "max", "MACs"),
         "macs_total",
         "the multiply-adds of one image, maximised as an accuracy stand-in; closed form, nothing is run",
     ),
     "trained": AccuracySignal(
+        "Short-training accuracy",
         Objective("accuracy", "max", "%"),
         "val_accuracy",
         "validation accuracy (%) after a short training run on a synthetic task, the mean over the "
         "training seeds (seconds to minutes each: raise the time limit)",
     ),
-    "none": AccuracySignal(None, "", "no accuracy objective: latency is the only one"),
+    "none": AccuracySignal(
+        "No accuracy objective", None, "", "no accuracy objective: latency is the only one"
+    ),
 }
 """Accuracy setting -> its signal; the order is the order the study form offers them in."""
-
-SIZE_SIGNALS = frozenset({"params", "macs"})
-"""Signals that are a closed-form size: their value is the size metric the evaluator reports anyway."""
 
 
 def accuracy_help() -> str:

@@ -156,6 +156,9 @@ def test_the_form_says_where_each_evaluator_runs_and_offers_its_settings(alice_c
         "param": "accuracy",
         "objectives": {
             "naswot": [PROXY, LATENCY],
+            "synflow": [{"name": "synflow", "direction": "max", "unit": "log10"}, LATENCY],
+            "params": [{"name": "params", "direction": "max", "unit": "parameters"}, LATENCY],
+            "macs": [{"name": "macs", "direction": "max", "unit": "MACs"}, LATENCY],
             "trained": [{"name": "accuracy", "direction": "max", "unit": "%"}, LATENCY],
             "none": [LATENCY],
         },

@@ -11,7 +11,8 @@ outside the iteration job: evaluation jobs, recording results), ``remote_work`` 
 ``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``progress``,
 ``form_support`` with ``kept_tables`` (a study form's uploaded tables, kept for the form shown
 again with errors) and ``table_fit`` (the table evaluator's cross-validated fit per objective,
-cached), ``dashboard`` (with ``dashboard_polls`` and ``dashboard_rows``), ``browse``,
+cached), ``proxy_correlation`` (how much of an accuracy signal is network size),
+``dashboard`` (with ``dashboard_polls`` and ``dashboard_rows``), ``browse``,
 ``compare``, ``feasibility`` (device budgets as pages show them), ``csv_export``, ``csv_import``,
 ``warm_start`` (measurements already there as the initial design), ``pending_work`` with
 ``pending_upload`` (an external study's pending work done by hand), ``devices``, ``workers_panel``,

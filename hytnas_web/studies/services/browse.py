@@ -57,7 +57,9 @@ MEASUREMENTS = (
     ("peak_rss_mb", "Peak memory of the measuring process (MB)"),
     ("peak_rss_increase_mb", "Peak memory added by this architecture (MB)"),
     ("accuracy_proxy", "Accuracy proxy (score)"),
-    ("val_accuracy", "Validation accuracy after the short training run (%)"),
+    ("synflow", "SynFlow score (log10)"),
+    ("val_accuracy", "Validation accuracy after the short training run (%; mean over its seeds)"),
+    ("val_accuracy_std", "Validation accuracy, standard deviation over the training seeds (points)"),
     ("train_final_loss", "Training loss at the end of the run"),
     ("train_seconds", "Training time (s)"),
 )
