@@ -87,8 +87,9 @@ def default_objectives(
     default to the HyT-NAS pair, accuracy (max, %) and latency (min, ms), and measure whatever the
     user's tables hold or the user's code reports (the rows declare them).
     Any other evaluator (``torch``, ``remote``) states its own, which depend on its ``params``:
-    ``accuracy_proxy`` (max, score; NASWOT) or ``accuracy`` (max, %; after a short training run) and
-    ``latency`` (min, ms), or latency alone, as their ``accuracy`` parameter says.
+    the objective of their ``accuracy`` signal (``search_engine.evaluators.accuracy_signals``:
+    ``accuracy_proxy``, ``synflow``, ``params``, ``macs`` or ``accuracy``, all max) and ``latency``
+    (min, ms), or latency alone, as their ``accuracy`` parameter says.
     """
     from search_engine.evaluators.table import HYTNAS_OBJECTIVES
     from search_engine.registry import EVALUATORS

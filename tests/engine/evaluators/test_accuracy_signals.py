@@ -106,7 +106,7 @@ def test_the_size_signals_are_the_closed_form_counts(task: str) -> None:
         assert "accuracy_proxy" not in params_result.metrics and "val_accuracy" not in macs_result.metrics
 
 
-# Short training at 16 px on 256 images: about a second per run.
+# Short training at 16 px on 128 images: about a second per run on an idle machine.
 TRAINING = {
     **FAST,
     "task": "classification",
@@ -114,21 +114,22 @@ TRAINING = {
     "accuracy": "trained",
     "num_classes": 4,
     "train_resolution": 16,
-    "train_images": 256,
-    "train_steps": 40,
-    "train_batch": 32,
+    "train_images": 128,
+    "train_steps": 30,
+    "train_batch": 16,
 }
 
 
+@pytest.mark.slow  # short training: seconds idle, a minute on a busy machine
 def test_training_under_several_seeds_reports_their_mean_and_spread() -> None:
     architecture = _smallest(channels_stage1=16)
     result = TorchEvaluator(**TRAINING, seed=5, train_seeds=2).evaluate([architecture])[0]
     assert result.ok, result.error
     # Each run on its own, under seeds 5 and 6, on the images of seed 5.
-    data = make_dataset(256, 512, 16, 4, 5)
+    data = make_dataset(128, 512, 16, 4, 5)
     alone = [
         train_and_validate(
-            architecture, data, num_classes=4, steps=40, batch_size=32, lr=2e-3, seed=seed
+            architecture, data, num_classes=4, steps=30, batch_size=16, lr=2e-3, seed=seed
         ).val_accuracy
         for seed in (5, 6)
     ]
@@ -141,12 +142,13 @@ def test_training_under_several_seeds_reports_their_mean_and_spread() -> None:
     assert result.metrics["val_accuracy_std"] > 0
 
 
+@pytest.mark.slow  # short training: seconds idle, a minute on a busy machine
 def test_one_training_seed_reports_no_spread_and_the_same_accuracy_as_before() -> None:
     architecture = _smallest(channels_stage1=16)
     one = TorchEvaluator(**TRAINING, seed=5).evaluate([architecture])[0]
     assert one.ok, one.error
-    data = make_dataset(256, 512, 16, 4, 5)
-    alone = train_and_validate(architecture, data, num_classes=4, steps=40, batch_size=32, lr=2e-3, seed=5)
+    data = make_dataset(128, 512, 16, 4, 5)
+    alone = train_and_validate(architecture, data, num_classes=4, steps=30, batch_size=16, lr=2e-3, seed=5)
     assert one.metrics["val_accuracy"] == alone.val_accuracy
     assert "val_accuracy_std" not in one.metrics
     assert not any(name.startswith("val_accuracy_seed_") for name in one.metrics)
