@@ -462,22 +462,26 @@ def fidelity_figure(series: FidelitySeries) -> Figure | None:
     """Kendall tau of every objective on one panel, then each objective's RMSE on a panel of its own.
 
     Rank correlations share a scale (-1..1); errors do not (1 % of accuracy beside 150 ms of latency
-    would be a flat line), so each objective's RMSE gets its own axis, in its own units.
+    would be a flat line), so each objective's RMSE gets its own axis, in its own units. The panels are
+    short, so each is named by a line of text above it rather than by a rotated axis title, which would
+    run into its neighbours' once a name is longer than its panel is high.
     """
     if not series.available:
         return None
     iterations = list(series.iterations)
     with_errors = [name for name in series.objectives if any(v is not None for v in series.rmse[name])]
-    panel, gap = 1.0 / (1 + len(with_errors)), 0.06
+    panel, gap = 1.0 / (1 + len(with_errors)), 0.12
     layout = _layout(
         "Surrogate fidelity: predicted vs measured, per batch",
         xaxis={
             "title": {"text": "iteration"},
-            "dtick": 1,
+            **({"dtick": 1} if len(iterations) <= 20 else {}),  # every iteration labelled while they fit
             "anchor": f"y{len(with_errors) + 1}" if with_errors else "y",
         },
-        yaxis={"title": {"text": "Kendall τ"}, "range": [-1.05, 1.05], "domain": [1 - panel + gap / 2, 1.0]},
+        yaxis={"range": [-1.05, 1.05], "domain": [1 - panel + gap / 2, 1.0]},
+        annotations=[],
     )
+    _name_panel(layout, "Kendall τ", 1.0)
     traces: list[dict[str, Any]] = [
         {
             "type": "scatter",
@@ -492,10 +496,10 @@ def fidelity_figure(series: FidelitySeries) -> Figure | None:
     for k, name in enumerate(with_errors, start=2):
         top = 1 - (k - 1) * panel
         layout[f"yaxis{k}"] = {
-            "title": {"text": f"{escape(name)} RMSE"},
             "domain": [max(0.0, top - panel + gap / 2), top - gap / 2],
             "rangemode": "tozero",
         }
+        _name_panel(layout, f"{escape(name)} RMSE", top - gap / 2)
         traces.append(
             {
                 "type": "scatter",
@@ -509,6 +513,22 @@ def fidelity_figure(series: FidelitySeries) -> Figure | None:
             }
         )
     return {"data": traces, "layout": layout}
+
+
+def _name_panel(layout: dict[str, Any], text: str, top: float) -> None:
+    """A panel's name as one line of text just above its top edge (``top``, in the figure's fraction)."""
+    layout["annotations"].append(
+        {
+            "text": text,
+            "xref": "paper",
+            "yref": "paper",
+            "x": 0,
+            "y": top,
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "showarrow": False,
+        }
+    )
 
 
 def timing_figure(series: TimingSeries) -> Figure | None:
