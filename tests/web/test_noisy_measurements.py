@@ -223,3 +223,30 @@ def test_a_remeasurement_lost_with_its_worker_or_queue_is_given_out_again_by_the
     rows = list(PreviousMeasurement.objects.filter(evaluation__study=study))
     assert {r.status for r in rows} == {PreviousMeasurement.Status.REPLACED}
     assert PreviousMeasurement.objects.get(pk=lost_with_worker.pk).attempts == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_remeasurement_keeps_the_measurement_in_place(
+    alice_client: Client, alice: User, rq_queues: str
+) -> None:
+    study = measured_torch_study(alice)
+    before = dict(study.evaluations.values_list("pk", "objectives"))
+    assert noisy.request_remeasurement(study) == 3
+    # The machine got slower than the study allows: every re-measurement runs out of time.
+    config = {
+        **study.config,
+        "evaluator": {"name": "torch", "params": {**SINGLE_PASS_TORCH, "time_limit": 1e-6}},
+    }
+    Study.objects.filter(pk=study.pk).update(config=config)
+    for row in PreviousMeasurement.objects.filter(evaluation__study=study):
+        outcome = noisy.run_remeasurement(row.pk, job_id=f"job-{row.pk}")
+        assert outcome.startswith("failed (") and outcome.endswith("the measurement in place is kept")
+        assert noisy.run_remeasurement(row.pk, job_id="a-duplicate") == "re-measurement already kept"
+    assert dict(study.evaluations.values_list("pk", "objectives")) == before
+    rows = list(PreviousMeasurement.objects.filter(evaluation__study=study))
+    assert {r.status for r in rows} == {PreviousMeasurement.Status.KEPT} and all(
+        "time" in r.error for r in rows
+    )
+    page = alice_client.get(reverse("studies-architecture", args=[study.pk, rows[0].evaluation_id]))
+    assert "this measurement stays current" in page.content.decode()
+    assert noisy.request_remeasurement(study) == 3  # a later try is allowed

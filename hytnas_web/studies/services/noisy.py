@@ -27,7 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -166,6 +166,14 @@ def request_remeasurement(study: Study) -> int:
     refusal = remeasure_refusal(study)
     if refusal is not None:
         raise RemeasureRefused(refusal)
+    try:
+        return _keep_and_enqueue(study)
+    except IntegrityError:  # a concurrent request (SQLite takes no row lock) kept them first
+        raise RemeasureRefused("These measurements are already being re-measured.") from None
+
+
+def _keep_and_enqueue(study: Study) -> int:
+    """``request_remeasurement``'s work, in one transaction."""
     with transaction.atomic():
         Study.objects.select_for_update().filter(pk=study.pk).first()  # orders concurrent requests
         outstanding = remeasuring_ids(study)
