@@ -26,11 +26,14 @@ def noisy_badge(study: Study, evaluation: Evaluation) -> dict[str, Any]:
 @register.inclusion_tag("studies/architecture_noisy.html")
 def noisy_panel(study: Study, evaluation: Evaluation) -> dict[str, Any]:
     """The architecture page's section: why its measurement is noisy, and the measurements it replaced."""
+    target = noisy.target_spread_of(study)
+    kept_ones = noisy.previous_measurements(evaluation)
+    previous = [(kept, noisy.noise_of(kept.metrics, target)) for kept in kept_ones]
     return {
         "study": study,
         "evaluation": evaluation,
         "noise": noisy.evaluation_noise(study, evaluation),
-        "previous": noisy.previous_measurements(evaluation),
+        "previous": previous,
     }
 
 
