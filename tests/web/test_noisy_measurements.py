@@ -72,6 +72,8 @@ def test_a_measurement_is_noisy_for_each_reason_its_metrics_give() -> None:
     assert wide.noisy and wide.reasons == ("spread ±8.1% above the target ±3.0%",)
     busy = noisy.noise_of({**QUIET_METRICS, "machine_load_1m": 6.5, "latency_noisy": 1.0}, 0.03)
     assert busy.reasons == ("load 6.50 above the machine's 4 cores",)
+    crowded = noisy.noise_of({**QUIET_METRICS, "machine_runnable": 7.0, "latency_noisy": 1.0}, 0.03)
+    assert crowded.reasons == ("7 tasks runnable at once on the machine's 4 cores",)
     hot = noisy.noise_of({**QUIET_METRICS, "machine_throttled": float(0x50004), "latency_noisy": 1.0}, 0.03)
     assert hot.reasons == ("the board was throttled (flags 0x50004)",)
     # Throttled since boot only (high bits) is not throttled now.

@@ -2,11 +2,12 @@
 
 A measurement is noisy when its timing cannot be trusted as it stands: the median's confidence
 half-width (``latency_spread``) stayed above the evaluator's ``target_spread`` at the bound on passes
-(or a single pass left it unknown), the machine's one-minute load exceeded its CPUs, or the board
-reported throttling. The measuring worker decides it (``latency_noisy``, see
-``search_engine.evaluators.measurement.is_noisy``); ``noise_of`` reads it back with the reasons from
-the same metrics, and is the one place every page and export asks (the architectures table's badge,
-the architecture page, the dashboard's count, the CSV's ``latency_noisy`` column), so they agree.
+(or a single pass left it unknown), the machine's one-minute load or its run queue at the end of
+timing (``machine_runnable``) exceeded its CPUs, or the board reported throttling. The measuring
+worker decides it (``latency_noisy``, see ``search_engine.evaluators.measurement.is_noisy``);
+``noise_of`` reads it back with the reasons from the same metrics, and is the one place every page
+and export asks (the architectures table's badge, the architecture page, the dashboard's count, the
+CSV's ``latency_noisy`` column), so they agree.
 
 Re-measuring keeps every measurement: ``request_remeasurement`` copies each flagged evaluation's
 measurement into a ``PreviousMeasurement`` row and puts one job per row on the evaluations queue
@@ -45,7 +46,13 @@ from search_engine.types import EvaluationResult
 
 logger = logging.getLogger(__name__)
 
-NOISE_METRICS = ("latency_noisy", "latency_spread", "machine_load_1m", "machine_throttled")
+NOISE_METRICS = (
+    "latency_noisy",
+    "latency_spread",
+    "machine_load_1m",
+    "machine_runnable",
+    "machine_throttled",
+)
 """The metrics a measurement's noise is read from: a row without any of them says nothing about it."""
 
 REMEASURE_JOB = "hytnas_web.studies.jobs.run_remeasurement"
@@ -95,8 +102,11 @@ def noise_of(metrics: Any, target_spread: float | None = None) -> Noise:
     elif spread is None and passes == 1 and flagged:
         reasons.append("a single timed pass: the median's spread is unknown")
     load, cores = _number(metrics, "machine_load_1m"), _number(metrics, "machine_cores")
+    runnable = _number(metrics, "machine_runnable")
     if load is not None and cores is not None and load > cores:
         reasons.append(f"load {load:.2f} above the machine's {cores:.0f} cores")
+    elif runnable is not None and cores is not None and runnable > cores:
+        reasons.append(f"{runnable:.0f} tasks runnable at once on the machine's {cores:.0f} cores")
     throttled = _number(metrics, "machine_throttled")
     if throttled is not None and int(throttled) & THROTTLED_NOW:
         reasons.append(f"the board was throttled (flags {int(throttled):#x})")
