@@ -8,7 +8,8 @@ never starts on rows another transaction has not written yet. One module per top
 evaluator built once per worker process), ``stages`` (a HyT-NAS network stage by stage, for the
 pages), ``evaluations`` (measuring
 outside the iteration job: evaluation jobs, recording results), ``remote_work`` with
-``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``progress``,
+``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``noisy`` (why a
+measurement is flagged noisy; measuring it again, the previous one kept), ``progress``,
 ``form_support`` with ``kept_tables`` (a study form's uploaded tables, kept for the form shown
 again with errors) and ``table_fit`` (the table evaluator's cross-validated fit per objective,
 cached), ``dashboard`` (with ``dashboard_polls`` and ``dashboard_rows``), ``browse``,
