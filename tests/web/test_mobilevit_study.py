@@ -82,6 +82,10 @@ def test_the_references_are_measured_first_and_shown_as_labelled_markers_on_the_
 
     view = network_view(study, xxs.architecture, xxs.stage_latency)
     assert view is not None and [view.row(f"stage{s}").values["dim"] for s in (3, 4, 5)] == [64, 80, 96]
+    derived = dict(services.architecture_detail(study, xxs)["derived"])
+    assert [derived[f"channels, stage {s}"] for s in range(1, 6)] == ["16", "24", "48", "64", "80"]
+    assert derived["transformer width, stage 5"] == "96" and derived["FFN width, stage 5"] == "192"
+    assert derived["final 1×1 convolution (classification)"] == "320"
 
 
 def test_a_study_without_references_draws_no_reference_markers(
