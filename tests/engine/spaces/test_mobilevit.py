@@ -14,7 +14,7 @@ from search_engine.optimizer import initial_design
 from search_engine.references import reference_names
 from search_engine.registry import SPACES
 from search_engine.spaces.hytnas import HyTNASSpace
-from search_engine.spaces.hytnas_stages import stage_view
+from search_engine.spaces.hytnas_stages import stage_summaries, stage_view, stage_views, summary
 from search_engine.spaces.mobilevit import (
     REFERENCES,
     MobileViTSpace,
@@ -218,3 +218,25 @@ def test_the_torch_evaluator_measures_an_architecture_of_the_extended_space() ->
     assert result.metrics["params_total"] == sum(p.numel() for p in model.parameters())
     [refused] = evaluator.evaluate([_original_architectures()[0]])  # not an architecture of its space
     assert not refused.ok
+
+
+def test_stage_views_of_both_spaces_at_once_add_up_to_each_spaces_closed_form() -> None:
+    """One list may hold architectures of both spaces (a comparison): each is counted as its own network."""
+    rng = np.random.default_rng(9)
+    X_original, X_extended = ORIGINAL.sample_uniform(6, rng), EXTENDED.sample_uniform(6, rng)
+    mixed = [
+        a for pair in zip(ORIGINAL.decode(X_original), EXTENDED.decode(X_extended), strict=True) for a in pair
+    ]
+    setting = {"task": "classification", "resolution": 96, "num_classes": 5}
+    views = stage_views(mixed, setting)
+    expected = {
+        "original": ORIGINAL.known_quantities(X_original, setting),
+        "extended": EXTENDED.known_quantities(X_extended, setting),
+    }
+    for i, view in enumerate(views):
+        assert view is not None
+        known = expected["original" if i % 2 == 0 else "extended"]
+        for part, quantity in (("backbone", "params.backbone"), ("head", "params.head"), ("total", "params")):
+            assert view.row(part).values["params"] == known[quantity][i // 2]
+        assert view.row("total").values["macs"] == known["macs"][i // 2]
+    assert stage_summaries(mixed, setting)[1] == summary(views[1])  # type: ignore[arg-type]
