@@ -143,6 +143,7 @@ def pareto_figure(
     predicted: tuple[Sequence[int], Any] | None = None,
     broken: Sequence[str] = (),
     bounds: Sequence[tuple[int, float, str]] = (),
+    references: Sequence[tuple[int, str, Sequence[float]]] = (),
 ) -> Figure:
     """Every point coloured by iteration, the front joined, the reference point and predicted values.
 
@@ -154,6 +155,8 @@ def pareto_figure(
         broken: per point of ``data.infeasible``, the bounds it breaks in words (greyed over).
         bounds: ``(objective index, value, label)`` of each bound on a plotted objective, drawn
             as a dashed line across the chart (2-D charts; the layout survives live updates).
+        references: ``(id, name, objectives)`` of each measured reference architecture (e.g.
+            MobileViT-XXS), drawn as a labelled star over its point.
     """
     m = len(data.objectives)
     if m > 3:
@@ -195,7 +198,8 @@ def pareto_figure(
         layout["shapes"] = [_bound_line(axis, value) for axis, value, _ in bounds if axis < m]
         layout["annotations"] = [_bound_note(axis, value, label) for axis, value, label in bounds if axis < m]
     front_texts = [texts[i] for i in data.front.tolist()]
-    return {"data": [trace, *pareto_overlays(data, front_texts, predicted, broken)], "layout": layout}
+    overlays = pareto_overlays(data, front_texts, predicted, broken, references)
+    return {"data": [trace, *overlays], "layout": layout}
 
 
 THREE_D_CAMERA: dict[str, Any] = {"eye": {"x": 1.6, "y": 1.6, "z": 1.2}}
@@ -247,9 +251,11 @@ def pareto_overlays(
     front_texts: Sequence[str],
     predicted: tuple[Sequence[int], Any] | None = None,
     broken: Sequence[str] = (),
+    references: Sequence[tuple[int, str, Sequence[float]]] = (),
 ) -> list[dict[str, Any]]:
     """Traces 1.. of the Pareto figure: the joined front, the reference point, the predicted values,
-    and last the points breaking a bound, greyed over their trace-0 markers.
+    the points breaking a bound, greyed over their trace-0 markers, and last the reference
+    architectures (``references``: id, name, objectives), labelled stars over their points.
 
     ``front_texts`` are the front's compact architectures in ``data.front`` order, ``broken`` the
     bounds each point of ``data.infeasible`` breaks, in words (both escaped here).
@@ -302,7 +308,39 @@ def pareto_overlays(
         traces.append(overlay)
     if data.infeasible.shape[0]:
         traces.append(_infeasible_trace(data, kind, axes, values, broken))
+    if references:
+        traces.append(_references_trace(references, kind, axes, values))
     return traces
+
+
+REFERENCE_ARCHITECTURE_COLOUR = "#d62728"
+
+
+def _references_trace(
+    references: Sequence[tuple[int, str, Sequence[float]]], kind: str, axes: Sequence[str], values: str
+) -> dict[str, Any]:
+    """The reference architectures (MobileViT-XXS, ...): stars named beside them, in a legend entry."""
+    names = [escape(name) for _, name, _ in references]
+    trace: dict[str, Any] = {
+        "type": kind,
+        "mode": "markers+text",
+        "name": "reference architectures",
+        "customdata": [int(pk) for pk, _, _ in references],
+        "text": names,
+        "textposition": "top center",
+        "hovertemplate": "#%{customdata} · %{text} (reference)<br>" + values + "<extra></extra>",
+        "marker": {
+            "symbol": "star",
+            "size": 14 if kind == "scatter" else 6,
+            "color": REFERENCE_ARCHITECTURE_COLOUR,
+            "line": {"width": 1, "color": "#fff"},
+        },
+    }
+    for j, axis in enumerate(axes):
+        trace[axis] = rounded([objectives[j] for _, _, objectives in references])
+    if len(axes) == 1:
+        trace["y"] = [0.0] * len(references)
+    return trace
 
 
 def _infeasible_trace(
