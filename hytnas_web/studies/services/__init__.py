@@ -15,8 +15,9 @@ cached), ``dashboard`` (with ``dashboard_polls`` and ``dashboard_rows``), ``brow
 ``compare``, ``feasibility`` (device budgets as pages show them), ``csv_export``, ``csv_import``,
 ``warm_start`` (measurements already there as the initial design), ``pending_work`` with
 ``pending_upload`` (an external study's pending work done by hand), ``devices``, ``workers_panel``,
-``housekeeping`` (rename, notes, archive, delete, the study list's search) and ``drivers`` (what
-drives each objective).
+``housekeeping`` (rename, notes, archive, delete, the study list's search), ``drivers`` (what
+drives each objective) and ``latency_predictor`` (a per-stage latency predictor calibrated on a
+study's device measurements, cross-validated, cached by the measurements).
 """
 
 from __future__ import annotations

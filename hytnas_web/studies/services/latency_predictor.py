@@ -1,0 +1,144 @@
+"""How well a study's device measurements predict latency: the per-stage predictor fitted on them.
+
+A study that measures latency per stage on a device (the ``torch`` and ``remote`` evaluators) can
+have a latency predictor calibrated on what it measured (``search_engine.evaluators.latency_predictor``:
+one regressor per stage on the space's features and closed-form counts). This page-level service fits
+it on the study's finished evaluations with a stage latency, cross-validates it (R², Kendall tau and
+the share within ±10 % per stage, with each architecture's out-of-fold prediction for the chart) and
+caches the answer by a digest of the measurements and of the evaluator's settings: a page view never
+refits, and a new measurement (or a re-measured one) makes a new fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.core.cache import cache
+
+from hytnas_web.studies import charts
+from hytnas_web.studies.models import Evaluation, Study
+from hytnas_web.studies.services.configs import study_config
+from search_engine.errors import DataError
+from search_engine.evaluators.latency_predictor import LatencyPredictor, inputs_from_points
+from search_engine.types import STAGES
+
+logger = logging.getLogger(__name__)
+
+PREDICTOR_CACHE_SECONDS = 7 * 24 * 3600
+"""How long a fit is kept: it changes only with the measurements, which are part of the key."""
+
+DEVICE_EVALUATORS = ("torch", "remote")
+"""Evaluators that measure latency per stage on a device, whose study pages link to this one."""
+
+
+@dataclass(frozen=True)
+class StageRow:
+    """One stage's cross-validated fit as the page shows it (None: undefined for constant values)."""
+
+    stage: str
+    n_rows: int
+    r2: float | None
+    kendall_tau: float | None
+    within_10_percent: float | None
+    rmse: float
+
+    @property
+    def within_10_percent_text(self) -> str:
+        """The share within ±10 % as the page prints it, e.g. ``82.9 %``."""
+        return "–" if self.within_10_percent is None else f"{100 * self.within_10_percent:.1f} %"
+
+
+@dataclass(frozen=True)
+class PredictorPage:
+    """Everything the page shows; ``reason`` says why there is no fit (yet)."""
+
+    n_measured: int
+    min_rows: int
+    predictor: str
+    folds: int
+    analytic: tuple[str, ...] = ()
+    stages: list[StageRow] = field(default_factory=list)
+    figure: dict[str, Any] | None = None
+    reason: str = ""
+
+
+def measures_stage_latency(study: Study) -> bool:
+    """True when ``study``'s evaluator measures latency per stage on a device (the page applies)."""
+    return str(study.evaluator.get("name")) in DEVICE_EVALUATORS
+
+
+def study_latency_predictor(study: Study) -> PredictorPage:
+    """The latency predictor fitted on ``study``'s measured stage latencies, cross-validated (cached)."""
+    rows = list(
+        study.evaluations.filter(status=Evaluation.Status.DONE, stage_latency__isnull=False)
+        .order_by("id")
+        .values_list("id", "x", "stage_latency")
+    )
+    predictor = LatencyPredictor()
+    key = _cache_key(study, rows)
+    cached = cache.get(key)
+    if isinstance(cached, PredictorPage):
+        return cached
+    page = _fit(study, rows, predictor)
+    cache.set(key, page, PREDICTOR_CACHE_SECONDS)
+    return page
+
+
+def _fit(study: Study, rows: list[tuple[int, Any, Any]], predictor: LatencyPredictor) -> PredictorPage:
+    def page(**shown: Any) -> PredictorPage:
+        return PredictorPage(len(rows), predictor.min_rows(), predictor.label, predictor.folds, **shown)
+
+    needed = predictor.min_rows()
+    if len(rows) < needed:
+        return page(
+            reason=f"{len(rows)} architecture{'' if len(rows) == 1 else 's'} measured on the device so far; "
+            f"the latency predictor needs at least {needed} to fit and cross-validate."
+        )
+    stages = [s for s in STAGES if all(_positive(latency.get(s)) for _, _, latency in rows)]
+    if not stages:
+        return page(reason="No stage has a positive latency in every measurement.")
+    config = study_config(study)
+    space = config.build_space()
+    X = np.array([x for _, x, _ in rows], dtype=np.float64)  # (n, n_vars)
+    inputs = inputs_from_points(space, X, config.evaluator.params)
+    latency = {s: np.array([float(lat[s]) for _, _, lat in rows]) for s in stages}
+    try:
+        fits = predictor.cross_validate(inputs, latency)
+    except DataError as exc:  # the engine's checks say what is wrong with the measurements
+        logger.warning("no latency predictor for study %s: %s", study.pk, exc)
+        return page(reason=f"The measurements cannot be fitted: {exc.message}")
+    table = [
+        StageRow(
+            s,
+            f.quality.n_rows,
+            f.quality.r2,
+            f.quality.kendall_tau,
+            f.quality.within_10_percent,
+            f.quality.rmse,
+        )
+        for s, f in fits.items()
+    ]
+    figure = charts.latency_predictor_figure(
+        {s: (f.measured.tolist(), f.predicted.tolist()) for s, f in fits.items()}
+    )
+    return page(analytic=inputs.analytic_names, stages=table, figure=figure)
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _cache_key(study: Study, rows: list[tuple[int, Any, Any]]) -> str:
+    """A digest of the measurements and of what they were measured with."""
+    text = json.dumps(
+        {"space": study.space, "evaluator": study.evaluator, "rows": rows},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return f"latency-predictor:{hashlib.sha256(text.encode()).hexdigest()}"

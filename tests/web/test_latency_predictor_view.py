@@ -1,0 +1,144 @@
+"""The latency predictor page: a torch study's per-stage predictor, cross-validated on its measurements."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+from django.core.cache import cache
+from django.urls import reverse
+
+from hytnas_web.studies.models import Evaluation, Study
+from search_engine.evaluators.latency_predictor import LatencyPredictor
+from tests.web.stored_config import store_config
+
+ACCURACY_LATENCY = [
+    {"name": "accuracy", "direction": "max", "unit": "%"},
+    {"name": "latency", "direction": "min", "unit": "ms"},
+]
+TORCH = {"name": "torch", "params": {"task": "detection", "resolution": 128}}
+
+
+def torch_study(owner: Any, make_study: Any, n: int, seed: int = 0) -> Study:
+    """A torch study on the HyT-NAS space with ``n`` measured architectures.
+
+    Each stage's latency is its closed-form multiply-adds at 1 ms per million (±2 %), as on a
+    device whose time follows the work done.
+    """
+    from search_engine.spaces.hytnas import HyTNASSpace
+
+    study = make_study(owner, name="On the board")
+    store_config(study, space={"name": "hytnas", "params": {}}, evaluator=TORCH, objectives=ACCURACY_LATENCY)
+    space = HyTNASSpace()
+    rng = np.random.default_rng(seed)
+    X = space.sample_unique(n, rng)
+    counts = space.known_quantities(X, TORCH["params"])
+    for i, (point, key) in enumerate(zip(X, space.keys(X), strict=True)):
+        stage_latency = {
+            s: round(float(counts[f"macs.{s}"][i] / 1e6 * (1 + 0.02 * rng.standard_normal())), 4)
+            for s in ("backbone", "neck", "head")
+        }
+        add_measurement(study, i, key, point.tolist(), stage_latency)
+    return study
+
+
+def add_measurement(study: Study, position: int, key: str, x: list[float], stage: dict[str, float]) -> None:
+    Evaluation.objects.create(
+        study=study,
+        position=position,
+        key=key,
+        x=x,
+        architecture={},
+        source=Evaluation.Source.IMPORTED,
+        status=Evaluation.Status.DONE,
+        objectives=[70.0, sum(stage.values())],
+        stage_latency=stage,
+    )
+
+
+def page_of(study: Study) -> str:
+    return reverse("studies-latency-predictor", args=[study.pk])
+
+
+def test_alice_sees_her_torch_studys_predictor_per_stage_with_predicted_against_measured(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    cache.clear()
+    study = torch_study(alice, make_study, 40)
+    response = alice_client.get(page_of(study))
+    assert response.status_code == 200
+    page = response.context["page"]
+    assert page.reason == ""
+    assert [row.stage for row in page.stages] == ["backbone", "neck", "head"]
+    assert all(row.n_rows == 40 for row in page.stages)
+    backbone = page.stages[0]
+    assert backbone.within_10_percent is not None and backbone.within_10_percent > 0.5
+    content = response.content.decode()
+    assert f'<td class="num">{backbone.within_10_percent_text}</td>' in content
+    figure = json.loads(
+        content.split('id="predictor-scatter" type="application/json">')[1].split("</script>")[0]
+    )
+    names = [trace["name"] for trace in figure["data"]]
+    assert names[:3] == ["backbone", "neck", "head"] and "±10 %" in names
+    assert len(figure["data"][0]["x"]) == len(figure["data"][0]["y"]) == 40
+    detail = alice_client.get(reverse("studies-detail", args=[study.pk])).content.decode()
+    assert f'href="{page_of(study)}"' in detail
+
+
+def test_too_few_measurements_say_how_many_the_predictor_needs(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    cache.clear()
+    study = torch_study(alice, make_study, 3)
+    response = alice_client.get(page_of(study))
+    assert response.status_code == 200
+    assert (
+        "3 architectures measured on the device so far; the latency predictor needs at least 10"
+        in response.content.decode()
+    )
+    assert 'id="predictor-table"' not in response.content.decode()
+
+
+def test_bob_cannot_see_alices_predictor(bob_client: Any, alice: Any, make_study: Any) -> None:
+    study = torch_study(alice, make_study, 3)
+    assert bob_client.get(page_of(study)).status_code == 404
+
+
+def test_the_fit_is_cached_until_a_new_measurement_arrives(
+    alice_client: Any, alice: Any, make_study: Any, monkeypatch: Any
+) -> None:
+    cache.clear()
+    study = torch_study(alice, make_study, 12)
+    fits: list[int] = []
+    cross_validate = LatencyPredictor.cross_validate
+
+    def counted(self: LatencyPredictor, inputs: Any, latency: Any) -> Any:
+        fits.append(inputs.n_rows)
+        return cross_validate(self, inputs, latency)
+
+    monkeypatch.setattr(LatencyPredictor, "cross_validate", counted)
+    alice_client.get(page_of(study))
+    alice_client.get(page_of(study))
+    assert fits == [12]  # the second view read the cached fit
+    add_measurement(study, 12, "one more", [0.5] * 23, {"backbone": 5.0, "neck": 1.0, "head": 1.0})
+    assert alice_client.get(page_of(study)).context["page"].n_measured == 13
+    assert fits == [12, 13]
+
+
+def test_a_measurement_missing_a_stage_leaves_that_stage_out(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    cache.clear()
+    study = torch_study(alice, make_study, 12)
+    add_measurement(study, 12, "no neck", [0.5] * 23, {"backbone": 5.0, "head": 1.0})
+    page = alice_client.get(page_of(study)).context["page"]
+    assert [row.stage for row in page.stages] == ["backbone", "head"]
+
+
+def test_a_benchmark_studys_page_has_no_predictor_link(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    study = make_study(alice)
+    detail = alice_client.get(reverse("studies-detail", args=[study.pk])).content.decode()
+    assert 'id="latency-predictor-link"' not in detail
