@@ -52,6 +52,11 @@ urlpatterns: list[URLPattern] = [
         views_predictor.study_latency_predictor,
         name="studies-latency-predictor",
     ),
+    path(
+        "studies/<int:pk>/latency-predictor/remeasure/",
+        views_predictor.study_remeasure_predicted_front,
+        name="studies-remeasure-predicted-front",
+    ),
     path("studies/compare/", views_browse.study_compare, name="studies-compare"),
     path("studies/<int:pk>/architectures/", views_browse.study_architectures, name="studies-architectures"),
     path(

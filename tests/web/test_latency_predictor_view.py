@@ -39,11 +39,14 @@ def torch_study(owner: Any, make_study: Any, n: int, seed: int = 0) -> Study:
             s: round(float(counts[f"macs.{s}"][i] / 1e6 * (1 + 0.02 * rng.standard_normal())), 4)
             for s in ("backbone", "neck", "head")
         }
-        add_measurement(study, i, key, point.tolist(), stage_latency)
+        accuracy = 60 + 3 * float(np.log(counts["params"][i]))
+        add_measurement(study, i, key, point.tolist(), stage_latency, accuracy)
     return study
 
 
-def add_measurement(study: Study, position: int, key: str, x: list[float], stage: dict[str, float]) -> None:
+def add_measurement(
+    study: Study, position: int, key: str, x: list[float], stage: dict[str, float], accuracy: float = 70.0
+) -> None:
     Evaluation.objects.create(
         study=study,
         position=position,
@@ -52,9 +55,18 @@ def add_measurement(study: Study, position: int, key: str, x: list[float], stage
         architecture={},
         source=Evaluation.Source.IMPORTED,
         status=Evaluation.Status.DONE,
-        objectives=[70.0, sum(stage.values())],
+        objectives=[accuracy, sum(stage.values())],
         stage_latency=stage,
     )
+
+
+def running(study: Study, **config: Any) -> Study:
+    """``study`` running, with a small NSGA-II and batch (the search runs within the request)."""
+    solver = {"name": "nsga2", "params": {"pop_size": 30, "n_gen": 5}}
+    store_config(study, solver=solver, batch_size=4, **config)
+    Study.objects.filter(pk=study.pk).update(status=Study.Status.RUNNING)
+    study.refresh_from_db()
+    return study
 
 
 def page_of(study: Study) -> str:
@@ -142,3 +154,46 @@ def test_a_benchmark_studys_page_has_no_predictor_link(
     study = make_study(alice)
     detail = alice_client.get(reverse("studies-detail", args=[study.pk])).content.decode()
     assert 'id="latency-predictor-link"' not in detail
+
+
+def remeasure(client: Any, study: Study) -> Any:
+    return client.post(reverse("studies-remeasure-predicted-front", args=[study.pk]), follow=True)
+
+
+def test_the_predicted_front_is_queued_for_the_device_once(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    cache.clear()
+    study = running(torch_study(alice, make_study, 20))
+    measured = set(study.evaluations.values_list("key", flat=True))
+    response = remeasure(alice_client, study)
+    queued = list(study.evaluations.filter(origin="predictor"))
+    assert 1 <= len(queued) <= 4
+    assert all(e.status == Evaluation.Status.PENDING and e.iteration is None for e in queued)
+    assert not {e.key for e in queued} & measured
+    assert (
+        f"{len(queued)} architectures of the predicted front queued for the device"
+        in response.content.decode()
+    )
+    remeasure(alice_client, study)  # the same measurements predict the same front: nothing twice
+    assert study.evaluations.filter(origin="predictor").count() == len(queued)
+
+
+def test_the_front_is_not_queued_for_a_study_that_is_not_running_or_measured_too_little(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    cache.clear()
+    paused = torch_study(alice, make_study, 20)
+    response = remeasure(alice_client, paused)
+    assert "works only while the study runs" in response.content.decode()
+    few = running(torch_study(alice, make_study, 5, seed=1))
+    response = remeasure(alice_client, few)
+    assert response.status_code == 200
+    assert "5 architectures measured on the device" in response.content.decode()
+    assert not Evaluation.objects.filter(origin="predictor").exists()
+
+
+def test_bob_cannot_queue_alices_predicted_front(bob_client: Any, alice: Any, make_study: Any) -> None:
+    study = running(torch_study(alice, make_study, 20))
+    assert bob_client.post(reverse("studies-remeasure-predicted-front", args=[study.pk])).status_code == 404
+    assert not study.evaluations.filter(origin="predictor").exists()

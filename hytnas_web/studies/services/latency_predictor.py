@@ -7,6 +7,14 @@ it on the study's finished evaluations with a stage latency, cross-validates it 
 the share within ±10 % per stage, with each architecture's out-of-fold prediction for the chart) and
 caches the answer by a digest of the measurements and of the evaluator's settings: a page view never
 refits, and a new measurement (or a re-measured one) makes a new fit.
+
+``remeasure_predicted_front`` closes the loop: it fits the predictor (and the study's surrogate on
+the measured accuracy), searches against them with the study's solver
+(``search_engine.evaluators.predicted_front``) and stores the predicted front's unmeasured
+architectures as pending evaluations of the study (``origin = "predictor"``, outside any
+iteration), handed to the device like any other: an evaluation job each on the evaluations queue
+(``torch``) or claimed by the study's workers (``remote``). Their measurements change the digest,
+so the page's fit is refitted with them.
 """
 
 from __future__ import annotations
@@ -19,12 +27,18 @@ from typing import Any
 
 import numpy as np
 from django.core.cache import cache
+from django.db import transaction
 
 from hytnas_web.studies import charts
 from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services.configs import study_config
+from hytnas_web.studies.services.evaluations import enqueue_evaluation, study_dispatch
+from hytnas_web.studies.services.json_values import jsonable
+from hytnas_web.studies.services.lifecycle import ActionNotAllowed
+from hytnas_web.studies.services.versions import bump_version
 from search_engine.errors import DataError
 from search_engine.evaluators.latency_predictor import LatencyPredictor, inputs_from_points
+from search_engine.evaluators.predicted_front import predicted_front
 from search_engine.types import STAGES
 
 logger = logging.getLogger(__name__)
@@ -99,7 +113,7 @@ def _fit(study: Study, rows: list[tuple[int, Any, Any]], predictor: LatencyPredi
             reason=f"{len(rows)} architecture{'' if len(rows) == 1 else 's'} measured on the device so far; "
             f"the latency predictor needs at least {needed} to fit and cross-validate."
         )
-    stages = [s for s in STAGES if all(_positive(latency.get(s)) for _, _, latency in rows)]
+    stages = _stages(rows)
     if not stages:
         return page(reason="No stage has a positive latency in every measurement.")
     config = study_config(study)
@@ -127,6 +141,98 @@ def _fit(study: Study, rows: list[tuple[int, Any, Any]], predictor: LatencyPredi
         {s: (f.measured.tolist(), f.predicted.tolist()) for s, f in fits.items()}
     )
     return page(analytic=inputs.analytic_names, stages=table, figure=figure)
+
+
+PREDICTOR_ORIGIN = "predictor"
+"""``Evaluation.origin`` of the architectures queued from the predicted front."""
+
+
+def remeasure_predicted_front(study: Study) -> int:
+    """Queue the predicted front's unmeasured architectures for the device; returns how many were queued.
+
+    At most the study's batch size, within what is left of its budget. Raises ActionNotAllowed,
+    saying why, when the study is not running (its device measures only then), has no objective to
+    maximise (accuracy) to search against beside latency, too few measurements or no budget left.
+    """
+    if study.status != Study.Status.RUNNING:
+        raise ActionNotAllowed(
+            "The predicted front is measured by the study's device, which works only while the study runs."
+        )
+    config = study_config(study)
+    accuracy = next((i for i, o in enumerate(config.objectives) if o.direction == "max"), None)
+    if accuracy is None:
+        raise ActionNotAllowed(
+            "The study has no objective to maximise (accuracy) to search for beside latency."
+        )
+    rows: list[tuple[Any, Any, Any, Any]] = list(
+        study.evaluations.filter(
+            status=Evaluation.Status.DONE, stage_latency__isnull=False, objectives__isnull=False
+        )
+        .order_by("id")
+        .values_list("id", "x", "stage_latency", "objectives")
+    )
+    predictor = LatencyPredictor(seed=config.seed)
+    stages = _stages([(pk, x, latency) for pk, x, latency, _ in rows])
+    if len(rows) < predictor.min_rows() or not stages:
+        raise ActionNotAllowed(
+            f"{len(rows)} architectures measured on the device with every stage's latency; "
+            f"the latency predictor needs at least {predictor.min_rows()}."
+        )
+    remaining = config.budget - study.evaluations.count()
+    if remaining <= 0:
+        raise ActionNotAllowed("The study's budget is spent: no architecture is left to measure.")
+    space = config.build_space()
+    surrogate = config.build_surrogate()
+    front = predicted_front(
+        space,
+        np.array([x for _, x, _, _ in rows], dtype=np.float64),
+        {s: np.array([float(latency[s]) for _, _, latency, _ in rows]) for s in stages},
+        np.array([float(values[accuracy]) for _, _, _, values in rows]),
+        min(config.batch_size, remaining),
+        seed=config.seed + len(rows),  # the same measurements propose the same front
+        setting=config.evaluator.params,
+        predictor=predictor,
+        surrogate=surrogate if surrogate.predicts_values else None,
+        solver=config.build_solver(),
+    )
+    return _store_front(study, space, front.X)
+
+
+def _store_front(study: Study, space: Any, X: Any) -> int:
+    """Pending evaluations for cube points ``X (k, n_vars)``, handed to the device on commit."""
+    keys = space.keys(X)
+    architectures = space.decode(X)
+    dispatch = study_dispatch(study)
+    with transaction.atomic():
+        version = bump_version(study.pk)
+        known = set(study.evaluations.filter(key__in=keys).values_list("key", flat=True))
+        new = [
+            Evaluation(
+                study=study,
+                position=i,
+                key=key,
+                x=X[i].tolist(),
+                architecture=jsonable(architectures[i]),
+                source=Evaluation.Source.OPTIMIZER,
+                origin=PREDICTOR_ORIGIN,
+                version=version,
+            )
+            for i, key in enumerate(keys)
+            if key not in known
+        ]
+        Evaluation.objects.bulk_create(new, ignore_conflicts=True)
+        stored = list(
+            study.evaluations.filter(key__in=[e.key for e in new], status=Evaluation.Status.PENDING)
+        )
+        if dispatch == "queue":
+            for evaluation in stored:
+                enqueue_evaluation(evaluation)
+    return len(stored)
+
+
+def _stages(rows: list[tuple[int, Any, Any]]) -> list[str]:
+    """The stages with a positive latency in every measurement, in ``STAGES`` order."""
+    return [s for s in STAGES if all(_positive(latency.get(s)) for _, _, latency in rows)]
 
 
 def _positive(value: Any) -> bool:
