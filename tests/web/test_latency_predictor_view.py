@@ -197,3 +197,47 @@ def test_bob_cannot_queue_alices_predicted_front(bob_client: Any, alice: Any, ma
     study = running(torch_study(alice, make_study, 20))
     assert bob_client.post(reverse("studies-remeasure-predicted-front", args=[study.pk])).status_code == 404
     assert not study.evaluations.filter(origin="predictor").exists()
+
+
+def test_the_predictor_loop_on_a_small_remote_study(alice_client: Any, alice: Any) -> None:
+    """Measure on the "device" (a worker over the API), fit, queue the predicted front, measure it, refit."""
+    from hytnas_web.studies import services
+    from search_engine.spaces.hytnas import HyTNASSpace
+    from tests.web.hardware_studies import make_hardware_study
+    from tests.web.test_worker_api import Worker
+
+    cache.clear()
+    study = make_hardware_study(alice, "remote", n_init=12, budget=20, batch_size=4)
+    services.start_study(study)
+    services.run_iteration(study.pk, 0, job_id="test")
+    worker = Worker(services.issue_token(alice, "pi-5", study).secret)
+    space, setting = HyTNASSpace(), study.evaluator["params"]
+
+    def measure_what_is_handed_out() -> int:
+        """The worker claims every pending architecture and reports its closed-form "latency"."""
+        claim = worker.claim(n=20).json()
+        for item in claim["evaluations"]:
+            x = np.array([Evaluation.objects.get(pk=item["id"]).x])
+            counts = space.known_quantities(x, setting)
+            stages = {s: float(counts[f"macs.{s}"][0]) / 1e5 for s in ("backbone", "head")}
+            accuracy = float(np.log(counts["params"][0]))
+            response = worker.report(
+                item["id"],
+                claim["lease"]["id"],
+                objectives=[accuracy, sum(stages.values())],
+                stage_latency=stages,
+            )
+            assert response.status_code == 201, response.content
+        return len(claim["evaluations"])
+
+    assert measure_what_is_handed_out() == 12
+    first = alice_client.get(page_of(study)).context["page"]
+    assert first.n_measured == 12 and [row.stage for row in first.stages] == ["backbone", "head"]
+    study.refresh_from_db()
+    remeasure(alice_client, study)
+    queued = set(study.evaluations.filter(origin="predictor").values_list("pk", flat=True))
+    assert 1 <= len(queued) <= 4
+    assert measure_what_is_handed_out() == len(queued)  # the device measured the predicted front
+    refitted = alice_client.get(page_of(study)).context["page"]
+    assert refitted.n_measured == 12 + len(queued)
+    assert all(row.n_rows == 12 + len(queued) for row in refitted.stages)
