@@ -14,7 +14,10 @@ the measured accuracy), searches against them with the study's solver
 architectures as pending evaluations of the study (``origin = "predictor"``, outside any
 iteration), handed to the device like any other: an evaluation job each on the evaluations queue
 (``torch``) or claimed by the study's workers (``remote``). Their measurements change the digest,
-so the page's fit is refitted with them.
+so the page's fit is refitted with them. Not yet covered: the reconciler re-enqueues lost evaluation
+jobs of studies keeping N in flight only, so on a synchronous ``torch`` study a queued architecture
+whose job is lost (Redis emptied) waits for the next action; and no iteration triggers the action
+by itself (every k iterations).
 """
 
 from __future__ import annotations
