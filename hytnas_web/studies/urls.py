@@ -75,6 +75,11 @@ urlpatterns: list[URLPattern] = [
     ),
     path("studies/<int:pk>/delete/", views_manage.study_delete, name="studies-delete"),
     path(
+        "studies/<int:pk>/remeasure-noisy/",
+        views_manage.study_remeasure_noisy,
+        name="studies-remeasure-noisy",
+    ),
+    path(
         "studies/<int:pk>/architectures/<int:evaluation_pk>/notes/",
         views_manage.evaluation_notes,
         name="studies-architecture-notes",
