@@ -241,3 +241,19 @@ def test_the_predictor_loop_on_a_small_remote_study(alice_client: Any, alice: An
     refitted = alice_client.get(page_of(study)).context["page"]
     assert refitted.n_measured == 12 + len(queued)
     assert all(row.n_rows == 12 + len(queued) for row in refitted.stages)
+
+
+def test_measurements_flagged_noisy_are_left_out_of_the_fit(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    cache.clear()
+    study = torch_study(alice, make_study, 14)
+    noisy = list(study.evaluations.order_by("id").values_list("pk", flat=True)[:3])
+    Evaluation.objects.filter(pk__in=noisy).update(
+        metrics={"latency_noisy": 1.0, "machine_load_1m": 9.0, "machine_cores": 2}
+    )
+    response = alice_client.get(page_of(study))
+    page = response.context["page"]
+    assert page.n_measured == 11 and page.n_noisy == 3
+    assert all(row.n_rows == 11 for row in page.stages)
+    assert "3 measurements flagged noisy are left out until measured again" in response.content.decode()

@@ -3,10 +3,11 @@
 A study that measures latency per stage on a device (the ``torch`` and ``remote`` evaluators) can
 have a latency predictor calibrated on what it measured (``search_engine.evaluators.latency_predictor``:
 one regressor per stage on the space's features and closed-form counts). This page-level service fits
-it on the study's finished evaluations with a stage latency, cross-validates it (R², Kendall tau and
-the share within ±10 % per stage, with each architecture's out-of-fold prediction for the chart) and
-caches the answer by a digest of the measurements and of the evaluator's settings: a page view never
-refits, and a new measurement (or a re-measured one) makes a new fit.
+it on the study's finished evaluations with a stage latency (those flagged noisy left out),
+cross-validates it (R², Kendall tau and the share within ±10 % per stage, with each architecture's
+out-of-fold prediction for the chart) and caches the answer by a digest of the measurements and of
+the evaluator's settings: a page view never refits, and a new measurement (or a re-measured one)
+makes a new fit.
 
 ``remeasure_predicted_front`` closes the loop: it fits the predictor (and the study's surrogate on
 the measured accuracy), searches against them with the study's solver
@@ -38,6 +39,7 @@ from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.evaluations import enqueue_evaluation, study_dispatch
 from hytnas_web.studies.services.json_values import jsonable
 from hytnas_web.studies.services.lifecycle import ActionNotAllowed
+from hytnas_web.studies.services.noisy import noisy_evaluation_ids
 from hytnas_web.studies.services.versions import bump_version
 from search_engine.errors import DataError
 from search_engine.evaluators.latency_predictor import LatencyPredictor, inputs_from_points
@@ -82,6 +84,8 @@ class PredictorPage:
     stages: list[StageRow] = field(default_factory=list)
     figure: dict[str, Any] | None = None
     reason: str = ""
+    n_noisy: int = 0
+    """Measurements flagged noisy (``services.noisy``), left out of the fit until measured again."""
 
 
 def measures_stage_latency(study: Study) -> bool:
@@ -91,24 +95,41 @@ def measures_stage_latency(study: Study) -> bool:
 
 def study_latency_predictor(study: Study) -> PredictorPage:
     """The latency predictor fitted on ``study``'s measured stage latencies, cross-validated (cached)."""
-    rows = list(
-        study.evaluations.filter(status=Evaluation.Status.DONE, stage_latency__isnull=False)
-        .order_by("id")
-        .values_list("id", "x", "stage_latency")
-    )
-    predictor = LatencyPredictor()
+    measured, n_noisy = _calibration_rows(study)
+    rows = [(pk, x, latency) for pk, x, latency, _ in measured]
+    predictor = LatencyPredictor(seed=study.seed)
     key = _cache_key(study, rows)
     cached = cache.get(key)
     if isinstance(cached, PredictorPage):
         return cached
-    page = _fit(study, rows, predictor)
+    page = _fit(study, rows, predictor, n_noisy)
     cache.set(key, page, PREDICTOR_CACHE_SECONDS)
     return page
 
 
-def _fit(study: Study, rows: list[tuple[int, Any, Any]], predictor: LatencyPredictor) -> PredictorPage:
+def _calibration_rows(study: Study) -> tuple[list[tuple[Any, Any, Any, Any]], int]:
+    """``(id, x, stage latency, objectives)`` of the measurements to calibrate on, and how many noisy ones
+    were left out (a noisy latency would teach the predictor the machine's load, not the network)."""
+    noisy = set(noisy_evaluation_ids(study))
+    rows: list[tuple[Any, Any, Any, Any]] = [
+        row
+        for row in study.evaluations.filter(
+            status=Evaluation.Status.DONE, stage_latency__isnull=False, objectives__isnull=False
+        )
+        .order_by("id")
+        .values_list("id", "x", "stage_latency", "objectives")
+        if row[0] not in noisy
+    ]
+    return rows, len(noisy)
+
+
+def _fit(
+    study: Study, rows: list[tuple[int, Any, Any]], predictor: LatencyPredictor, n_noisy: int
+) -> PredictorPage:
     def page(**shown: Any) -> PredictorPage:
-        return PredictorPage(len(rows), predictor.min_rows(), predictor.label, predictor.folds, **shown)
+        return PredictorPage(
+            len(rows), predictor.min_rows(), predictor.label, predictor.folds, n_noisy=n_noisy, **shown
+        )
 
     needed = predictor.min_rows()
     if len(rows) < needed:
@@ -167,13 +188,7 @@ def remeasure_predicted_front(study: Study) -> int:
         raise ActionNotAllowed(
             "The study has no objective to maximise (accuracy) to search for beside latency."
         )
-    rows: list[tuple[Any, Any, Any, Any]] = list(
-        study.evaluations.filter(
-            status=Evaluation.Status.DONE, stage_latency__isnull=False, objectives__isnull=False
-        )
-        .order_by("id")
-        .values_list("id", "x", "stage_latency", "objectives")
-    )
+    rows, _ = _calibration_rows(study)
     predictor = LatencyPredictor(seed=config.seed)
     stages = _stages([(pk, x, latency) for pk, x, latency, _ in rows])
     if len(rows) < predictor.min_rows() or not stages:
