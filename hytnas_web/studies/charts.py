@@ -843,3 +843,53 @@ def contour_figure(data: ContourData, objective: Objective) -> Figure:
         yaxis=_grid_axis(data.y),
     )
     return {"data": [trace], "layout": layout}
+
+
+def latency_predictor_figure(stages: dict[str, tuple[list[float], list[float]]]) -> Figure:
+    """Out-of-fold predicted against measured latency, one trace per stage, with the ±10 % band.
+
+    ``stages`` maps a stage to its ``(measured, predicted)`` ms; points between the dashed lines are
+    predicted within 10 % of their measurement.
+    """
+    traces: list[dict[str, Any]] = []
+    for stage, (measured, predicted) in stages.items():
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": escape(stage),
+                "x": rounded(measured),
+                "y": rounded(predicted),
+                "marker": {"color": STAGE_COLOURS.get(stage, REFERENCE_COLOUR), "size": 6, "opacity": 0.7},
+                "hovertemplate": (
+                    f"{escape(stage)}: measured %{{x:.4g}} ms, predicted %{{y:.4g}} ms<extra></extra>"
+                ),
+            }
+        )
+    values = [v for measured, predicted in stages.values() for v in (*measured, *predicted)]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    for name, factor, dash in (
+        ("measured = predicted", 1.0, "solid"),
+        ("±10 %", 1.1, "dash"),
+        ("", 0.9, "dash"),
+    ):
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "showlegend": bool(name),
+                "legendgroup": "band" if factor != 1.0 else "identity",
+                "x": rounded([low, high]),
+                "y": rounded([low * factor, high * factor]),
+                "line": {"color": REFERENCE_COLOUR, "width": 1, "dash": dash},
+                "hoverinfo": "skip",
+            }
+        )
+    layout = _layout(
+        "Latency predicted (out of fold) against measured",
+        xaxis={"title": {"text": "measured (ms)"}},
+        yaxis={"title": {"text": "predicted (ms)"}},
+        showlegend=True,
+    )
+    return {"data": traces, "layout": layout}

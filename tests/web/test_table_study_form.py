@@ -267,6 +267,7 @@ def test_a_table_studys_page_shows_each_objectives_cross_validated_fit(
     assert rows["accuracy"][3] == f"{report['accuracy'].r2:.3f}"
     assert rows["latency"][1:3] == ["<code>xgboost</code>", "14"]
     assert rows["latency"][5] == f"{report['latency'].kendall_tau:.3f}"
+    assert rows["latency"][6] == f"{100 * report['latency'].within_10_percent:.1f} %"
     assert sorted(cross_validations) == ["accuracy", "latency"]
     fit_rows(alice_client.get(page))
     assert sorted(cross_validations) == ["accuracy", "latency"]  # the second view reads the cached fit

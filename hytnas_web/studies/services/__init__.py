@@ -18,8 +18,9 @@ cached), ``proxy_correlation`` (how much of an accuracy signal is network size),
 ``warm_start`` (measurements already there as the initial design), ``pending_work`` with
 ``pending_upload`` (an external study's pending work done by hand), ``devices``, ``workers_panel``,
 ``housekeeping`` (rename, notes, archive, delete, the study list's search), ``drivers`` (what
-drives each objective) and ``references`` (the measured reference architectures, MobileViT-XXS, XS
-and S, for the Pareto chart's markers).
+drives each objective), ``references`` (the measured reference architectures, MobileViT-XXS, XS
+and S, for the Pareto chart's markers) and ``latency_predictor`` (a per-stage latency predictor
+calibrated on a study's device measurements, cross-validated, cached by the measurements).
 """
 
 from __future__ import annotations
