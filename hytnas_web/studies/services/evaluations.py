@@ -162,7 +162,7 @@ def _claim_for_job(evaluation_id: int, job_id: str) -> Evaluation | str:
             return "no such evaluation"
         if evaluation.status != Evaluation.Status.PENDING:
             return f"evaluation already {evaluation.status}"
-        if evaluation.study.status != Study.Status.RUNNING:
+        if evaluation.study.status != Study.Status.RUNNING and not _measured_once_completed(evaluation):
             return f"study is {evaluation.study.status}"
         now = timezone.now()
         held = evaluation.lease_expires_at is not None and evaluation.lease_expires_at > now
@@ -174,6 +174,15 @@ def _claim_for_job(evaluation_id: int, job_id: str) -> Evaluation | str:
         evaluation.attempts += 1
         evaluation.save(update_fields=["lease", "job_id", "lease_expires_at", "attempts"])
     return evaluation
+
+
+MEASURED_ONCE_COMPLETED = ("predictor",)
+"""Origins of evaluations measured even once their study completed: a latency predictor's front
+(``services.latency_predictor``), queued outside any iteration and asked for by the owner."""
+
+
+def _measured_once_completed(evaluation: Evaluation) -> bool:
+    return evaluation.study.status == Study.Status.COMPLETED and evaluation.origin in MEASURED_ONCE_COMPLETED
 
 
 RESULT_FIELDS = [
