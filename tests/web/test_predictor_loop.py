@@ -37,6 +37,7 @@ from tests.web.test_latency_predictor_view import (
     remeasure,
     run_searches,
 )
+from tests.web.test_noisy_measurements import current_hypervolume
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,6 +59,7 @@ def measured_torch_study(owner: Any, make_study: Any, n: int = 20, seed: int = 0
         solver=QUICK_SEARCH,
         batch_size=4,
         budget=n + 8,
+        ref_point=[0.0, 1000.0],
     )
     space = HyTNASSpace()
     rng = np.random.default_rng(seed)
@@ -204,6 +206,9 @@ def test_a_queued_architecture_whose_job_is_lost_is_measured_even_after_the_stud
     assert Evaluation.objects.get(pk=lost_with_worker.pk).attempts == 2
     assert all(e.stage_latency and e.stage_latency["backbone"] > 0 for e in rows)
     assert Study.objects.get(pk=study.pk).status == Study.Status.COMPLETED
+    # The study's current hypervolume counts them: no iteration followed to do it.
+    latest = Iteration.objects.get(study=study, index=0)
+    assert latest.hypervolume is not None and latest.hypervolume == pytest.approx(current_hypervolume(study))
 
     # One timed pass each on a busy machine: some or all may be flagged noisy, left out of the fit
     # and of the front's comparison alike; the others are in both.

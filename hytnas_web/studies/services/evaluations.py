@@ -269,8 +269,14 @@ def _schedule_after_result(evaluation: Evaluation) -> None:
     Called inside the transaction that wrote the result. A study keeping N in flight decides under
     its row lock (``keep_in_flight``), so concurrent results are serialised and never over-propose.
     """
-    config = Study.objects.values_list("config", flat=True).get(pk=evaluation.study_id)
-    if in_flight_target(config) is not None:
+    config, status = Study.objects.values_list("config", "status").get(pk=evaluation.study_id)
+    if evaluation.iteration_id is None and status == Study.Status.COMPLETED:
+        # Measured once its study completed (a latency predictor's front): no iteration or proposal
+        # follows to count it, so the study's current hypervolume is brought up to date here.
+        from hytnas_web.studies.services.latency_predictor import refresh_completed_hypervolume
+
+        refresh_completed_hypervolume(evaluation.study_id)
+    elif in_flight_target(config) is not None:
         keep_in_flight(Study.objects.select_for_update().get(pk=evaluation.study_id))
     elif evaluation.iteration_id is not None:
         _finish_when_measured(evaluation.iteration_id)

@@ -609,3 +609,14 @@ def requeue_lost_predictor_evaluations() -> list[str]:
             enqueue_evaluation(evaluation)
             actions.append(f"evaluation {evaluation.pk}: predicted front's architecture re-enqueued")
     return actions
+
+
+def refresh_completed_hypervolume(study_id: int) -> None:
+    """A completed study's current hypervolume, recomputed after an architecture of its front was measured.
+
+    The latest iteration's figure, as a replaced noisy measurement updates it (``services.noisy``);
+    earlier iterations keep theirs, the search's progress as it was seen then.
+    """
+    from hytnas_web.studies.services.noisy import _refresh_current_hypervolume
+
+    _refresh_current_hypervolume(Study.objects.get(pk=study_id))
