@@ -97,6 +97,7 @@ def test_the_action_searches_in_a_job_once_and_the_page_says_what_it_queued(
         "hytnas_web.studies.jobs.search_predicted_front"
     ]
     assert 'id="predicted-front-searching"' in response.content.decode()
+    assert '<meta http-equiv="refresh" content="5">' in response.content.decode()  # until it ends
     assert "Re-measure the predicted front on the device</button>" not in response.content.decode()
 
     again = remeasure(alice_client, study)  # a second click while it is outstanding
@@ -119,7 +120,7 @@ def test_the_action_searches_in_a_job_once_and_the_page_says_what_it_queued(
     assert (
         f"{len(queued)} architecture{'' if len(queued) == 1 else 's'} of the predicted front queued" in html
     )
-    assert 'id="predicted-front-searching"' not in html
+    assert 'id="predicted-front-searching"' not in html and 'http-equiv="refresh"' not in html
     assert "pending on the device" in html
 
     remeasure(alice_client, study)  # the search is over: a new one may run, and finds the same front
@@ -232,3 +233,25 @@ def test_a_queued_architecture_of_a_paused_study_waits_for_it_to_resume(
     assert not any("predicted front" in a for a in services.reconcile())  # paused: left alone
     Study.objects.filter(pk=study.pk).update(status=Study.Status.RUNNING)
     assert any(f"evaluation {first.pk}: predicted front" in a for a in services.reconcile())
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "said"),
+    [
+        ("remote", Study.Status.COMPLETED, "workers take work from running studies only: they stay pending"),
+        ("torch", Study.Status.CANCELLED, "The study is cancelled: they will not be measured."),
+    ],
+)
+def test_the_page_says_why_queued_architectures_of_a_stopped_study_stay_pending(
+    alice_client: Any, alice: Any, make_study: Any, rq_queues: str, kind: str, status: str, said: str
+) -> None:
+    study = measured_torch_study(alice, make_study)
+    store_config(study, evaluator={"name": kind, "params": dict(FAST_TORCH)})
+    latency_predictor.remeasure_predicted_front(study)
+    n_queued = len(queued_of(study))
+    assert n_queued >= 1
+    Study.objects.filter(pk=study.pk).update(status=status)
+    assert not any("predicted front" in a for a in services.reconcile())  # nobody would measure them
+    html = alice_client.get(page_of(study)).content.decode()
+    assert f"{n_queued} architecture{'' if n_queued == 1 else 's'} of the predicted front" in html
+    assert said in html
