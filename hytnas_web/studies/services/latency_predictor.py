@@ -427,15 +427,14 @@ def _hold_search(connection: Any, study_id: int, job_id: str) -> bool:
     """Set the study's marker to this job unless a live search holds it; True when it was set."""
     key = _searching_key(study_id)
     marker = json.dumps({"job_id": job_id, "at": time.time()})
-    lifetime = SEARCH_MARKER_SECONDS
-    if connection.set(key, marker, nx=True, ex=lifetime):
+    if connection.set(key, marker, nx=True, ex=SEARCH_MARKER_SECONDS):
         return True
     held = connection.get(key)
     if held is not None and _marker_alive(held):
         return False
     if held is not None:  # lost with its worker: take it over, unless another request just did
         connection.eval(_DELETE_IF_HELD, 1, key, held)
-    return bool(connection.set(key, marker, nx=True, ex=lifetime))
+    return bool(connection.set(key, marker, nx=True, ex=SEARCH_MARKER_SECONDS))
 
 
 def request_predicted_front(study: Study) -> None:
