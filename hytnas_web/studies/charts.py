@@ -845,11 +845,15 @@ def contour_figure(data: ContourData, objective: Objective) -> Figure:
     return {"data": [trace], "layout": layout}
 
 
-def latency_predictor_figure(stages: dict[str, tuple[list[float], list[float]]]) -> Figure:
+def latency_predictor_figure(
+    stages: dict[str, tuple[list[float], list[float]]],
+    front: tuple[list[float], list[float]] | None = None,
+) -> Figure:
     """Out-of-fold predicted against measured latency, one trace per stage, with the ±10 % band.
 
     ``stages`` maps a stage to its ``(measured, predicted)`` ms; points between the dashed lines are
-    predicted within 10 % of their measurement.
+    predicted within 10 % of their measurement. ``front``: the end-to-end ``(measured, predicted)`` ms
+    of the predicted front's architectures, predicted before the device measured them.
     """
     traces: list[dict[str, Any]] = []
     for stage, (measured, predicted) in stages.items():
@@ -866,7 +870,20 @@ def latency_predictor_figure(stages: dict[str, tuple[list[float], list[float]]])
                 ),
             }
         )
-    values = [v for measured, predicted in stages.values() for v in (*measured, *predicted)]
+    if front is not None and front[0]:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "predicted front, then measured (end to end)",
+                "x": rounded(front[0]),
+                "y": rounded(front[1]),
+                "marker": {"color": REFERENCE_COLOUR, "size": 9, "symbol": "diamond-open"},
+                "hovertemplate": "front: measured %{x:.4g} ms, predicted before %{y:.4g} ms<extra></extra>",
+            }
+        )
+    shown = [*stages.values(), *([front] if front is not None else [])]
+    values = [v for measured, predicted in shown for v in (*measured, *predicted)]
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     for name, factor, dash in (
         ("measured = predicted", 1.0, "solid"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rq import get_current_job
 
 from hytnas_web.studies import services
-from hytnas_web.studies.services import noisy
+from hytnas_web.studies.services import latency_predictor, noisy
 
 
 def run_iteration(study_id: int, index: int) -> str:
@@ -29,3 +29,10 @@ def run_remeasurement(kept_id: int) -> str:
     """A noisy measurement measured again on this worker's machine (see ``services.noisy``)."""
     job = get_current_job()
     return noisy.run_remeasurement(kept_id, job_id=job.id if job is not None else "")
+
+
+def search_predicted_front(study_id: int) -> str:
+    """A search against a study's latency predictor, its front queued for the device (see
+    ``services.latency_predictor``)."""
+    job = get_current_job()
+    return latency_predictor.search_predicted_front(study_id, job_id=job.id if job is not None else "")

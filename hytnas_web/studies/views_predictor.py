@@ -2,7 +2,8 @@
 
 Like every study page it needs a signed-in user and only loads that user's study (another's is a 404).
 A study with too few measurements gets the page all the same, saying how many the fit needs. Its one
-action (POST) searches against the predictor and queues the predicted front for the device.
+action (POST) asks for a search against the predictor, run by a job that queues the predicted front
+for the device; the page says while it searches and what it queued, or why nothing.
 """
 
 from __future__ import annotations
@@ -25,22 +26,27 @@ def study_latency_predictor(request: SignedInRequest, pk: int) -> HttpResponse:
     """The latency predictor page of one study."""
     study = get_object_or_404(Study, pk=pk, owner=request.user)
     page = latency_predictor.study_latency_predictor(study)
-    context = {"study": study, "page": page, "running": study.status == Study.Status.RUNNING}
+    context = {
+        "study": study,
+        "page": page,
+        "running": study.status == Study.Status.RUNNING,
+        "search": latency_predictor.front_search(study),
+    }
     return render(request, "studies/latency_predictor.html", context)
 
 
 @login_required
 @require_POST
 def study_remeasure_predicted_front(request: SignedInRequest, pk: int) -> HttpResponse:
-    """Search against the predictor and queue its predicted front for the device; back to the page."""
+    """Ask for a search against the predictor, whose job queues its front for the device; back to the page."""
     study = get_object_or_404(Study, pk=pk, owner=request.user)
     try:
-        queued = latency_predictor.remeasure_predicted_front(study)
+        latency_predictor.request_predicted_front(study)
     except ActionNotAllowed as exc:
         messages.error(request, str(exc))
-        return redirect("studies-latency-predictor", pk=study.pk)
-    if queued:
-        messages.success(request, f"{queued} architectures of the predicted front queued for the device.")
     else:
-        messages.info(request, "Every architecture on the predicted front is already measured or queued.")
+        messages.info(
+            request,
+            "Searching the predictor: its front's architectures are queued for the device when it ends.",
+        )
     return redirect("studies-latency-predictor", pk=study.pk)

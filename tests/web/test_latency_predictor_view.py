@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import django_rq
 import numpy as np
+import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
@@ -160,23 +162,12 @@ def remeasure(client: Any, study: Study) -> Any:
     return client.post(reverse("studies-remeasure-predicted-front", args=[study.pk]), follow=True)
 
 
-def test_the_predicted_front_is_queued_for_the_device_once(
-    alice_client: Any, alice: Any, make_study: Any
-) -> None:
-    cache.clear()
-    study = running(torch_study(alice, make_study, 20))
-    measured = set(study.evaluations.values_list("key", flat=True))
-    response = remeasure(alice_client, study)
-    queued = list(study.evaluations.filter(origin="predictor"))
-    assert 1 <= len(queued) <= 4
-    assert all(e.status == Evaluation.Status.PENDING and e.iteration is None for e in queued)
-    assert not {e.key for e in queued} & measured
-    assert (
-        f"{len(queued)} architectures of the predicted front queued for the device"
-        in response.content.decode()
-    )
-    remeasure(alice_client, study)  # the same measurements predict the same front: nothing twice
-    assert study.evaluations.filter(origin="predictor").count() == len(queued)
+def run_searches() -> None:
+    """Run the searches waiting on the default queue, as a worker of that queue would (in this process)."""
+    from rq import SimpleWorker
+
+    queue = django_rq.get_queue("default")
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
 
 def test_the_front_is_not_queued_for_a_study_that_is_not_running_or_measured_too_little(
@@ -199,7 +190,8 @@ def test_bob_cannot_queue_alices_predicted_front(bob_client: Any, alice: Any, ma
     assert not study.evaluations.filter(origin="predictor").exists()
 
 
-def test_the_predictor_loop_on_a_small_remote_study(alice_client: Any, alice: Any) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_the_predictor_loop_on_a_small_remote_study(alice_client: Any, alice: Any, rq_queues: str) -> None:
     """Measure on the "device" (a worker over the API), fit, queue the predicted front, measure it, refit."""
     from hytnas_web.studies import services
     from search_engine.spaces.hytnas import HyTNASSpace
@@ -235,12 +227,18 @@ def test_the_predictor_loop_on_a_small_remote_study(alice_client: Any, alice: An
     assert first.n_measured == 12 and [row.stage for row in first.stages] == ["backbone", "head"]
     study.refresh_from_db()
     remeasure(alice_client, study)
+    run_searches()
     queued = set(study.evaluations.filter(origin="predictor").values_list("pk", flat=True))
     assert 1 <= len(queued) <= 4
     assert measure_what_is_handed_out() == len(queued)  # the device measured the predicted front
     refitted = alice_client.get(page_of(study)).context["page"]
     assert refitted.n_measured == 12 + len(queued)
     assert all(row.n_rows == 12 + len(queued) for row in refitted.stages)
+    # What the predictor said of the front before the device measured it, against what it measured.
+    assert refitted.n_front_measured == len(queued)
+    figure = refitted.figure["data"]
+    [front] = [trace for trace in figure if trace["name"].startswith("predicted front, then measured")]
+    assert len(front["x"]) == len(front["y"]) == len(queued)
 
 
 def test_measurements_flagged_noisy_are_left_out_of_the_fit(

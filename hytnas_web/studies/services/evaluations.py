@@ -162,7 +162,7 @@ def _claim_for_job(evaluation_id: int, job_id: str) -> Evaluation | str:
             return "no such evaluation"
         if evaluation.status != Evaluation.Status.PENDING:
             return f"evaluation already {evaluation.status}"
-        if evaluation.study.status != Study.Status.RUNNING:
+        if evaluation.study.status != Study.Status.RUNNING and not _measured_once_completed(evaluation):
             return f"study is {evaluation.study.status}"
         now = timezone.now()
         held = evaluation.lease_expires_at is not None and evaluation.lease_expires_at > now
@@ -174,6 +174,15 @@ def _claim_for_job(evaluation_id: int, job_id: str) -> Evaluation | str:
         evaluation.attempts += 1
         evaluation.save(update_fields=["lease", "job_id", "lease_expires_at", "attempts"])
     return evaluation
+
+
+MEASURED_ONCE_COMPLETED = ("predictor",)
+"""Origins of evaluations measured even once their study completed: a latency predictor's front
+(``services.latency_predictor``), queued outside any iteration and asked for by the owner."""
+
+
+def _measured_once_completed(evaluation: Evaluation) -> bool:
+    return evaluation.study.status == Study.Status.COMPLETED and evaluation.origin in MEASURED_ONCE_COMPLETED
 
 
 RESULT_FIELDS = [
@@ -260,8 +269,14 @@ def _schedule_after_result(evaluation: Evaluation) -> None:
     Called inside the transaction that wrote the result. A study keeping N in flight decides under
     its row lock (``keep_in_flight``), so concurrent results are serialised and never over-propose.
     """
-    config = Study.objects.values_list("config", flat=True).get(pk=evaluation.study_id)
-    if in_flight_target(config) is not None:
+    config, status = Study.objects.values_list("config", "status").get(pk=evaluation.study_id)
+    if evaluation.iteration_id is None and status == Study.Status.COMPLETED:
+        # Measured once its study completed (a latency predictor's front): no iteration or proposal
+        # follows to count it, so the study's current hypervolume is brought up to date here.
+        from hytnas_web.studies.services.latency_predictor import refresh_completed_hypervolume
+
+        refresh_completed_hypervolume(evaluation.study_id)
+    elif in_flight_target(config) is not None:
         keep_in_flight(Study.objects.select_for_update().get(pk=evaluation.study_id))
     elif evaluation.iteration_id is not None:
         _finish_when_measured(evaluation.iteration_id)
