@@ -427,7 +427,7 @@ class TorchEvaluator(Evaluator):
             "lock_wait_s": waited,
             "torch_threads": float(torch.get_num_threads()),
             "torch_interop_threads": float(interop_threads),
-            **self._runtime_metrics(exported if whole_ms else None, fallback, torch.__version__),
+            **self._runtime_metrics(exported, fallback, torch.__version__),
             **conditions.metrics(),
         }
         if whole_ms:
