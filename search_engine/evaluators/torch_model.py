@@ -192,7 +192,7 @@ class TorchEvaluator(Evaluator):
     max_detections: int = param(100, "Post-processing: boxes kept per image.", low=1, high=10000)
     threads: int = param(
         1,
-        "Threads during measurement (torch's, restored afterwards; ONNX Runtime's intra-op).",
+        "Torch threads during measurement (restored afterwards); ONNX Runtime's intra-op threads.",
         low=1,
         high=256,
     )

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from search_engine.spaces.hytnas import HyTNASSpace
-from search_engine.types import STAGES, Array
+from search_engine.types import NETWORK_STAGES as STAGES  # the stages that have weights
+from search_engine.types import Array
 
 torch = pytest.importorskip("torch")
 
