@@ -51,6 +51,12 @@ the same architecture gets the same weights, inputs and score in any process. Th
 data set, initial weights and batch order come from ``seed`` alone: every architecture of a study is
 trained on the same images in the same order.
 
+Defaults stay 224 px and 10 classes rather than a COCO-like 320 px and 80: the short training
+run's synthetic task has at most ``MAX_CLASSES`` (10) classes, so 80 would make ``trained``
+accuracy invalid until changed, and the device budgets users set (and the tests of how many
+architectures meet them) are stated at 224 px. A detection study meant to match a common setting
+sets ``num_classes=80`` and ``resolution=320``.
+
 The time limit is cooperative: it is checked after building, between passes and between training
 steps, so one pass or step in flight finishes before the evaluation is declared over the limit.
 """
@@ -133,6 +139,13 @@ class TorchEvaluator(Evaluator):
       ``lock_wait_s`` (seconds waited for the machine's measurement lock), ``torch_threads`` and
       ``torch_interop_threads`` (the counts torch really used: inter-op threads can be set only once per
       process, so a later request is reported as not granted rather than claimed);
+    - how it was measured, in words: ``latency_runtime`` (``ONNX Runtime 1.32.0``, or ``eager PyTorch
+      (fp32, unfused), torch <version>``), ``latency_runtime_settings`` (execution provider, threads,
+      execution mode, graph optimisations, precision, opset), ``latency_precision`` (ONNX Runtime)
+      and ``latency_fallback`` (why an architecture was measured eagerly instead, with
+      ``eager_fallback``); in numbers ``latency_whole_graph_ms`` (ONNX Runtime, ``whole_graph``) and
+      ``onnx_export_s`` (seconds spent exporting). ``stage_latency`` of a detector has
+      ``postprocess`` too (with ``postprocess``: box decoding and NMS, included in ``latency_ms``);
     - the machine's state after timing, ``machine_<field>`` of :class:`.measurement.Conditions`
       (each only where the platform exposes it);
     - sizes from the closed form (``SIZE_METRICS``): ``params_<part>`` and ``params_total``,
