@@ -39,6 +39,8 @@ ZDT1_COLUMNS = [
     "predicted_std_f2",
     "device",
     "device_json",
+    "latency_runtime",
+    "latency_runtime_settings",
     "error",
 ]
 
@@ -139,9 +141,27 @@ def test_objective_columns_carry_their_unit_and_stage_latency_has_its_own_column
         "predicted_std_latency",
         "device",
         "device_json",
+        "latency_runtime",
+        "latency_runtime_settings",
         "error",
     ]
-    assert row[8:] == ["-75.2", "12.5", "7.5", "3.0", "2.0", "", "70.0", "11.0", "1.5", "0.25", "", "", ""]
+    assert row[8:] == [
+        "-75.2",
+        "12.5",
+        "7.5",
+        "3.0",
+        "2.0",
+        "",
+        "70.0",
+        "11.0",
+        "1.5",
+        "0.25",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
 
 
 def test_text_that_a_spreadsheet_would_run_is_neutralised_and_numbers_stay_numbers(

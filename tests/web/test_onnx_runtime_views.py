@@ -41,7 +41,7 @@ def test_the_architecture_page_says_which_runtime_measured_it_and_the_whole_grap
         assert shown in content, shown
 
 
-def test_the_post_processing_stage_is_charted_and_exported(
+def test_the_post_processing_stage_is_charted_and_exported_with_the_runtime(
     alice_client: Any, alice: User, make_study: Callable[..., Study]
 ) -> None:
     study = remote_study(make_study, alice)
@@ -52,4 +52,7 @@ def test_the_post_processing_stage_is_charted_and_exported(
     response = alice_client.get(reverse("studies-export-evaluations", args=[study.pk]))
     text = b"".join(response.streaming_content).decode()
     header, row = list(csv.reader(io.StringIO(text, newline="")))
-    assert dict(zip(header, row, strict=True))["latency_postprocess_ms"] == "3.5"
+    exported = dict(zip(header, row, strict=True))
+    assert exported["latency_postprocess_ms"] == "3.5"
+    assert exported["latency_runtime"] == "ONNX Runtime 1.32.0"
+    assert exported["latency_runtime_settings"] == ORT_METRICS["latency_runtime_settings"]

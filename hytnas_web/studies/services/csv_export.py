@@ -57,7 +57,12 @@ _EVALUATION_FIELDS = (
     "predicted_std",
     "device",
     "error",
+    "metrics",
 )
+
+METRIC_COLUMNS = ("latency_runtime", "latency_runtime_settings")
+"""Metrics the evaluations export carries as columns of their own (after the device): what the latency
+was measured in and how, so a table of latencies says which runtime made them."""
 
 
 def neutralise(text: str) -> str:
@@ -146,13 +151,15 @@ def _evaluation_columns(variables: list[str], objectives: list[Objective]) -> li
         *(f"predicted_std_{name}" for name in names),
         "device",
         "device_json",
+        *METRIC_COLUMNS,
         "error",
     ]
 
 
 def _evaluation_row(values: tuple[Any, ...], variables: list[str], n_objectives: int) -> list[Any]:
     """One evaluation (a ``_EVALUATION_FIELDS`` tuple) as the export's cells."""
-    pk, index, source, status, architecture, objectives, stages, mean, std, device, error = values
+    pk, index, source, status, architecture, objectives, stages, mean, std, device, error, metrics = values
+    metrics = metrics if isinstance(metrics, dict) else {}
     architecture = architecture or {}
     stages = stages or {}
     device = device if isinstance(device, dict) else {}
@@ -168,6 +175,7 @@ def _evaluation_row(values: tuple[Any, ...], variables: list[str], n_objectives:
         *_padded(std, n_objectives),
         device_label(device),
         json.dumps(device, sort_keys=True, ensure_ascii=False, separators=(",", ":")) if device else None,
+        *(metrics.get(name) for name in METRIC_COLUMNS),
         error,
     ]
 
@@ -186,7 +194,7 @@ def _evaluation_rows(study: Study, config: StudyConfig, keep: set[int] | None = 
     """
     variables, n_objectives = config.build_space().names, config.n_objectives
     bounded = bool(config.constraints)
-    fields = (*_EVALUATION_FIELDS, "x", "metrics") if bounded else _EVALUATION_FIELDS
+    fields = (*_EVALUATION_FIELDS, "x") if bounded else _EVALUATION_FIELDS
     rows = (
         Evaluation.objects.filter(study=study)
         .order_by("id")
@@ -205,7 +213,7 @@ def _evaluation_rows(study: Study, config: StudyConfig, keep: set[int] | None = 
 def _bounded_rows(
     config: StudyConfig, chunk: Sequence[tuple[Any, ...]], variables: list[str]
 ) -> Iterator[list[Any]]:
-    """Export rows of ``chunk`` (``_EVALUATION_FIELDS`` then x, metrics) with their ``bound_columns``."""
+    """Export rows of ``chunk`` (``_EVALUATION_FIELDS`` then x) with their ``bound_columns``."""
     n_vars, m = len(variables), config.n_objectives
     done = [v[3] == Evaluation.Status.DONE for v in chunk]
     objectives = [
@@ -213,10 +221,10 @@ def _bounded_rows(
         for v, ok in zip(chunk, done, strict=True)
     ]
     X = np.array(
-        [v[11] if isinstance(v[11], list) and len(v[11]) == n_vars else [0.5] * n_vars for v in chunk]
+        [v[12] if isinstance(v[12], list) and len(v[12]) == n_vars else [0.5] * n_vars for v in chunk]
     )
     Y = np.array([o if o is not None else [np.nan] * m for o in objectives], dtype=np.float64)
-    results = study_results(objectives, [v[6] for v in chunk], [v[12] for v in chunk])
+    results = study_results(objectives, [v[6] for v in chunk], [v[11] for v in chunk])
     check = feasibility(config, X.reshape(len(chunk), n_vars), Y.reshape(len(chunk), m), results)
     assert check is not None  # the study has bounds
     for i, values in enumerate(chunk):

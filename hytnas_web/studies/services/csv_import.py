@@ -51,7 +51,19 @@ from search_engine.types import STAGES
 ENCODE_CHUNK = 500
 """Rows encoded per call; a chunk with a bad value is re-encoded row by row to find it."""
 
-IGNORED_COLUMNS = frozenset({"id", "iteration", "source", "error", "index", "origin", "device"})
+IGNORED_COLUMNS = frozenset(
+    {
+        "id",
+        "iteration",
+        "source",
+        "error",
+        "index",
+        "origin",
+        "device",
+        "latency_runtime",
+        "latency_runtime_settings",
+    }
+)
 """Columns of the exports (ours and the command line's) that say nothing about a measurement."""
 
 DEVICE_COLUMN = "device_json"
