@@ -31,8 +31,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 
+# One worker times networks (the evaluations queue), whatever HYTNAS_WORKERS says; the others run iterations.
+MEASURING_WORKERS ?= 1
+
 run: $(STAMP)
-	$(BIN)/python manage.py runstack
+	$(BIN)/python manage.py runstack --measuring-workers $(MEASURING_WORKERS)
 
 demo: $(STAMP)
 	$(BIN)/python -m search_engine run --problem zdt1 --preset gp --budget 110 --batch-size 10 --seed 0 --out var/zdt1-evaluations.csv

@@ -169,7 +169,14 @@ class StudyConfig:
             )
         self._validate_objectives()
         self.build_space()  # cheap, and checks a custom space's variable list
-        EVALUATORS.resolve(self.evaluator.name, self.evaluator.params, "evaluator")
+        evaluator_params = EVALUATORS.resolve(self.evaluator.name, self.evaluator.params, "evaluator")
+        required_space = EVALUATORS.load(self.evaluator.name).required_space(evaluator_params)
+        if required_space is not None and required_space != self.space.name:
+            raise ConfigError(
+                "space",
+                f"the {self.evaluator.name} evaluator builds the networks of the {required_space!r} space, "
+                f"so the study searches that space, not {self.space.name!r}",
+            )
         for field_name, registry in COMPONENT_FIELDS.items():
             spec: ComponentSpec = getattr(self, field_name)
             registry.resolve(spec.name, spec.params, field_name)

@@ -165,7 +165,7 @@ def study_quantities(config: StudyConfig, space: SearchSpace | None = None) -> S
     for objective in config.objectives:
         found.setdefault(objective.name, Quantity(objective.name, objective.unit, False, "objective"))
     measured_outside = issubclass(EVALUATORS.load(config.evaluator.name), MeasuredOutside)
-    if config.space.name == "hytnas" or measured_outside:
+    if config.space.name in ("hytnas", "hytnas-mobilevit") or measured_outside:
         for stage in STAGES:
             found.setdefault(f"latency.{stage}", Quantity(f"latency.{stage}", "ms", False, "stage latency"))
     any_metric = False

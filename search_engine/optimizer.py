@@ -42,6 +42,7 @@ from search_engine.objectives import (
     from_minimisation,
     to_minimisation,
 )
+from search_engine.references import reference_points
 from search_engine.selection.base import SelectionInput
 from search_engine.solvers.base import SurrogateProblem
 from search_engine.spaces.base import SearchSpace
@@ -77,7 +78,8 @@ def initial_design(
         exclude: keys of architectures that must not be drawn (already measured).
 
     With bounds known before measuring (``config.constraints``), only architectures meeting them
-    are drawn, by rejection from the sampler.
+    are drawn, by rejection from the sampler. The evaluator's reference architectures
+    (``references.py``), when it measures any, come first and count towards ``n``.
 
     Raises:
         FeasibleDesignError: (a ConfigError at ``constraints``) when so few sampled architectures
@@ -86,14 +88,20 @@ def initial_design(
     space = config.build_space()
     sampler = config.build_sampler()
     count = config.n_init if n is None else n
+    exclude = set(exclude)
+    references = reference_points(config, space, exclude)[:count]  # (k, n_vars)
+    if len(references):
+        count -= len(references)
+        exclude |= set(space.keys(references))
     rng = phase_rng(config.seed if seed is None else seed, "initial")
     bounds = known_bounds(config, space)
     if bounds is None:
         X: Array = sampler.sample(space, count, rng, exclude=exclude)
-        return X
-    return sample_feasible(
-        bounds, lambda k, seen: sampler.sample(space, k, rng, exclude=seen), count, exclude, required=True
-    )
+    else:
+        X = sample_feasible(
+            bounds, lambda k, seen: sampler.sample(space, k, rng, exclude=seen), count, exclude, required=True
+        )
+    return np.vstack([references, X]) if len(references) else X
 
 
 def propose(

@@ -135,6 +135,11 @@ FEASIBILITY: Registry[FeasibilityRule] = Registry(FeasibilityRule)
 
 SPACES.register("hytnas", "HyT-NAS hybrid conv/attention space", "search_engine.spaces.hytnas.HyTNASSpace")
 SPACES.register(
+    "hytnas-mobilevit",
+    "HyT-NAS extended to reach MobileViT",
+    "search_engine.spaces.mobilevit.MobileViTSpace",
+)
+SPACES.register(
     "generic", "Custom space (integer, float, log-float, choice)", "search_engine.spaces.generic.GenericSpace"
 )
 

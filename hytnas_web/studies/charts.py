@@ -143,6 +143,7 @@ def pareto_figure(
     predicted: tuple[Sequence[int], Any] | None = None,
     broken: Sequence[str] = (),
     bounds: Sequence[tuple[int, float, str]] = (),
+    references: Sequence[tuple[int, str, Sequence[float]]] = (),
 ) -> Figure:
     """Every point coloured by iteration, the front joined, the reference point and predicted values.
 
@@ -154,6 +155,8 @@ def pareto_figure(
         broken: per point of ``data.infeasible``, the bounds it breaks in words (greyed over).
         bounds: ``(objective index, value, label)`` of each bound on a plotted objective, drawn
             as a dashed line across the chart (2-D charts; the layout survives live updates).
+        references: ``(id, name, objectives)`` of each measured reference architecture (e.g.
+            MobileViT-XXS), drawn as a labelled star over its point.
     """
     m = len(data.objectives)
     if m > 3:
@@ -195,7 +198,8 @@ def pareto_figure(
         layout["shapes"] = [_bound_line(axis, value) for axis, value, _ in bounds if axis < m]
         layout["annotations"] = [_bound_note(axis, value, label) for axis, value, label in bounds if axis < m]
     front_texts = [texts[i] for i in data.front.tolist()]
-    return {"data": [trace, *pareto_overlays(data, front_texts, predicted, broken)], "layout": layout}
+    overlays = pareto_overlays(data, front_texts, predicted, broken, references)
+    return {"data": [trace, *overlays], "layout": layout}
 
 
 THREE_D_CAMERA: dict[str, Any] = {"eye": {"x": 1.6, "y": 1.6, "z": 1.2}}
@@ -247,9 +251,11 @@ def pareto_overlays(
     front_texts: Sequence[str],
     predicted: tuple[Sequence[int], Any] | None = None,
     broken: Sequence[str] = (),
+    references: Sequence[tuple[int, str, Sequence[float]]] = (),
 ) -> list[dict[str, Any]]:
     """Traces 1.. of the Pareto figure: the joined front, the reference point, the predicted values,
-    and last the points breaking a bound, greyed over their trace-0 markers.
+    the points breaking a bound, greyed over their trace-0 markers, and last the reference
+    architectures (``references``: id, name, objectives), labelled stars over their points.
 
     ``front_texts`` are the front's compact architectures in ``data.front`` order, ``broken`` the
     bounds each point of ``data.infeasible`` breaks, in words (both escaped here).
@@ -302,7 +308,39 @@ def pareto_overlays(
         traces.append(overlay)
     if data.infeasible.shape[0]:
         traces.append(_infeasible_trace(data, kind, axes, values, broken))
+    if references:
+        traces.append(_references_trace(references, kind, axes, values))
     return traces
+
+
+REFERENCE_ARCHITECTURE_COLOUR = "#d62728"
+
+
+def _references_trace(
+    references: Sequence[tuple[int, str, Sequence[float]]], kind: str, axes: Sequence[str], values: str
+) -> dict[str, Any]:
+    """The reference architectures (MobileViT-XXS, ...): stars named beside them, in a legend entry."""
+    names = [escape(name) for _, name, _ in references]
+    trace: dict[str, Any] = {
+        "type": kind,
+        "mode": "markers+text",
+        "name": "reference architectures",
+        "customdata": [int(pk) for pk, _, _ in references],
+        "text": names,
+        "textposition": "top center",
+        "hovertemplate": "#%{customdata} · %{text} (reference)<br>" + values + "<extra></extra>",
+        "marker": {
+            "symbol": "star",
+            "size": 14 if kind == "scatter" else 6,
+            "color": REFERENCE_ARCHITECTURE_COLOUR,
+            "line": {"width": 1, "color": "#fff"},
+        },
+    }
+    for j, axis in enumerate(axes):
+        trace[axis] = rounded([objectives[j] for _, _, objectives in references])
+    if len(axes) == 1:
+        trace["y"] = [0.0] * len(references)
+    return trace
 
 
 def _infeasible_trace(
@@ -462,22 +500,26 @@ def fidelity_figure(series: FidelitySeries) -> Figure | None:
     """Kendall tau of every objective on one panel, then each objective's RMSE on a panel of its own.
 
     Rank correlations share a scale (-1..1); errors do not (1 % of accuracy beside 150 ms of latency
-    would be a flat line), so each objective's RMSE gets its own axis, in its own units.
+    would be a flat line), so each objective's RMSE gets its own axis, in its own units. The panels are
+    short, so each is named by a line of text above it rather than by a rotated axis title, which would
+    run into its neighbours' once a name is longer than its panel is high.
     """
     if not series.available:
         return None
     iterations = list(series.iterations)
     with_errors = [name for name in series.objectives if any(v is not None for v in series.rmse[name])]
-    panel, gap = 1.0 / (1 + len(with_errors)), 0.06
+    panel, gap = 1.0 / (1 + len(with_errors)), 0.12
     layout = _layout(
         "Surrogate fidelity: predicted vs measured, per batch",
         xaxis={
             "title": {"text": "iteration"},
-            "dtick": 1,
+            **({"dtick": 1} if len(iterations) <= 20 else {}),  # every iteration labelled while they fit
             "anchor": f"y{len(with_errors) + 1}" if with_errors else "y",
         },
-        yaxis={"title": {"text": "Kendall τ"}, "range": [-1.05, 1.05], "domain": [1 - panel + gap / 2, 1.0]},
+        yaxis={"range": [-1.05, 1.05], "domain": [1 - panel + gap / 2, 1.0]},
+        annotations=[],
     )
+    _name_panel(layout, "Kendall τ", 1.0)
     traces: list[dict[str, Any]] = [
         {
             "type": "scatter",
@@ -492,10 +534,10 @@ def fidelity_figure(series: FidelitySeries) -> Figure | None:
     for k, name in enumerate(with_errors, start=2):
         top = 1 - (k - 1) * panel
         layout[f"yaxis{k}"] = {
-            "title": {"text": f"{escape(name)} RMSE"},
             "domain": [max(0.0, top - panel + gap / 2), top - gap / 2],
             "rangemode": "tozero",
         }
+        _name_panel(layout, f"{escape(name)} RMSE", top - gap / 2)
         traces.append(
             {
                 "type": "scatter",
@@ -509,6 +551,22 @@ def fidelity_figure(series: FidelitySeries) -> Figure | None:
             }
         )
     return {"data": traces, "layout": layout}
+
+
+def _name_panel(layout: dict[str, Any], text: str, top: float) -> None:
+    """A panel's name as one line of text just above its top edge (``top``, in the figure's fraction)."""
+    layout["annotations"].append(
+        {
+            "text": text,
+            "xref": "paper",
+            "yref": "paper",
+            "x": 0,
+            "y": top,
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "showarrow": False,
+        }
+    )
 
 
 def timing_figure(series: TimingSeries) -> Figure | None:
@@ -785,3 +843,53 @@ def contour_figure(data: ContourData, objective: Objective) -> Figure:
         yaxis=_grid_axis(data.y),
     )
     return {"data": [trace], "layout": layout}
+
+
+def latency_predictor_figure(stages: dict[str, tuple[list[float], list[float]]]) -> Figure:
+    """Out-of-fold predicted against measured latency, one trace per stage, with the ±10 % band.
+
+    ``stages`` maps a stage to its ``(measured, predicted)`` ms; points between the dashed lines are
+    predicted within 10 % of their measurement.
+    """
+    traces: list[dict[str, Any]] = []
+    for stage, (measured, predicted) in stages.items():
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": escape(stage),
+                "x": rounded(measured),
+                "y": rounded(predicted),
+                "marker": {"color": STAGE_COLOURS.get(stage, REFERENCE_COLOUR), "size": 6, "opacity": 0.7},
+                "hovertemplate": (
+                    f"{escape(stage)}: measured %{{x:.4g}} ms, predicted %{{y:.4g}} ms<extra></extra>"
+                ),
+            }
+        )
+    values = [v for measured, predicted in stages.values() for v in (*measured, *predicted)]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    for name, factor, dash in (
+        ("measured = predicted", 1.0, "solid"),
+        ("±10 %", 1.1, "dash"),
+        ("", 0.9, "dash"),
+    ):
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "showlegend": bool(name),
+                "legendgroup": "band" if factor != 1.0 else "identity",
+                "x": rounded([low, high]),
+                "y": rounded([low * factor, high * factor]),
+                "line": {"color": REFERENCE_COLOUR, "width": 1, "dash": dash},
+                "hoverinfo": "skip",
+            }
+        )
+    layout = _layout(
+        "Latency predicted (out of fold) against measured",
+        xaxis={"title": {"text": "measured (ms)"}},
+        yaxis={"title": {"text": "predicted (ms)"}},
+        showlegend=True,
+    )
+    return {"data": traces, "layout": layout}

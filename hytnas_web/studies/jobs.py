@@ -5,6 +5,7 @@ from __future__ import annotations
 from rq import get_current_job
 
 from hytnas_web.studies import services
+from hytnas_web.studies.services import noisy
 
 
 def run_iteration(study_id: int, index: int) -> str:
@@ -22,3 +23,9 @@ def run_evaluation(evaluation_id: int) -> str:
 def reconcile() -> list[str]:
     """Bring the queue in line with the database (see ``services.reconcile``)."""
     return services.reconcile()
+
+
+def run_remeasurement(kept_id: int) -> str:
+    """A noisy measurement measured again on this worker's machine (see ``services.noisy``)."""
+    job = get_current_job()
+    return noisy.run_remeasurement(kept_id, job_id=job.id if job is not None else "")

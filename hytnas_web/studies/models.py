@@ -359,3 +359,48 @@ class Lease(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class PreviousMeasurement(models.Model):
+    """An evaluation's measurement as it stood when a re-measurement was asked for, kept for good.
+
+    Taken when the owner asks for a noisy measurement to be measured again: while ``status`` is
+    ``remeasuring`` an evaluation job on the evaluations queue holds it under a lease (``job_id``,
+    ``lease_expires_at``, as an evaluation's own); the new measurement then replaces the evaluation's
+    objectives, stage latency and metrics, and this row stays as the measurement it replaced
+    (``replaced``). A re-measurement that fails leaves the evaluation as it was (``kept``, with the
+    reason). At most one re-measurement of an evaluation is outstanding at a time.
+    """
+
+    class Status(models.TextChoices):
+        REMEASURING = "remeasuring", "Being re-measured"
+        REPLACED = "replaced", "Replaced"
+        KEPT = "kept", "Kept (re-measurement failed)"
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="previous_measurements")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REMEASURING)
+    objectives = models.JSONField(null=True, blank=True, help_text="measured values in the objectives' units")
+    stage_latency = models.JSONField(null=True, blank=True, help_text="ms per stage: backbone, neck, head")
+    metrics = models.JSONField(default=dict, blank=True)
+    device = models.JSONField(default=dict, blank=True, help_text="the machine that measured it")
+    seconds = models.FloatField(null=True, blank=True)
+    measured_at = models.DateTimeField(null=True, blank=True, help_text="when this measurement finished")
+    error = models.TextField(blank=True, help_text="why the re-measurement failed, in words")
+    job_id = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="times a worker took the re-measurement")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    replaced_at = models.DateTimeField(null=True, blank=True, help_text="when the new measurement arrived")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evaluation"],
+                condition=Q(status="remeasuring"),
+                name="previous_measurement_one_remeasuring_per_evaluation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"evaluation {self.evaluation_id} as measured at {self.measured_at}"

@@ -12,6 +12,7 @@ from hytnas_web.studies import (
     views_drivers,
     views_manage,
     views_pending,
+    views_predictor,
     views_tokens,
 )
 
@@ -46,6 +47,16 @@ urlpatterns: list[URLPattern] = [
         name="studies-pending-entry",
     ),
     path("studies/<int:pk>/drivers/", views_drivers.study_drivers, name="studies-drivers"),
+    path(
+        "studies/<int:pk>/latency-predictor/",
+        views_predictor.study_latency_predictor,
+        name="studies-latency-predictor",
+    ),
+    path(
+        "studies/<int:pk>/latency-predictor/remeasure/",
+        views_predictor.study_remeasure_predicted_front,
+        name="studies-remeasure-predicted-front",
+    ),
     path("studies/compare/", views_browse.study_compare, name="studies-compare"),
     path("studies/<int:pk>/architectures/", views_browse.study_architectures, name="studies-architectures"),
     path(
@@ -63,6 +74,11 @@ urlpatterns: list[URLPattern] = [
         name="studies-unarchive",
     ),
     path("studies/<int:pk>/delete/", views_manage.study_delete, name="studies-delete"),
+    path(
+        "studies/<int:pk>/remeasure-noisy/",
+        views_manage.study_remeasure_noisy,
+        name="studies-remeasure-noisy",
+    ),
     path(
         "studies/<int:pk>/architectures/<int:evaluation_pk>/notes/",
         views_manage.evaluation_notes,

@@ -1,4 +1,4 @@
-"""Housekeeping pages: rename, notes, archive and delete a study; notes on an architecture.
+"""Housekeeping pages: rename, notes, archive, delete, re-measure noisy ones; notes on an architecture.
 
 Like every study page these need a signed-in user and only ever load that user's studies (another
 user's is a 404). Every change is a POST that redirects back; a refused value re-renders the page it
@@ -17,6 +17,7 @@ from hytnas_web.lib.signed_in import SignedInRequest
 from hytnas_web.studies import services
 from hytnas_web.studies.forms.manage import EvaluationNotesForm, RenameStudyForm, StudyNotesForm
 from hytnas_web.studies.models import Evaluation, Study
+from hytnas_web.studies.services import noisy
 from hytnas_web.studies.views_browse import architecture_context
 from hytnas_web.studies.views_dashboard import dashboard_context
 
@@ -90,3 +91,23 @@ def evaluation_notes(request: SignedInRequest, pk: int, evaluation_pk: int) -> H
     services.set_evaluation_notes(evaluation, form.cleaned_data["notes"])
     messages.success(request, "Notes saved." if evaluation.notes else "Notes removed.")
     return redirect("studies-architecture", pk=study.pk, evaluation_pk=evaluation.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_remeasure_noisy(request: SignedInRequest, pk: int) -> HttpResponse:
+    """GET: the noisy measurements and a confirmation button. POST: re-measure them, then the study."""
+    study = get_object_or_404(Study, pk=pk, owner=request.user)
+    if request.method == "POST":
+        try:
+            count = noisy.request_remeasurement(study)
+        except noisy.RemeasureRefused as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(
+                request,
+                f"Re-measuring {count} noisy measurement(s) on the evaluations queue; each old one is kept "
+                "on its architecture's page.",
+            )
+        return redirect("studies-detail", pk=study.pk)
+    return render(request, "studies/remeasure_noisy.html", noisy.remeasure_context(study))

@@ -53,6 +53,23 @@ class Evaluator(Component, ABC):
         """
         return ()
 
+    @classmethod
+    def required_space(cls, params: Mapping[str, Any]) -> str | None:
+        """The registry key of the one space a study of this evaluator may search (None: any).
+
+        An evaluator that builds its own networks (``torch``, ``remote``) can measure architectures
+        of the space it builds only; ``StudyConfig.validate`` refuses any other.
+        """
+        return None
+
+    @classmethod
+    def reference_architectures(cls, params: Mapping[str, Any]) -> dict[str, Architecture]:
+        """Named architectures the study measures in its initial design besides the sampled ones.
+
+        None by default; the torch evaluators offer MobileViT-XXS, XS and S (``measure_references``).
+        """
+        return {}
+
     def default_space(self) -> SearchSpace | None:
         """The space this evaluator is made for, when it implies one (benchmarks, HyT-NAS tables)."""
         return None

@@ -9,10 +9,11 @@ A latency is only worth storing if the machine was not busy measuring something 
   (``LOCK_PATH_ENV``, default under the system's temporary folder): every process on the machine
   agrees on it without a study configuration saying so. ``flock`` is released by the kernel when
   its holder dies, so a killed worker never leaves the machine locked.
-- ``read_conditions`` records what skews a timing where the platform says: load average, the
-  clock frequency and governor of the CPUs the process may use, the hottest thermal zone (Linux
-  sysfs) and the Raspberry Pi's throttling flags (``vcgencmd``); what a platform does not expose is
-  simply absent.
+- ``read_conditions`` records what skews a timing where the platform says: load average and the
+  number of tasks runnable at that instant (the load average lags a competitor by a minute; the run
+  queue sees one that started seconds ago), the clock frequency and governor of the CPUs the process
+  may use, the hottest thermal zone (Linux sysfs) and the Raspberry Pi's throttling flags
+  (``vcgencmd``); what a platform does not expose is simply absent.
 - ``repeat_until_stable`` times passes until the median is known within a relative ``target``
   (the half-width of its distribution-free 95 % confidence interval, from order statistics), after
   at least ``min_passes`` and at most ``max_passes``; ``is_noisy`` flags a measurement that missed
@@ -118,6 +119,8 @@ class Conditions:
 
     Attributes:
         load_1m: one-minute load average (runnable tasks, this measurement included).
+        runnable: tasks runnable at the moment of reading, the reader included (Linux
+            ``/proc/loadavg``): a process competing for the CPUs now, however recently started.
         cores: CPUs of the machine, which the load is compared with.
         cpu_mhz: lowest current clock of the CPUs this process may run on.
         cpu_max_mhz: highest clock their frequency policy allows.
@@ -128,6 +131,7 @@ class Conditions:
     """
 
     load_1m: float | None = None
+    runnable: int | None = None
     cores: int | None = None
     cpu_mhz: float | None = None
     cpu_max_mhz: float | None = None
@@ -139,6 +143,7 @@ class Conditions:
         """The known fields as metrics, named ``machine_<field>``; unknown ones are left out."""
         values = {
             "machine_load_1m": self.load_1m,
+            "machine_runnable": self.runnable,
             "machine_cores": self.cores,
             "machine_cpu_mhz": self.cpu_mhz,
             "machine_cpu_max_mhz": self.cpu_max_mhz,
@@ -150,8 +155,10 @@ class Conditions:
 
     @property
     def overloaded(self) -> bool:
-        """More runnable tasks than CPUs: some of the timed passes waited for a CPU."""
-        return self.load_1m is not None and self.cores is not None and self.load_1m > self.cores
+        """More runnable tasks than CPUs, on average or now: some of the timed passes waited for a CPU."""
+        if self.cores is None:
+            return False
+        return any(busy is not None and busy > self.cores for busy in (self.load_1m, self.runnable))
 
     @property
     def throttled_now(self) -> bool:
@@ -163,12 +170,15 @@ ConditionsReader = Callable[[], Conditions]
 """What the evaluator calls after timing to learn the machine's state (tests pass their own)."""
 
 
-def read_conditions(sysfs: Path = Path("/sys"), vcgencmd: str | None = "vcgencmd") -> Conditions:
-    """The machine's state now, from ``os``, Linux ``sysfs`` and ``vcgencmd`` where each is present.
+def read_conditions(
+    sysfs: Path = Path("/sys"), vcgencmd: str | None = "vcgencmd", procfs: Path = Path("/proc")
+) -> Conditions:
+    """The machine's state now, from ``os``, Linux ``sysfs``/``procfs`` and ``vcgencmd`` where present.
 
     Args:
         sysfs: root of the sysfs tree (another root reads a copy, e.g. in a test).
         vcgencmd: the Raspberry Pi tool's name or path, or None not to ask it.
+        procfs: root of the procfs tree, for the run queue.
     """
     try:
         load: float | None = os.getloadavg()[0]
@@ -191,6 +201,7 @@ def read_conditions(sysfs: Path = Path("/sys"), vcgencmd: str | None = "vcgencmd
     known_governors = [g for g in governors if g is not None]
     return Conditions(
         load_1m=load,
+        runnable=_runnable_now(procfs),
         cores=os.cpu_count(),
         cpu_mhz=_lowest_mhz(current),
         cpu_max_mhz=max((v / 1000.0 for v in highest if v is not None), default=None),
@@ -198,6 +209,13 @@ def read_conditions(sysfs: Path = Path("/sys"), vcgencmd: str | None = "vcgencmd
         temperature_c=temperature,
         throttled=int(throttled) if throttled is not None else None,
     )
+
+
+def _runnable_now(procfs: Path) -> int | None:
+    """Tasks runnable now: the numerator of ``/proc/loadavg``'s fourth field (``3/812``); None if absent."""
+    fields = (_read_text(procfs / "loadavg") or "").split()
+    running = fields[3].split("/")[0] if len(fields) > 3 else ""
+    return int(running) if running.isdigit() else None
 
 
 def _lowest_mhz(khz: list[float | None]) -> float | None:

@@ -1,5 +1,10 @@
 """Torch evaluator: builds the real hybrid network of a HyT-NAS architecture and times it on this machine.
 
+``space`` names the study's space, whose networks it builds: the HyT-NAS space (``hytnas``) or its
+extension that reaches MobileViT (``hytnas-mobilevit``, ``spaces/mobilevit.py``); with
+``measure_references`` a study of the latter also measures MobileViT-XXS, XS and S
+(``mobilevit.REFERENCES``) as part of its initial design.
+
 Latency is measured the way a model is deployed (``runtime``): by default each part of the network
 (backbone, neck, head, or a classifier) is exported to ONNX and run in ONNX Runtime
 (:mod:`.onnx_runtime`: CPU execution provider, ``threads`` intra-op and ``interop_threads`` inter-op
@@ -82,7 +87,7 @@ from search_engine.evaluators.short_training import VAL_IMAGES, TrainingDiverged
 from search_engine.nn.synthetic_data import MAX_CLASSES
 from search_engine.objectives import Objective
 from search_engine.params import param
-from search_engine.spaces.hytnas import HyTNASSpace
+from search_engine.spaces.generic import GenericSpace
 from search_engine.types import NETWORK_STAGES, Architecture, EvaluationResult, MetricValue
 
 if TYPE_CHECKING:
@@ -263,8 +268,19 @@ class TorchEvaluator(Evaluator):
         2e-3, "Peak AdamW learning rate of short training (cosine decay).", low=1e-6, high=1.0
     )
     seed: int = param(0, "Seed of the weights, input images and training data.", low=0, high=2**31 - 1)
+    space: Literal["hytnas", "hytnas-mobilevit"] = param(
+        "hytnas",
+        "Search space whose networks are built: HyT-NAS (23 variables) or HyT-NAS extended to reach "
+        "MobileViT (27 variables: transformer and FFN widths as ratios, MobileViT's final 1x1 "
+        "convolution, maps resized rather than padded to the patch). The study searches this space.",
+    )
+    measure_references: bool = param(
+        False,
+        "Also measure MobileViT-XXS, XS and S, as part of the initial design, to show beside the "
+        "front (the extended space only).",
+    )
     objectives: tuple[Objective, ...] = field(init=False, repr=False)
-    _space: HyTNASSpace = field(init=False, repr=False)
+    _space: GenericSpace = field(init=False, repr=False)
     _training_data: SyntheticImages | None = field(init=False, repr=False, default=None)
     """Generated on first use, then shared by every trained evaluation."""
     read_conditions: measurement.ConditionsReader = field(
@@ -274,7 +290,7 @@ class TorchEvaluator(Evaluator):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._space = HyTNASSpace()
+        self._space = _network_space(self.space)
         latency = Objective("latency", "min", "ms")
         accuracy_objective = {
             "naswot": Objective("accuracy_proxy", "max", "score"),
@@ -295,15 +311,34 @@ class TorchEvaluator(Evaluator):
             raise ConfigError(
                 f"{field}.precision", "int8 is measured in ONNX Runtime; eager PyTorch runs fp32 only"
             )
+        if values["measure_references"] and values["space"] != "hytnas-mobilevit":
+            raise ConfigError(
+                f"{field}.measure_references",
+                "MobileViT-XXS, XS and S are architectures of the hytnas-mobilevit space only",
+            )
         if values["accuracy"] == "trained" and not 2 <= values["num_classes"] <= MAX_CLASSES:
             raise ConfigError(
                 f"{field}.num_classes",
                 f"the synthetic training task has 2 to {MAX_CLASSES} classes, got {values['num_classes']}",
             )
 
-    def default_space(self) -> HyTNASSpace:
-        """The HyT-NAS space: the only one whose architectures this evaluator can build."""
+    def default_space(self) -> GenericSpace:
+        """The space named by ``space``: the one whose architectures this evaluator builds."""
         return self._space
+
+    @classmethod
+    def required_space(cls, params: Mapping[str, Any]) -> str | None:
+        """The ``space`` parameter: a study of this evaluator must search that space."""
+        return str(params["space"])
+
+    @classmethod
+    def reference_architectures(cls, params: Mapping[str, Any]) -> dict[str, Architecture]:
+        """MobileViT-XXS, XS and S when ``measure_references`` is on (name -> architecture); else none."""
+        if not params.get("measure_references"):
+            return {}
+        from search_engine.spaces.mobilevit import REFERENCES
+
+        return dict(REFERENCES)
 
     def _evaluate_one(self, architecture: Architecture) -> EvaluationResult:
         import torch
@@ -568,6 +603,15 @@ class TorchEvaluator(Evaluator):
             "train_final_loss": outcome.final_loss,
             "train_seconds": outcome.seconds,
         }
+
+
+def _network_space(name: str) -> GenericSpace:
+    """The space registered as ``name`` (both spaces the evaluator builds are generic spaces)."""
+    from search_engine.registry import SPACES
+
+    space = SPACES.build(name, {}, "evaluator.params.space")
+    assert isinstance(space, GenericSpace)
+    return space
 
 
 def _time_passes(

@@ -17,6 +17,12 @@ features the measurement tables record. Two adaptations keep *every* architectur
 - patches: a feature map whose side is not a multiple of the patch (or is smaller than it) is
   zero-padded at the bottom/right to the next multiple before unfolding and cropped back after folding.
 
+Architectures of the extended space (``spaces/mobilevit.py``: those carrying its own variables) are
+built the way MobileViT is: the transformer width d and the FFN width come from their own ratios,
+a map whose side is not a multiple of the patch is resized (bilinear, as MobileViT v1 does) to the
+next multiple and back rather than padded, and the classifier starts with a 1x1 convolution (BN,
+SiLU) to ``final_conv_channels`` when that is not 0. The HyT-NAS space's networks are unchanged.
+
 Detection (``task="detection"``): the outputs of stages 3, 4, 5 feed a light FPN (1x1 laterals to
 ``NECK_CHANNELS``, top-down nearest upsampling + add, 3x3 smoothing) and an SSD-lite head with one
 depthwise-separable class predictor (``anchors * num_classes`` channels) and one box predictor
@@ -35,6 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from search_engine.errors import ConfigError
+from search_engine.spaces import mobilevit
 from search_engine.spaces.hytnas import ATTENTION_STAGES, ffn_widths, stage_channels
 from search_engine.spaces.hytnas_counts import NECK_CHANNELS, STEM_CHANNELS
 
@@ -112,11 +119,26 @@ class TransformerLayer(nn.Module):
 
 
 class MobileViTBlock(nn.Module):
-    """Local 3x3 conv + 1x1 to d, transformer over unfolded patches, fold, 1x1 back, concat-fusion 3x3."""
+    """Local 3x3 conv + 1x1 to d, transformer over unfolded patches, fold, 1x1 back, concat-fusion 3x3.
 
-    def __init__(self, channels: int, dim: int, layers: int, heads: int, ffn_width: int, patch: int) -> None:
+    A map whose side is not a multiple of the patch is zero-padded at the bottom/right and cropped
+    back (``resize=False``, the HyT-NAS space) or resized bilinearly to the next multiple and back
+    (``resize=True``, MobileViT v1's way).
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        dim: int,
+        layers: int,
+        heads: int,
+        ffn_width: int,
+        patch: int,
+        resize: bool = False,
+    ) -> None:
         super().__init__()
         self.patch = patch
+        self.resize = resize
         self.heads = attention_heads(dim, heads)
         self.local = nn.Sequential(_conv_bn(channels, channels, 3), nn.Conv2d(channels, dim, 1, bias=False))
         self.transformer = nn.Sequential(
@@ -130,7 +152,9 @@ class MobileViTBlock(nn.Module):
         b, d, h, w = y.shape
         p = self.patch
         ph, pw = math.ceil(h / p) * p, math.ceil(w / p) * p
-        if (ph, pw) != (h, w):
+        if (ph, pw) != (h, w) and self.resize:
+            y = F.interpolate(y, size=(ph, pw), mode="bilinear", align_corners=False)  # (B, d, ph, pw)
+        elif (ph, pw) != (h, w):
             y = F.pad(y, (0, pw - w, 0, ph - h))  # (B, d, ph, pw), zeros at bottom/right
         nh, nw = ph // p, pw // p
         # unfold: (B, d, nh, p, nw, p) -> (B, p, p, nh, nw, d) -> (B * p * p, nh * nw, d)
@@ -138,7 +162,10 @@ class MobileViTBlock(nn.Module):
         tokens = self.transformer(tokens)
         # fold back: (B * p * p, nh * nw, d) -> (B, d, nh, p, nw, p) -> (B, d, ph, pw)
         y = tokens.reshape(b, p, p, nh, nw, d).permute(0, 5, 3, 1, 4, 2).reshape(b, d, ph, pw)
-        y = y[:, :, :h, :w]
+        if (ph, pw) != (h, w) and self.resize:
+            y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)  # (B, d, h, w)
+        else:
+            y = y[:, :, :h, :w]
         out: Tensor = self.fusion(torch.cat([x, self.project(y)], dim=1))
         return out
 
@@ -149,9 +176,17 @@ class Backbone(nn.Module):
     def __init__(self, architecture: Mapping[str, Any]) -> None:
         super().__init__()
         arch = dict(architecture)
-        channels = stage_channels(arch)  # stages 1-5
-        ffn = ffn_widths(arch)  # stages 3-5
+        extended = mobilevit.is_mobilevit_architecture(arch)
+        if extended:
+            channels = mobilevit.stage_channels(arch)  # stages 1-5
+            dims = mobilevit.transformer_dims(arch)  # stages 3-5
+            ffn = mobilevit.ffn_widths(arch)  # stages 3-5
+        else:
+            channels = stage_channels(arch)
+            dims = channels[2:]  # the HyT-NAS space ties d to the stage's channels
+            ffn = ffn_widths(arch)
         self.out_channels = channels[2:]
+        self.final_conv_channels = mobilevit.final_conv_channels(arch) if extended else 0
         self.stem = _conv_bn(3, STEM_CHANNELS, 3, stride=2)
         stage1 = InvertedResidual(STEM_CHANNELS, channels[0], 1, float(arch["expansion_stage1"]))
         stage2 = nn.Sequential(
@@ -173,11 +208,12 @@ class Backbone(nn.Module):
                     InvertedResidual(c_in, c_out, 2, float(arch[f"expansion_stage{stage}"])),
                     MobileViTBlock(
                         c_out,
-                        c_out,
+                        dims[k],
                         int(arch[f"blocks_stage{stage}"]),
                         int(arch[f"heads_stage{stage}"]),
                         ffn[k],
                         int(arch[f"patch_stage{stage}"]),
+                        resize=extended,
                     ),
                 )
             )
@@ -235,14 +271,16 @@ class SSDLiteHead(nn.Module):
 
 
 class Classifier(nn.Module):
-    """Global average pooling of the last backbone output + a linear layer."""
+    """(A 1x1 conv, BN, SiLU to ``final_conv_channels``, as MobileViT has,) global average pooling, linear."""
 
-    def __init__(self, in_channels: int, num_classes: int) -> None:
+    def __init__(self, in_channels: int, num_classes: int, final_conv_channels: int = 0) -> None:
         super().__init__()
-        self.linear = nn.Linear(in_channels, num_classes)
+        self.final_conv = _conv_bn(in_channels, final_conv_channels, 1) if final_conv_channels else None
+        self.linear = nn.Linear(final_conv_channels or in_channels, num_classes)
 
     def forward(self, features: list[Tensor]) -> Tensor:
-        pooled = features[-1].mean(dim=(2, 3))  # (B, c5)
+        last = features[-1] if self.final_conv is None else self.final_conv(features[-1])
+        pooled = last.mean(dim=(2, 3))  # (B, c5 or final_conv_channels)
         out: Tensor = self.linear(pooled)
         return out  # (B, num_classes)
 
@@ -305,7 +343,7 @@ def build_model(
     num_classes: int = 10,
     anchors: int = 6,
 ) -> HybridNet:
-    """The network of a decoded HyT-NAS architecture, in eval mode with freshly initialised weights.
+    """The network of a decoded architecture of either space, in eval mode with freshly initialised weights.
 
     ``resolution``, ``num_classes`` and ``anchors`` are recorded on the model; ``resolution`` is the
     intended input side (the network is fully convolutional and accepts any input size >= 1).
@@ -321,7 +359,7 @@ def build_model(
         raise ConfigError("architecture", f"missing variable {error.args[0]!r}") from None
     neck = head = classifier = None
     if task == "classification":
-        classifier = Classifier(backbone.out_channels[-1], num_classes)
+        classifier = Classifier(backbone.out_channels[-1], num_classes, backbone.final_conv_channels)
     else:
         neck = FPNNeck(backbone.out_channels)
         head = SSDLiteHead(NECK_CHANNELS, len(backbone.out_channels), num_classes, anchors)

@@ -11,7 +11,13 @@ building the network (nor importing torch), layer by layer as ``search_engine.nn
 - self-attention over ``n`` tokens of width ``d`` adds, beyond its linear layers, the two matrix
   products ``Q K^T`` and ``A V``: ``n^2 d`` multiply-adds each per sequence, whatever the number of
   heads. A MobileViT block attends over ``p^2`` sequences of ``n = (H'/p)(W'/p)`` tokens, where
-  ``H' x W'`` is the feature map padded to a multiple of the patch ``p``.
+  ``H' x W'`` is the feature map padded (or resized, ``resize_patches``) to a multiple of the patch ``p``.
+
+The features are those of either space: the HyT-NAS space's (``spaces/hytnas.py``), whose transformer
+width is the stage's channels, or the extended space's (``spaces/mobilevit.py``), which also carries
+the transformer widths ``dim_stage3..5`` and the classifier's 1x1 convolution ``final_conv_channels``
+(0: none), and resizes rather than pads (``resize_patches=True``: the two bilinear resizes add to the
+working set, not to the multiply-adds, which count multiplications of weights and attention only).
 
 Peak activation memory models one thing: the largest working set of any single operation at batch
 1, i.e. its input plus its output activations (for attention: Q, K, V, the ``heads * n^2`` score
@@ -155,14 +161,22 @@ def _inverted_residual(
 
 
 def _mobilevit_block(
-    tally: _Tally, channels: Ints, layers: Ints, heads: Ints, ffn: Ints, patch: Ints, side: int
+    tally: _Tally,
+    channels: Ints,
+    layers: Ints,
+    heads: Ints,
+    ffn: Ints,
+    patch: Ints,
+    side: int,
+    dim: Ints,
+    resize: Any = False,
 ) -> None:
-    """Local 3x3 + 1x1 to d = channels, ``layers`` transformer layers over patches, project, fuse."""
+    """Local 3x3 + 1x1 to d, ``layers`` transformer layers over patches, project, fuse."""
     pixels = (side * side, side * side)
-    dim = channels
     tally.conv(channels, channels, 3, pixels)
     tally.conv(channels, dim, 1, pixels, after="none")
     padded = -(-side // patch) * patch  # (n,) side padded to a multiple of the patch
+    tally.peak(dim * (side * side + padded * padded), resize & (padded != side))  # a bilinear resize
     sequences = patch * patch
     tokens = (padded // patch) ** 2  # per sequence
     rows = sequences * tokens  # tokens over all sequences = padded pixels
@@ -182,25 +196,32 @@ def _mobilevit_block(
     tally.conv(2 * channels, channels, 3, pixels)  # fusion of input and projection
 
 
-def network_counts(features: Mapping[str, Array], setting: NetworkSetting) -> dict[str, Array]:
+def network_counts(
+    features: Mapping[str, Array], setting: NetworkSetting, resize_patches: Any = False
+) -> dict[str, Array]:
     """Every quantity of ``QUANTITY_UNITS`` for ``n`` architectures, as ``(n,)`` float64 arrays.
 
     Args:
         features: the HyT-NAS feature columns by name (``HyTNASSpace.feature_names``: absolute
             channels ``channels_stage1..5`` and FFN widths ``ffn_width_stage3..5``, the other
-            variables' values), each ``(n,)``.
+            variables' values; optionally ``dim_stage3..5`` and ``final_conv_channels``, as
+            ``MobileViTSpace.feature_names`` has them), each ``(n,)``.
         setting: task, input resolution, classes and anchors of the network.
+        resize_patches: True (or an ``(n,)`` mask): maps are resized to a multiple of the patch
+            rather than padded (the extended space's networks).
     """
-    return _totals(_walk(features, setting), setting.bytes_per_value)
+    return _totals(_walk(features, setting, resize_patches), setting.bytes_per_value)
 
 
-def part_counts(features: Mapping[str, Array], setting: NetworkSetting) -> dict[str, dict[str, Array]]:
+def part_counts(
+    features: Mapping[str, Array], setting: NetworkSetting, resize_patches: Any = False
+) -> dict[str, dict[str, Array]]:
     """``{part: {"params", "macs", "activation_memory"}}`` per part of ``PARTS``, each ``(n,)`` float64.
 
     The same count as ``network_counts`` (same arguments), split finer: the backbone's stem and
     stages 1-5 each on their own, so a page can show what every stage of the network costs.
     """
-    tally = _walk(features, setting)
+    tally = _walk(features, setting, resize_patches)
     return {
         part: {
             "params": tally.params[part].astype(np.float64),
@@ -211,11 +232,12 @@ def part_counts(features: Mapping[str, Array], setting: NetworkSetting) -> dict[
     }
 
 
-def _walk(features: Mapping[str, Array], setting: NetworkSetting) -> _Tally:
+def _walk(features: Mapping[str, Array], setting: NetworkSetting, resize_patches: Any = False) -> _Tally:
     """Every layer of the network, in order, tallied into its part of ``PARTS``."""
     column = {name: np.asarray(values).astype(np.int64) for name, values in features.items()}
     tally = _Tally(len(column["channels_stage1"]))
     channels = [column[f"channels_stage{s}"] for s in range(1, 6)]
+    resize = np.asarray(resize_patches, dtype=bool)
     side = _side(setting.resolution, 2)
     tally.conv(3, STEM_CHANNELS, 3, (setting.resolution**2, side * side))
     tally.stage = "stage1"
@@ -241,12 +263,18 @@ def _walk(features: Mapping[str, Array], setting: NetworkSetting) -> _Tally:
             column[f"ffn_width_stage{stage}"],
             column[f"patch_stage{stage}"],
             side,
+            column.get(f"dim_stage{stage}", channels[stage - 1]),
+            resize,
         )
         level_sides.append(side)
     if setting.task == "classification":
         tally.stage = "head"
-        tally.peak(channels[4] * level_sides[-1] ** 2 + channels[4])  # global average pooling
-        tally.linear(channels[4], setting.num_classes, 1)
+        final = column.get("final_conv_channels", np.zeros_like(channels[4]))  # 0: no final conv
+        square = level_sides[-1] ** 2
+        tally.conv(channels[4], final, 1, (square, square), active=final > 0)
+        pooled = np.where(final > 0, final, channels[4])
+        tally.peak(pooled * square + pooled)  # global average pooling
+        tally.linear(pooled, setting.num_classes, 1)
     else:
         _detection(tally, channels[2:], level_sides, setting)
     return tally

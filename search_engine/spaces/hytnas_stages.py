@@ -11,6 +11,11 @@ the evaluation measured for that part. Evaluators report latency per stage of ``
 (backbone, neck, head), so it lands on the ``backbone``, ``neck`` and ``head`` rows; one that
 reports ``stage1`` ... ``stage5`` too gets those on the stages' rows.
 
+Architectures of the extended space (``spaces/mobilevit.py``, recognised by its own variables) read
+the same way, with their transformer width d on the attention stages' rows and, for classification,
+MobileViT's final 1x1 convolution in the head's row; the costs are counted for the network
+``nn.hybrid`` builds for them.
+
 Heads: attention uses the largest divisor of the stage's channels not above the heads asked for
 (``nn.hybrid.attention_heads``), so the view shows the heads the network uses and notes the request
 when it differs.
@@ -27,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from search_engine.spaces import mobilevit
 from search_engine.spaces.hytnas import ATTENTION_STAGES, ffn_widths, stage_channels
 from search_engine.spaces.hytnas_counts import (
     BACKBONE_PARTS,
@@ -54,6 +60,7 @@ DESIGN_COLUMNS = (
     StageColumn("channels", "Channels", "{} ch"),
     StageColumn("expansion", "Expansion", "exp {}"),
     StageColumn("heads", "Heads", "heads {}"),
+    StageColumn("dim", "Transformer width", "d {}"),
     StageColumn("ffn_width", "FFN width", "FFN {}"),
     StageColumn("patch", "Patch", "patch {}"),
 )
@@ -225,26 +232,39 @@ class _Design:
     ffn: tuple[int, ...]  # stages 3-5
     stages: Mapping[str, tuple[tuple[str, float], ...]]
     asked_heads: tuple[int, ...]  # stages 3-5
+    dims: tuple[int, ...] | None = None  # stages 3-5, extended space only (else d = the channels)
+    final_conv: int = 0  # the classifier's 1x1 convolution (extended space; 0: none)
+
+    @property
+    def extended(self) -> bool:
+        """An architecture of the extended space (``spaces/mobilevit.py``)."""
+        return self.dims is not None
 
 
 def _design(architecture: Mapping[str, Any] | None) -> _Design | None:
     """The design of a stored architecture, or None when it lacks a variable or holds a non-number."""
     if not isinstance(architecture, Mapping):
         return None
+    extended = mobilevit.is_mobilevit_architecture(architecture)
     try:
         chosen = tuple(map(float, _PICK_CHOSEN(architecture)))
-        ratios = tuple(map(float, _PICK_RATIOS(architecture)))
+        ratios = tuple(map(float, (_PICK_EXTENDED_RATIOS if extended else _PICK_RATIOS)(architecture)))
     except (KeyError, TypeError, ValueError):
         return None
     if not math.isfinite(sum(chosen) + sum(ratios)):  # a NaN or an infinity anywhere makes the sum one
         return None
-    return _design_of(chosen, ratios)
+    return _design_of(chosen, ratios, extended)
 
 
-def _design_of(chosen: tuple[float, ...], ratios: tuple[float, ...]) -> _Design:
+def _design_of(chosen: tuple[float, ...], ratios: tuple[float, ...], extended: bool = False) -> _Design:
     """The design from the chosen values and ratios; widths and stages come from small caches."""
     value = dict(zip(_AS_CHOSEN, chosen, strict=True))
-    channels, ffn = _widths(value["channels_stage1"], ratios)
+    dims: tuple[int, ...] | None = None
+    final_conv = 0
+    if extended:
+        channels, dims, ffn, final_conv = _extended_widths(value["channels_stage1"], ratios)
+    else:
+        channels, ffn = _widths(value["channels_stage1"], ratios)
     stages: dict[str, tuple[tuple[str, float], ...]] = {
         "stem": (("channels", STEM_CHANNELS),),
         "stage1": _stage_design(1, channels[0], value["expansion_stage1"]),
@@ -259,8 +279,9 @@ def _design_of(chosen: tuple[float, ...], ratios: tuple[float, ...]) -> _Design:
             asked[k],
             ffn[k],
             value[f"patch_stage{stage}"],
+            None if dims is None else dims[k],
         )
-    return _Design(chosen, channels, ffn, stages, asked)
+    return _Design(chosen, channels, ffn, stages, asked, dims, final_conv)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -271,6 +292,20 @@ def _widths(stage1_channels: float, ratios: tuple[float, ...]) -> tuple[tuple[in
 
 
 @functools.lru_cache(maxsize=16384)
+def _extended_widths(
+    stage1_channels: float, ratios: tuple[float, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]:
+    """Cached widths of an extended-space architecture: channels, transformer and FFN widths, final conv."""
+    named = {"channels_stage1": stage1_channels, **dict(zip(_EXTENDED_RATIOS, ratios, strict=True))}
+    return (
+        tuple(mobilevit.stage_channels(named)),
+        tuple(mobilevit.transformer_dims(named)),
+        tuple(mobilevit.ffn_widths(named)),
+        mobilevit.final_conv_channels(named),
+    )
+
+
+@functools.lru_cache(maxsize=16384)
 def _stage_design(
     blocks: float,
     channels: int,
@@ -278,14 +313,19 @@ def _stage_design(
     heads: int | None = None,
     ffn_width: int | None = None,
     patch: float | None = None,
+    dim: int | None = None,
 ) -> tuple[tuple[str, float], ...]:
-    """A backbone stage's ``(column key, value)`` pairs; the heads are those attention uses."""
-    used = None if heads is None else _used_heads(channels, heads)
+    """A backbone stage's ``(column key, value)`` pairs; the heads are those attention uses.
+
+    ``dim``: the transformer width where it is not the stage's channels (extended space).
+    """
+    used = None if heads is None else _used_heads(channels if dim is None else dim, heads)
     pairs = (
         ("blocks", blocks),
         ("channels", channels),
         ("expansion", expansion),
         ("heads", used),
+        ("dim", dim),
         ("ffn_width", ffn_width),
         ("patch", patch),
     )
@@ -301,7 +341,11 @@ def _costs(designs: list[_Design], setting: NetworkSetting) -> dict[str, dict[st
     ffn = np.array([d.ffn for d in designs], dtype=np.float64)  # (n, 3)
     columns.update({f"channels_stage{s}": channels[:, s - 1] for s in range(1, 6)})
     columns.update({f"ffn_width_stage{s}": ffn[:, k] for k, s in enumerate(ATTENTION_STAGES)})
-    return part_counts(columns, setting)
+    dims = np.array([d.dims or d.channels[2:] for d in designs], dtype=np.float64)  # (n, 3)
+    columns.update({f"dim_stage{s}": dims[:, k] for k, s in enumerate(ATTENTION_STAGES)})
+    columns["final_conv_channels"] = np.array([d.final_conv for d in designs], dtype=np.float64)
+    resize = np.array([d.extended for d in designs])  # (n,) the extended space resizes to the patch
+    return part_counts(columns, setting, resize_patches=resize)
 
 
 _NAMES = (
@@ -320,8 +364,16 @@ _AS_CHOSEN = (
 """The features that are the variables' values as chosen; the other widths are derived from ratios."""
 _RATIOS = (*(f"growth_stage{s}" for s in (2, 3, 4, 5)), *(f"ffn_ratio_stage{s}" for s in ATTENTION_STAGES))
 """The ratio variables the derived widths come from (``stage_channels``, ``ffn_widths``)."""
+_EXTENDED_RATIOS = (
+    *(f"growth_stage{s}" for s in (2, 3, 4, 5)),
+    *(f"dim_ratio_stage{s}" for s in ATTENTION_STAGES),
+    *(f"ffn_ratio_stage{s}" for s in ATTENTION_STAGES),
+    "final_conv_ratio",
+)
+"""The extended space's ratio variables (``mobilevit.stage_channels``, ``transformer_dims``, ...)."""
 _PICK_CHOSEN = operator.itemgetter(*_AS_CHOSEN)
 _PICK_RATIOS = operator.itemgetter(*_RATIOS)
+_PICK_EXTENDED_RATIOS = operator.itemgetter(*_EXTENDED_RATIOS)
 
 
 def _used_heads(channels: int, requested: int) -> int:
@@ -339,6 +391,12 @@ KINDS = {
     },
 }
 """What each backbone part is made of, in words."""
+EXTENDED_KINDS = {
+    f"stage{s}": "inverted residual (stride 2), then a MobileViT block (transformer layers over patches; "
+    "a map not a multiple of the patch is resized to one)"
+    for s in ATTENTION_STAGES
+}
+"""The extended space's attention stages, which resize rather than pad (``spaces/mobilevit.py``)."""
 
 
 def _view(
@@ -362,13 +420,23 @@ def _view(
         note = ""
         if part in (f"stage{s}" for s in ATTENTION_STAGES):
             asked = design.asked_heads[ATTENTION_STAGES.index(int(part.removeprefix("stage")))]
-            heads, channels = dict(design.stages[part])["heads"], dict(design.stages[part])["channels"]
-            note = (
-                f"{asked} heads asked: {channels:g} channels split into {heads:g}" if heads != asked else ""
-            )
-        rows.append(row(part, KINDS[part], note, design.stages[part]))
+            stage = dict(design.stages[part])
+            heads = stage["heads"]
+            width = f"d = {stage['dim']:g}" if "dim" in stage else f"{stage['channels']:g} channels"
+            note = f"{asked} heads asked: {width} split into {heads:g}" if heads != asked else ""
+        kind = EXTENDED_KINDS.get(part, KINDS[part]) if design.extended else KINDS[part]
+        rows.append(row(part, kind, note, design.stages[part]))
     rows.append(_sum_row("backbone", rows, costs, measured.get("backbone")))
-    if setting.task == "classification":
+    if setting.task == "classification" and design.final_conv:
+        rows.append(
+            row(
+                "head",
+                f"1×1 convolution to {design.final_conv} channels, global average pooling and a linear "
+                f"classifier ({setting.num_classes} classes)",
+                design_values=(("channels", design.final_conv),),
+            )
+        )
+    elif setting.task == "classification":
         rows.append(
             row("head", f"global average pooling and a linear classifier ({setting.num_classes} classes)")
         )

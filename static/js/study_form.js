@@ -53,13 +53,16 @@
   }
 
   // A benchmark problem is searched in its own space; the PyTorch evaluators build HyT-NAS networks,
-  // so they search the HyT-NAS space; the table and external evaluators take the HyT-NAS or a custom space.
+  // so they search the HyT-NAS space or its MobileViT extension; the table and external evaluators take
+  // any space but the benchmark's.
   const ANY_SPACE = ["table", "external"];
+  const NETWORK_SPACES = ["hytnas", "hytnas-mobilevit"];
   function matchSpaceToEvaluator() {
     const evaluator = chosen("evaluator");
+    const space = chosen("space");
     if (evaluator === "benchmark") {
       setChoice("space", "benchmark");
-    } else if (!ANY_SPACE.includes(evaluator) || chosen("space") === "benchmark") {
+    } else if (space === "benchmark" || (!ANY_SPACE.includes(evaluator) && !NETWORK_SPACES.includes(space))) {
       setChoice("space", "hytnas");
     }
   }

@@ -69,6 +69,24 @@ def measured_csv(objective: str, rows: int = 12, bad_line: int | None = None) ->
     return ("\n".join(lines) + "\n").encode()
 
 
+TABLE_OBJECTIVES = {
+    "evaluator": "table",
+    "space": "custom",
+    "space-custom-spec": CUSTOM_SPACE,
+    "objectives-0-name": "accuracy",
+    "objectives-0-direction": "max",
+    "objectives-1-name": "latency",
+    "tables-0-objectives": "accuracy",
+    "tables-1-objectives": "latency",
+}
+"""A table study's fields on CUSTOM_SPACE: accuracy (max) from table slot 0, latency from slot 1."""
+
+
+def table_study(client: Any, **changes: Any) -> dict[str, Any]:
+    """A small table study on CUSTOM_SPACE measuring accuracy and latency (uploads still to be added)."""
+    return form_post_data(client, **small_zdt1(**{**TABLE_OBJECTIVES, **changes}))
+
+
 HYTNAS_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "hytnas"
 """The measured HyT-NAS tables (see their README there); tests that need them skip without."""
 

@@ -140,7 +140,11 @@ def test_each_objectives_error_has_its_own_axis_in_its_own_units() -> None:
     panels = [layout["yaxis"]["domain"], layout["yaxis2"]["domain"], layout["yaxis3"]["domain"]]
     assert all(0 <= low < high <= 1 for low, high in panels)
     assert all(upper[0] >= lower[1] for upper, lower in itertools.pairwise(panels))  # no overlap
-    assert layout["yaxis3"]["title"]["text"] == "latency RMSE"
+    names = [(note["text"], note["y"]) for note in layout["annotations"]]
+    assert [text for text, _ in names] == ["Kendall τ", "accuracy RMSE", "latency RMSE"]
+    # Each panel's name sits on its own panel's top edge, above the panel below it.
+    assert [top for _, top in names] == [1.0, panels[1][1], panels[2][1]]
+    assert all("title" not in layout[axis] for axis in ("yaxis", "yaxis2", "yaxis3"))
 
 
 def test_a_three_objective_front_is_points_not_a_line_through_space() -> None:

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from hytnas_web.studies import services
 from hytnas_web.studies.models import Evaluation, Preset, Study
-from tests.web.study_form_data import CUSTOM_SPACE, form_post_data, measured_csv, small_zdt1
+from tests.web.study_form_data import CUSTOM_SPACE, form_post_data, measured_csv, small_zdt1, table_study
 
 CREATE = reverse("studies-create")
 
@@ -369,21 +369,6 @@ def test_typed_text_is_shown_escaped(alice_client: Any) -> None:
 
 
 # --- tables ---
-
-
-def table_study(client: Any, **changes: Any) -> dict[str, Any]:
-    """A table study on CUSTOM_SPACE measuring accuracy and latency (uploads still to be added)."""
-    table = {
-        "evaluator": "table",
-        "space": "custom",
-        "space-custom-spec": CUSTOM_SPACE,
-        "objectives-0-name": "accuracy",
-        "objectives-0-direction": "max",
-        "objectives-1-name": "latency",
-        "tables-0-objectives": "accuracy",
-        "tables-1-objectives": "latency",
-    }
-    return form_post_data(client, **small_zdt1(**{**table, **changes}))
 
 
 def test_a_malformed_csv_is_reported_at_its_upload_with_the_line_number(alice_client: Any) -> None:

@@ -25,6 +25,7 @@ from tests.web.study_form_data import (
     hytnas_tables,
     measured_csv,
     small_zdt1,
+    table_study,
 )
 
 CREATE = reverse("studies-create")
@@ -55,20 +56,12 @@ def test_a_hytnas_table_study_from_the_form_is_the_command_lines(alice_client: A
 
 
 def test_a_regressor_chosen_for_one_objective_is_stored_and_fitted(alice_client: Any, alice: Any) -> None:
-    table = {
-        "evaluator": "table",
-        "space": "custom",
-        "space-custom-spec": CUSTOM_SPACE,
-        "objectives-0-name": "accuracy",
-        "objectives-0-direction": "max",
+    models = {
         "objectives-0-model": "xgboost-dart",
-        "objectives-1-name": "latency",
         "objectives-1-model": "",
-        "tables-0-objectives": "accuracy",
-        "tables-1-objectives": "latency",
         "evaluator-table-model": "xgboost-linear",
     }
-    data = form_post_data(alice_client, **small_zdt1(**table))
+    data = table_study(alice_client, **models)
     data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
     data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"))
     assert alice_client.post(CREATE, data).status_code == 302
@@ -115,21 +108,6 @@ def test_the_regressor_choices_are_the_table_evaluators_declared_models(alice_cl
 # --- tables kept when the form comes back with errors ---
 
 
-def custom_table_study(client: Any, **changes: Any) -> dict[str, Any]:
-    """A small table study on CUSTOM_SPACE measuring accuracy and latency (uploads still to be added)."""
-    table = {
-        "evaluator": "table",
-        "space": "custom",
-        "space-custom-spec": CUSTOM_SPACE,
-        "objectives-0-name": "accuracy",
-        "objectives-0-direction": "max",
-        "objectives-1-name": "latency",
-        "tables-0-objectives": "accuracy",
-        "tables-1-objectives": "latency",
-    }
-    return form_post_data(client, **small_zdt1(**{**table, **changes}))
-
-
 def kept_notes(response: Any) -> list[str]:
     """The "Kept: ..." lines the re-shown form says, in slot order."""
     content = response.content.decode()
@@ -139,7 +117,7 @@ def kept_notes(response: Any) -> list[str]:
 def test_uploaded_tables_survive_an_invalid_budget_and_create_the_study(
     alice_client: Any, alice: Any
 ) -> None:
-    data = custom_table_study(alice_client, budget="ten")
+    data = table_study(alice_client, budget="ten")
     data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
     data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", rows=14))
     response = alice_client.post(CREATE, data)
@@ -153,7 +131,7 @@ def test_uploaded_tables_survive_an_invalid_budget_and_create_the_study(
     token = response.context["upload_token"]
     assert f'name="upload_token" value="{token}"' in response.content.decode()
 
-    again = custom_table_study(alice_client, budget="20", upload_token=token)  # no files this time
+    again = table_study(alice_client, budget="20", upload_token=token)  # no files this time
     response = alice_client.post(CREATE, again)
     assert response.status_code == 302, response.context["form"].errors
     tables = Study.objects.get(owner=alice).evaluator["params"]["tables"]
@@ -162,17 +140,17 @@ def test_uploaded_tables_survive_an_invalid_budget_and_create_the_study(
         ("latency.csv", measured_csv("latency", rows=14).decode()),
     ]
     # Created: the form's tables are no longer kept.
-    fresh = alice_client.post(CREATE, custom_table_study(alice_client, upload_token=token, name="Another"))
+    fresh = alice_client.post(CREATE, table_study(alice_client, upload_token=token, name="Another"))
     assert "upload at least one table" in str(fresh.context["form"].errors)
 
 
 def test_a_kept_table_is_replaced_by_a_new_file_and_dropped_by_remove(alice_client: Any) -> None:
-    data = custom_table_study(alice_client, budget="ten")
+    data = table_study(alice_client, budget="ten")
     data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
     data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"))
     token = alice_client.post(CREATE, data).context["upload_token"]
 
-    again = custom_table_study(alice_client, budget="ten", upload_token=token, **{"tables-1-remove": "on"})
+    again = table_study(alice_client, budget="ten", upload_token=token, **{"tables-1-remove": "on"})
     again["tables-0-file"] = SimpleUploadedFile("accuracy-v2.csv", measured_csv("accuracy", rows=14))
     response = alice_client.post(CREATE, again)
     assert [note.split(" — ")[0] for note in kept_notes(response)] == [
@@ -182,10 +160,10 @@ def test_a_kept_table_is_replaced_by_a_new_file_and_dropped_by_remove(alice_clie
 
 
 def test_a_new_file_that_cannot_be_read_leaves_the_kept_table(alice_client: Any) -> None:
-    data = custom_table_study(alice_client, budget="ten")
+    data = table_study(alice_client, budget="ten")
     data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
     token = alice_client.post(CREATE, data).context["upload_token"]
-    again = custom_table_study(alice_client, upload_token=token)
+    again = table_study(alice_client, upload_token=token)
     again["tables-0-file"] = SimpleUploadedFile("binary.csv", b"\xff\xfe\x00binary")
     response = alice_client.post(CREATE, again)
     assert any("not UTF-8 text" in e for e in response.context["form"].errors["tables-0-file"])
@@ -195,20 +173,20 @@ def test_a_new_file_that_cannot_be_read_leaves_the_kept_table(alice_client: Any)
 
 
 def test_tables_kept_for_alice_are_nothing_to_bob(alice_client: Any, alice: Any, bob: Any) -> None:
-    data = custom_table_study(alice_client, budget="ten")
+    data = table_study(alice_client, budget="ten")
     data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
     data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency"))
     token = alice_client.post(CREATE, data).context["upload_token"]
     alice_client.logout()
     alice_client.force_login(bob)
-    response = alice_client.post(CREATE, custom_table_study(alice_client, upload_token=token))
+    response = alice_client.post(CREATE, table_study(alice_client, upload_token=token))
     assert kept_notes(response) == []
     assert "upload at least one table" in str(response.context["form"].errors)
     assert not Study.objects.exists()
 
 
 def test_a_malformed_upload_token_starts_a_new_set(alice_client: Any) -> None:
-    response = alice_client.post(CREATE, custom_table_study(alice_client, upload_token="../../etc\x00"))
+    response = alice_client.post(CREATE, table_study(alice_client, upload_token="../../etc\x00"))
     assert response.status_code == 200
     assert response.context["upload_token"] != "../../etc\x00"
 
@@ -224,7 +202,7 @@ def test_a_bad_budget_and_a_bad_parameter_are_reported_together(alice_client: An
 
 
 def test_a_bad_budget_and_a_bad_table_are_reported_together(alice_client: Any) -> None:
-    data = custom_table_study(alice_client, budget="ten")
+    data = table_study(alice_client, budget="ten")
     data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy"))
     data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", bad_line=5))
     errors = alice_client.post(CREATE, data).context["form"].errors
@@ -233,7 +211,7 @@ def test_a_bad_budget_and_a_bad_table_are_reported_together(alice_client: Any) -
 
 
 def test_every_bad_table_is_reported_at_its_own_upload(alice_client: Any) -> None:
-    data = custom_table_study(alice_client)
+    data = table_study(alice_client)
     data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy", bad_line=3))
     data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", bad_line=5))
     errors = alice_client.post(CREATE, data).context["form"].errors
@@ -268,7 +246,7 @@ def fit_rows(response: Any) -> dict[str, list[str]]:
 def test_a_table_studys_page_shows_each_objectives_cross_validated_fit(
     alice_client: Any, alice: Any, monkeypatch: Any
 ) -> None:
-    data = custom_table_study(alice_client, **{"objectives-0-model": "xgboost-linear"})
+    data = table_study(alice_client, **{"objectives-0-model": "xgboost-linear"})
     data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy", rows=14))
     data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", rows=14))
     assert alice_client.post(CREATE, data).status_code == 302
@@ -289,6 +267,7 @@ def test_a_table_studys_page_shows_each_objectives_cross_validated_fit(
     assert rows["accuracy"][3] == f"{report['accuracy'].r2:.3f}"
     assert rows["latency"][1:3] == ["<code>xgboost</code>", "14"]
     assert rows["latency"][5] == f"{report['latency'].kendall_tau:.3f}"
+    assert rows["latency"][6] == f"{100 * report['latency'].within_10_percent:.1f} %"
     assert sorted(cross_validations) == ["accuracy", "latency"]
     fit_rows(alice_client.get(page))
     assert sorted(cross_validations) == ["accuracy", "latency"]  # the second view reads the cached fit
@@ -302,7 +281,7 @@ def test_a_benchmark_studys_page_has_no_fit_table(alice_client: Any, alice: Any,
 
 
 def test_the_form_shown_again_says_how_well_the_kept_tables_predict(alice_client: Any) -> None:
-    data = custom_table_study(alice_client, budget="ten")
+    data = table_study(alice_client, budget="ten")
     data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy", rows=13))
     data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", rows=13))
     rows = fit_rows(alice_client.post(CREATE, data))

@@ -74,8 +74,8 @@ def _problem_initial(initial: StudyFormInitial, config: dict[str, Any]) -> None:
     space = config["space"]
     if evaluator["name"] == "benchmark":
         initial.main["space"] = "benchmark"
-    elif space["name"] == "hytnas":
-        initial.main["space"] = "hytnas"
+    elif space["name"] in ("hytnas", "hytnas-mobilevit"):
+        initial.main["space"] = space["name"]
     else:
         initial.main["space"] = "custom"
         spec = json.dumps(space["params"].get("variables", space["params"]), indent=1)

@@ -8,15 +8,18 @@ never starts on rows another transaction has not written yet. One module per top
 evaluator built once per worker process), ``stages`` (a HyT-NAS network stage by stage, for the
 pages), ``evaluations`` (measuring
 outside the iteration job: evaluation jobs, recording results), ``remote_work`` with
-``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``progress``,
+``api_payloads`` and ``tokens`` (the evaluation worker API), ``reconcile``, ``noisy`` (why a
+measurement is flagged noisy; measuring it again, the previous one kept), ``progress``,
 ``form_support`` with ``kept_tables`` (a study form's uploaded tables, kept for the form shown
 again with errors) and ``table_fit`` (the table evaluator's cross-validated fit per objective,
 cached), ``dashboard`` (with ``dashboard_polls`` and ``dashboard_rows``), ``browse``,
 ``compare``, ``feasibility`` (device budgets as pages show them), ``csv_export``, ``csv_import``,
 ``warm_start`` (measurements already there as the initial design), ``pending_work`` with
 ``pending_upload`` (an external study's pending work done by hand), ``devices``, ``workers_panel``,
-``housekeeping`` (rename, notes, archive, delete, the study list's search) and ``drivers`` (what
-drives each objective).
+``housekeeping`` (rename, notes, archive, delete, the study list's search), ``drivers`` (what
+drives each objective), ``references`` (the measured reference architectures, MobileViT-XXS, XS
+and S, for the Pareto chart's markers) and ``latency_predictor`` (a per-stage latency predictor
+calibrated on a study's device measurements, cross-validated, cached by the measurements).
 """
 
 from __future__ import annotations

@@ -446,8 +446,11 @@ def _at(values: list[Any] | None, i: int) -> float | None:
 
 
 def _derived(study: Study, architecture: dict[str, Any]) -> list[tuple[str, str]]:
-    """Absolute widths the HyT-NAS space derives from its ratios (empty for other spaces)."""
-    if not isinstance(study.space, dict) or study.space.get("name") != "hytnas":
+    """Absolute widths the HyT-NAS spaces derive from their ratios (empty for other spaces)."""
+    space = study.space.get("name") if isinstance(study.space, dict) else None
+    if space == "hytnas-mobilevit":
+        return _extended_derived(architecture)
+    if space != "hytnas":
         return []
     from search_engine.spaces.hytnas import ATTENTION_STAGES, ffn_widths, stage_channels
 
@@ -459,6 +462,22 @@ def _derived(study: Study, architecture: dict[str, Any]) -> list[tuple[str, str]
     derived = [(f"channels, stage {i}", str(c)) for i, c in enumerate(channels, start=1)]
     derived += [(f"FFN width, stage {s}", str(w)) for s, w in zip(ATTENTION_STAGES, widths, strict=True)]
     return derived
+
+
+def _extended_derived(architecture: dict[str, Any]) -> list[tuple[str, str]]:
+    """Channels, transformer and FFN widths and the final convolution of the MobileViT extension."""
+    from search_engine.spaces import mobilevit
+
+    try:
+        channels = mobilevit.stage_channels(architecture)
+        dims, widths = mobilevit.transformer_dims(architecture), mobilevit.ffn_widths(architecture)
+        final = mobilevit.final_conv_channels(architecture)
+    except (KeyError, TypeError, ValueError):
+        return []  # an imported row without the full set of variables
+    derived = [(f"channels, stage {i}", str(c)) for i, c in enumerate(channels, start=1)]
+    derived += [(f"transformer width, stage {s}", str(d)) for s, d in zip((3, 4, 5), dims, strict=True)]
+    derived += [(f"FFN width, stage {s}", str(w)) for s, w in zip((3, 4, 5), widths, strict=True)]
+    return [*derived, ("final 1×1 convolution (classification)", str(final) if final else "none")]
 
 
 def _stages(stage_latency: Any) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ from hytnas_web.studies.models import Evaluation, Iteration, Study
 from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.devices import device_label
 from hytnas_web.studies.services.feasibility import bound_labels, feasibility, rows_feasibility, study_results
+from hytnas_web.studies.services.noisy import NOISE_METRICS, noise_of, target_spread_of
 from search_engine.config import StudyConfig
 from search_engine.metrics.pareto import feasible_pareto_mask
 from search_engine.objectives import Objective, to_minimisation
@@ -59,10 +60,6 @@ _EVALUATION_FIELDS = (
     "error",
     "metrics",
 )
-
-METRIC_COLUMNS = ("latency_runtime", "latency_runtime_settings")
-"""Metrics the evaluations export carries as columns of their own (after the device): what the latency
-was measured in and how, so a table of latencies says which runtime made them."""
 
 
 def neutralise(text: str) -> str:
@@ -128,7 +125,19 @@ def objective_column(objective: Objective) -> str:
 def evaluation_columns(study: Study) -> list[str]:
     """The evaluations export's header, in order (also the Pareto set's)."""
     config = study_config(study)
-    return _evaluation_columns(config.build_space().names, list(config.objectives)) + bound_columns(config)
+    return _header(config)
+
+
+NOISE_COLUMNS = ["latency_noisy", "latency_spread"]
+"""The evaluations export's columns after the bounds: is the latency measurement noisy (1/0), its spread."""
+RUNTIME_COLUMNS = ["latency_runtime", "latency_runtime_settings"]
+"""The last columns: what the latency was measured in (``ONNX Runtime 1.32.0``) and how, in words."""
+
+
+def _header(config: StudyConfig) -> list[str]:
+    """The evaluations (and Pareto set) export's columns: the measurement's, the bounds', the noise's."""
+    columns = _evaluation_columns(config.build_space().names, list(config.objectives))
+    return columns + bound_columns(config) + NOISE_COLUMNS + RUNTIME_COLUMNS
 
 
 def bound_columns(config: StudyConfig) -> list[str]:
@@ -151,15 +160,13 @@ def _evaluation_columns(variables: list[str], objectives: list[Objective]) -> li
         *(f"predicted_std_{name}" for name in names),
         "device",
         "device_json",
-        *METRIC_COLUMNS,
         "error",
     ]
 
 
 def _evaluation_row(values: tuple[Any, ...], variables: list[str], n_objectives: int) -> list[Any]:
-    """One evaluation (a ``_EVALUATION_FIELDS`` tuple) as the export's cells."""
-    pk, index, source, status, architecture, objectives, stages, mean, std, device, error, metrics = values
-    metrics = metrics if isinstance(metrics, dict) else {}
+    """One evaluation (a ``_EVALUATION_FIELDS`` tuple) as the export's cells, up to ``error``."""
+    pk, index, source, status, architecture, objectives, stages, mean, std, device, error, _ = values
     architecture = architecture or {}
     stages = stages or {}
     device = device if isinstance(device, dict) else {}
@@ -175,9 +182,29 @@ def _evaluation_row(values: tuple[Any, ...], variables: list[str], n_objectives:
         *_padded(std, n_objectives),
         device_label(device),
         json.dumps(device, sort_keys=True, ensure_ascii=False, separators=(",", ":")) if device else None,
-        *(metrics.get(name) for name in METRIC_COLUMNS),
         error,
     ]
+
+
+def _noise_cells(values: tuple[Any, ...], target_spread: float | None) -> tuple[int | None, Any]:
+    """``NOISE_COLUMNS`` of one evaluation (a ``_EVALUATION_FIELDS`` tuple); empty where nothing says.
+
+    ``latency_noisy`` is 1 or 0 for a measurement that reports its latency's spread or the machine's
+    state, as ``services.noisy`` (and so every page) says it; ``latency_spread`` as measured.
+    """
+    status, metrics = values[3], values[11]
+    if status != Evaluation.Status.DONE or not isinstance(metrics, dict):
+        return None, None
+    reported = any(name in metrics for name in NOISE_METRICS)
+    noisy = int(noise_of(metrics, target_spread).noisy) if reported else None
+    spread = metrics.get("latency_spread")
+    return noisy, spread if isinstance(spread, int | float) and not isinstance(spread, bool) else None
+
+
+def _runtime_cells(values: tuple[Any, ...]) -> list[Any]:
+    """``RUNTIME_COLUMNS`` of one evaluation (a ``_EVALUATION_FIELDS`` tuple); empty where nothing says."""
+    metrics = values[11] if isinstance(values[11], dict) else {}
+    return [metrics.get(name) for name in RUNTIME_COLUMNS]
 
 
 def _padded(values: Sequence[Any] | None, n: int) -> list[Any]:
@@ -193,6 +220,7 @@ def _evaluation_rows(study: Study, config: StudyConfig, keep: set[int] | None = 
     the amount by which it breaks each bound (0 where met, empty where the value is unknown).
     """
     variables, n_objectives = config.build_space().names, config.n_objectives
+    target_spread = target_spread_of(study)
     bounded = bool(config.constraints)
     fields = (*_EVALUATION_FIELDS, "x") if bounded else _EVALUATION_FIELDS
     rows = (
@@ -204,16 +232,20 @@ def _evaluation_rows(study: Study, config: StudyConfig, keep: set[int] | None = 
     kept = (values for values in rows if keep is None or values[0] in keep)
     if not bounded:
         for values in kept:
-            yield _evaluation_row(values, variables, n_objectives)
+            yield [
+                *_evaluation_row(values, variables, n_objectives),
+                *_noise_cells(values, target_spread),
+                *_runtime_cells(values),
+            ]
         return
     while chunk := list(itertools.islice(kept, CHUNK_SIZE)):
-        yield from _bounded_rows(config, chunk, variables)
+        yield from _bounded_rows(config, chunk, variables, target_spread)
 
 
 def _bounded_rows(
-    config: StudyConfig, chunk: Sequence[tuple[Any, ...]], variables: list[str]
+    config: StudyConfig, chunk: Sequence[tuple[Any, ...]], variables: list[str], target_spread: float | None
 ) -> Iterator[list[Any]]:
-    """Export rows of ``chunk`` (``_EVALUATION_FIELDS`` then x) with their ``bound_columns``."""
+    """Export rows of ``chunk`` (``_EVALUATION_FIELDS``, then x): the measurement, bounds, noise."""
     n_vars, m = len(variables), config.n_objectives
     done = [v[3] == Evaluation.Status.DONE for v in chunk]
     objectives = [
@@ -233,15 +265,15 @@ def _bounded_rows(
             *_evaluation_row(values[: len(_EVALUATION_FIELDS)], variables, m),
             bool(check.feasible[i]) if measured else None,
             *(float(v) if measured else None for v in check.violation[i]),
+            *_noise_cells(values, target_spread),
+            *_runtime_cells(values),
         ]
 
 
 def export_evaluations_csv(study: Study) -> Iterator[str]:
     """Every evaluation of ``study`` (pending and failed ones too), one CSV line at a time."""
     config = study_config(study)  # read before the first line: a broken study fails as a whole
-    variables, objectives = config.build_space().names, list(config.objectives)
-    header = _evaluation_columns(variables, objectives) + bound_columns(config)
-    return csv_lines(header, _evaluation_rows(study, config))
+    return csv_lines(_header(config), _evaluation_rows(study, config))
 
 
 def pareto_ids(study: Study, objectives: Sequence[Objective] | None = None) -> set[int]:
@@ -281,10 +313,8 @@ def pareto_ids(study: Study, objectives: Sequence[Objective] | None = None) -> s
 def export_pareto_csv(study: Study) -> Iterator[str]:
     """The Pareto set of ``study`` alone, same columns as ``export_evaluations_csv``."""
     config = study_config(study)
-    variables, objectives = config.build_space().names, list(config.objectives)
-    header = _evaluation_columns(variables, objectives) + bound_columns(config)
-    keep = pareto_ids(study, objectives)
-    return csv_lines(header, _evaluation_rows(study, config, keep=keep))
+    keep = pareto_ids(study, list(config.objectives))
+    return csv_lines(_header(config), _evaluation_rows(study, config, keep=keep))
 
 
 def history_columns(study: Study) -> list[str]:

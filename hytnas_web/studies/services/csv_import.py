@@ -60,6 +60,8 @@ IGNORED_COLUMNS = frozenset(
         "index",
         "origin",
         "device",
+        "latency_noisy",
+        "latency_spread",
         "latency_runtime",
         "latency_runtime_settings",
     }

@@ -37,6 +37,7 @@ from hytnas_web.studies.services.dashboard_rows import (
     rows_of,
 )
 from hytnas_web.studies.services.progress import study_progress
+from hytnas_web.studies.services.references import reference_markers
 from hytnas_web.studies.services.warm_start import warm_start_counts
 from search_engine.errors import ConfigError
 from search_engine.metrics.charts import (
@@ -87,7 +88,9 @@ def dashboard(study: Study, until: Version | None = None) -> dict[str, Any]:
     predicted = predicted_values(study, iterations, objectives)
     broken = broken_bounds(pareto, rows, check)
     figures: dict[str, Any] = {
-        "pareto": charts.pareto_figure(pareto, texts, predicted, broken, chart_bounds(study))
+        "pareto": charts.pareto_figure(
+            pareto, texts, predicted, broken, chart_bounds(study), reference_markers(study)
+        )
         if pareto.ids.shape[0]
         else None,
         "stage_share": charts.stage_share_figure(stage),
@@ -191,6 +194,7 @@ def _pareto_changes(
         [texts.get(i, "") for i in front_ids],
         predicted_values(study, iterations, objectives),
         broken_bounds(pareto, rows, check),
+        reference_markers(study),
     )
     return {
         "points": points if new_done else None,

@@ -26,9 +26,13 @@ logger = logging.getLogger(__name__)
 SPACE_KINDS = {
     "benchmark": "The benchmark problem's own space (continuous, x0 … xn in [0, 1])",
     "hytnas": "HyT-NAS hybrid conv/attention space (23 variables)",
+    "hytnas-mobilevit": "HyT-NAS extended to reach MobileViT (27 variables)",
     "custom": "Custom space (JSON)",
 }
 """How the study form picks a space, as it offers each: the benchmark problem's own, HyT-NAS, a JSON spec."""
+
+NETWORK_SPACES = ("hytnas", "hytnas-mobilevit")
+"""The spaces whose architectures are networks the torch evaluators build (their ``space`` parameter)."""
 
 
 DISPATCH_TEXT = {
@@ -216,6 +220,8 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
         evaluator_params = {**evaluator_params, "objectives": _declared_objectives(objectives)}
         EVALUATORS.build("external", evaluator_params, "evaluator")  # two or more, metric names
     else:
+        if data["space"] in NETWORK_SPACES[1:]:  # the page's space choice names the networks to build
+            evaluator_params = {**evaluator_params, "space": data["space"]}  # (HyT-NAS: the default)
         space, objectives = _own_problem(evaluator_name, evaluator_params, data["space"], objectives)
     config = StudyConfig.from_dict(
         {
@@ -356,8 +362,8 @@ def _own_problem(
     if space_kind != space["name"]:
         raise ConfigError(
             "space",
-            f"the {name} evaluator builds HyT-NAS networks, so it searches the HyT-NAS space only; "
-            "choose that space",
+            f"the {name} evaluator builds HyT-NAS networks, so it searches a HyT-NAS space: "
+            "choose HyT-NAS or its extension that reaches MobileViT",
         )
     return space, _matching_objectives(name, objectives, reported)
 
@@ -400,8 +406,8 @@ def _form_space(kind: str, spec: Any) -> dict[str, Any]:
     """The ``{name, params}`` of the space a non-benchmark study searches."""
     from search_engine.registry import SPACES
 
-    if kind == "hytnas":
-        return {"name": "hytnas", "params": {}}
+    if kind in NETWORK_SPACES:
+        return {"name": kind, "params": {}}
     if kind == "benchmark":
         raise ConfigError("space", "the benchmark problem's space goes with the benchmark evaluator")
     if kind != "custom":

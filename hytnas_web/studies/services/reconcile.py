@@ -14,6 +14,7 @@ from hytnas_web.studies.services.evaluations import (
     requeue_lost_evaluations,
     study_dispatch,
 )
+from hytnas_web.studies.services.noisy import requeue_lost_remeasurements
 from hytnas_web.studies.services.queue_state import job_is_alive, job_is_waiting
 from hytnas_web.studies.services.scheduling import (
     current_iteration,
@@ -38,12 +39,13 @@ def reconcile() -> list[str]:
     while its proposals are done and its work is out, unless a result's trigger was lost (a proposal
     or its completion is due) or an evaluation job was lost. Raises when Redis or the database
     cannot be reached (Redis is asked first, so an outage costs one refused connection, not one per
-    study); the caller retries later.
+    study); the caller retries later. Re-measurements of noisy measurements that no live job holds
+    are given out again too, whatever their study's status.
     """
     import django_rq
 
     django_rq.get_connection(settings.ITERATION_QUEUE).ping()
-    actions = []
+    actions = requeue_lost_remeasurements()
     for study in Study.objects.filter(status=Study.Status.RUNNING):
         current = current_iteration(study)
         if current is not None and current.status == Iteration.Status.FAILED:

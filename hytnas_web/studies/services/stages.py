@@ -18,11 +18,13 @@ from search_engine.errors import ConfigError
 from search_engine.spaces.hytnas_stages import StageView, stage_summaries, stage_views
 
 HYTNAS = "hytnas"
+NETWORK_SPACES = (HYTNAS, "hytnas-mobilevit")
+"""The HyT-NAS space and its extension that reaches MobileViT: both read as networks."""
 
 
 def reads_as_network(study: Study) -> bool:
     """True when the study's architectures are HyT-NAS networks, which have a stage-by-stage view."""
-    return isinstance(study.space, dict) and study.space.get("name") == HYTNAS
+    return isinstance(study.space, dict) and study.space.get("name") in NETWORK_SPACES
 
 
 def network_setting(study: Study) -> dict[str, Any]:

@@ -31,7 +31,10 @@ FIT_CACHE_SECONDS = 30 * 24 * 3600
 
 @dataclass(frozen=True)
 class ObjectiveFit:
-    """One objective's cross-validated fit as pages show it (``r2``, ``kendall_tau``: None if undefined)."""
+    """One objective's cross-validated fit as pages show it (``r2``, ``kendall_tau``: None if undefined).
+
+    ``within_10_percent``: the share of rows predicted within ±10 % of their measurement.
+    """
 
     objective: str
     unit: str
@@ -41,6 +44,12 @@ class ObjectiveFit:
     r2: float | None
     rmse: float
     kendall_tau: float | None
+    within_10_percent: float | None = None
+
+    @property
+    def within_10_percent_text(self) -> str:
+        """The share within ±10 % as a page prints it, e.g. ``82.9 %`` (a dash when unknown)."""
+        return "–" if self.within_10_percent is None else f"{100 * self.within_10_percent:.1f} %"
 
 
 def study_fit(study: Study) -> list[ObjectiveFit] | None:
@@ -85,6 +94,7 @@ def _fit(params: dict[str, Any]) -> list[ObjectiveFit]:
             r2=report[o.name].r2,
             rmse=report[o.name].rmse,
             kendall_tau=report[o.name].kendall_tau,
+            within_10_percent=report[o.name].within_10_percent,
         )
         for o in built.objectives
     ]
@@ -92,4 +102,4 @@ def _fit(params: dict[str, Any]) -> list[ObjectiveFit]:
 
 def _cache_key(evaluator: Mapping[str, Any]) -> str:
     text = json.dumps(evaluator, sort_keys=True, separators=(",", ":"), default=str)
-    return f"table-fit:{hashlib.sha256(text.encode()).hexdigest()}"
+    return f"table-fit-2:{hashlib.sha256(text.encode()).hexdigest()}"

@@ -102,6 +102,8 @@ def space_summary(space: Any) -> str:
         return DASH
     if space.get("name") == "hytnas":
         return "HyT-NAS hybrid conv/attention space (23 variables)"
+    if space.get("name") == "hytnas-mobilevit":
+        return "HyT-NAS extended to reach MobileViT (27 variables)"
     variables = (space.get("params") or {}).get("variables") or []
     shown = ", ".join(_variable(v) for v in variables[:8])
     more = f", … ({len(variables)} in all)" if len(variables) > 8 else ""

@@ -76,6 +76,39 @@ def test_a_load_above_the_core_count_or_a_throttled_board_flags_a_steady_measure
     assert not is_noisy(steady, 0.03, Conditions(throttled=0x40000))  # throttled since boot, not now
 
 
+def test_a_run_queue_longer_than_the_cores_flags_before_the_load_average_catches_up() -> None:
+    steady = [5.0] * 10
+    assert is_noisy(steady, 0.03, Conditions(load_1m=0.2, runnable=3, cores=2))
+    assert not is_noisy(steady, 0.03, Conditions(load_1m=0.2, runnable=2, cores=2))
+
+
+def test_the_run_queue_is_read_from_procfs(tmp_path: Path) -> None:
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "loadavg").write_text("0.20 0.18 0.12 7/812 11206\n")
+    conditions = read_conditions(tmp_path / "no-sysfs", None, tmp_path / "proc")
+    assert conditions.runnable == 7 and conditions.metrics()["machine_runnable"] == 7.0
+    assert read_conditions(tmp_path / "no-sysfs", None, tmp_path / "no-proc").runnable is None
+
+
+@pytest.mark.skipif(not Path("/proc/loadavg").exists(), reason="needs Linux /proc")
+def test_processes_spinning_on_every_cpu_make_the_machine_overloaded_at_once() -> None:
+    cores = os.cpu_count() or 1
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores + 1)]
+    try:
+        deadline = time.monotonic() + 60
+        conditions = read_conditions()
+        # Waiting for the spinners to start running (interpreter start-up), at most a minute.
+        while not conditions.overloaded and time.monotonic() < deadline:
+            time.sleep(0.2)
+            conditions = read_conditions()
+        assert conditions.runnable is not None and conditions.runnable > cores, conditions
+        assert conditions.overloaded
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
 def _fake_sysfs(root: Path) -> None:
     """cpufreq of every CPU this process may use, two thermal zones (millidegrees)."""
     for index, cpu in enumerate(sorted(os.sched_getaffinity(0))):
@@ -97,7 +130,9 @@ def test_conditions_come_from_sysfs_and_the_pis_tool_where_present(tmp_path: Pat
     tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
     conditions = read_conditions(tmp_path / "sys", str(tool))
     lowest = 1500.0 - 100.0 * (len(os.sched_getaffinity(0)) - 1)
-    assert conditions.metrics() == {
+    metrics = conditions.metrics()
+    assert metrics.pop("machine_runnable") >= 1  # this test itself is running
+    assert metrics == {
         "machine_load_1m": pytest.approx(os.getloadavg()[0], abs=1.0),
         "machine_cores": float(os.cpu_count() or 0),
         "machine_cpu_mhz": lowest,
@@ -111,7 +146,7 @@ def test_conditions_come_from_sysfs_and_the_pis_tool_where_present(tmp_path: Pat
 
 def test_what_the_platform_does_not_expose_is_absent(tmp_path: Path) -> None:
     metrics = read_conditions(tmp_path / "empty", None).metrics()
-    assert set(metrics) <= {"machine_load_1m", "machine_cores"}
+    assert set(metrics) <= {"machine_load_1m", "machine_runnable", "machine_cores"}
 
 
 def test_the_lock_path_comes_from_the_environment_or_the_temporary_folder(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from search_engine.evaluators.torch_model import PARTS, SIZE_METRICS, TorchEvaluator  # noqa: E402
 from search_engine.nn.hybrid import build_model  # noqa: E402
 from search_engine.spaces.hytnas import HyTNASSpace  # noqa: E402
+from search_engine.spaces.mobilevit import MobileViTSpace  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -54,13 +55,16 @@ def _reported(architectures: list[dict[str, Any]], **params: Any) -> list[dict[s
     return [dict(result.metrics) for result in results]
 
 
+@pytest.mark.parametrize("space", ["hytnas", "hytnas-mobilevit"])
 @pytest.mark.parametrize("task", ["detection", "classification"])
 def test_reported_params_and_macs_equal_torchs_count_of_the_built_network_over_random_architectures(
-    task: str,
+    task: str, space: str
 ) -> None:
     """Exact equality, not a tolerance: the closed form follows the network layer by layer."""
-    architectures = SPACE.decode(SPACE.sample_uniform(N_ARCHITECTURES[task], np.random.default_rng(14)))
-    reported = _reported(architectures, task=task, num_classes=7, anchors=3)
+    searched = SPACE if space == "hytnas" else MobileViTSpace()
+    n = N_ARCHITECTURES[task] // (1 if space == "hytnas" else 2)
+    architectures = searched.decode(searched.sample_uniform(n, np.random.default_rng(14)))
+    reported = _reported(architectures, task=task, num_classes=7, anchors=3, space=space)
     for architecture, sizes in zip(architectures, reported, strict=True):
         model = build_model(architecture, task=task, resolution=RESOLUTION, num_classes=7, anchors=3)
         counted = _flop_counter_macs(model, RESOLUTION, math_attention=True)

@@ -1,4 +1,7 @@
-"""The HyT-NAS space's closed-form counts against the network it describes, built and run."""
+"""The HyT-NAS spaces' closed-form counts against the networks they describe, built and run.
+
+The original space and its extension that reaches MobileViT (``spaces/mobilevit.py``) alike.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from search_engine.spaces.generic import GenericSpace
 from search_engine.spaces.hytnas import HyTNASSpace
+from search_engine.spaces.mobilevit import MobileViTSpace
 from search_engine.types import NETWORK_STAGES as STAGES  # the stages that have weights
 from search_engine.types import Array
 
@@ -16,25 +21,26 @@ torch = pytest.importorskip("torch")
 from search_engine.nn.hybrid import Attention, build_model  # noqa: E402
 
 SPACE = HyTNASSpace()
+SPACES = {"hytnas": SPACE, "hytnas-mobilevit": MobileViTSpace()}
 RESOLUTION = 64
 """Small enough to run a hundred networks in seconds; stage 5's map is 2 x 2, smaller than any patch."""
 
 
-def _extremes(rng: np.random.Generator) -> Array:
+def _extremes(space: GenericSpace, rng: np.random.Generator) -> Array:
     """The all-lowest and all-highest architectures, and each variable at each end with the rest random."""
-    low, high = np.zeros(SPACE.n_vars), np.ones(SPACE.n_vars)
+    low, high = np.zeros(space.n_vars), np.ones(space.n_vars)
     rows = [low, high]
-    for column in range(SPACE.n_vars):
+    for column in range(space.n_vars):
         for end in (0.0, 1.0):
-            row = rng.random(SPACE.n_vars)
+            row = rng.random(space.n_vars)
             row[column] = end
             rows.append(row)
-    return SPACE.canonicalize(np.array(rows))
+    return space.canonicalize(np.array(rows))
 
 
-def _architectures() -> Array:
+def _architectures(space: GenericSpace = SPACE) -> Array:
     rng = np.random.default_rng(2024)
-    return np.vstack([SPACE.sample_uniform(50, rng), _extremes(rng)])
+    return np.vstack([space.sample_uniform(50, rng), _extremes(space, rng)])
 
 
 def _counted_macs(model: Any, resolution: int) -> dict[str, float]:
@@ -93,10 +99,10 @@ def _built_params(model: Any) -> dict[str, float]:
     }
 
 
-def _check_counts(X: Array, task: str) -> None:
+def _check_counts(X: Array, task: str, space: GenericSpace = SPACE) -> None:
     setting = {"task": task, "resolution": RESOLUTION, "num_classes": 7, "anchors": 3}
-    known = SPACE.known_quantities(X, setting)
-    for i, architecture in enumerate(SPACE.decode(X)):
+    known = space.known_quantities(X, setting)
+    for i, architecture in enumerate(space.decode(X)):
         model = build_model(architecture, task=task, resolution=RESOLUTION, num_classes=7, anchors=3)
         params = _built_params(model)
         macs = _counted_macs(model, RESOLUTION)
@@ -107,21 +113,36 @@ def _check_counts(X: Array, task: str) -> None:
         assert known["macs"][i] == sum(macs.values())
 
 
+@pytest.mark.parametrize("space_name", SPACES)
 def test_closed_form_counts_equal_the_built_detection_networks_on_random_and_extreme_architectures(
-    one_torch_thread: None,
+    one_torch_thread: None, space_name: str
 ) -> None:
-    _check_counts(_architectures(), "detection")
+    space = SPACES[space_name]
+    _check_counts(_architectures(space), "detection", space)
 
 
-def test_closed_form_counts_equal_the_built_classification_networks(one_torch_thread: None) -> None:
-    """The classifier replaces neck and head; the backbone is the detection test's, so fewer suffice."""
-    _check_counts(_architectures()[::8], "classification")
+@pytest.mark.parametrize("space_name", SPACES)
+def test_closed_form_counts_equal_the_built_classification_networks(
+    one_torch_thread: None, space_name: str
+) -> None:
+    """The classifier replaces neck and head; the backbone is the detection test's, so fewer suffice.
+
+    In the extended space the classifier's final 1x1 convolution (or its absence) is counted too.
+    """
+    space = SPACES[space_name]
+    _check_counts(
+        _architectures(space)[:: 4 if space_name == "hytnas-mobilevit" else 8], "classification", space
+    )
 
 
-def test_counts_hold_at_an_odd_resolution_where_patches_pad_every_map(one_torch_thread: None) -> None:
-    X = SPACE.sample_uniform(5, np.random.default_rng(7))
-    known = SPACE.known_quantities(X, {"resolution": 70})
-    for i, architecture in enumerate(SPACE.decode(X)):
+@pytest.mark.parametrize("space_name", SPACES)
+def test_counts_hold_at_an_odd_resolution_where_patches_pad_or_resize_every_map(
+    one_torch_thread: None, space_name: str
+) -> None:
+    space = SPACES[space_name]
+    X = space.sample_uniform(5, np.random.default_rng(7))
+    known = space.known_quantities(X, {"resolution": 70})
+    for i, architecture in enumerate(space.decode(X)):
         macs = _counted_macs(build_model(architecture, resolution=70), 70)
         assert known["macs"][i] == sum(macs.values())
 

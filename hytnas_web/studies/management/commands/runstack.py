@@ -7,6 +7,11 @@ same port and folder) after a back-off of 1 s doubling to 30 s, announced on the
 loop (``--crash-limit`` exits of one process within ``--crash-window`` seconds) stops the rest, and the
 command then exits with status 1 naming the process, so a broken product never goes unnoticed. The
 processes end with this command even when it is killed outright (see hytnas_web.lib.guard).
+
+The workers follow ``worker_queues``: the evaluations queue, where networks are timed, gets exactly
+``--measuring-workers`` consumers (default 1, whatever ``--workers`` says), so two networks are never
+timed at once on this machine's CPUs and none waits behind an iteration; the other workers take the
+iterations and default queues.
 """
 
 from __future__ import annotations
@@ -28,6 +33,29 @@ from hytnas_web.lib.embedded_redis import EmbeddedRedis, ensure_embedded_redis, 
 from hytnas_web.lib.supervisor import RestartPolicy, Supervisor
 
 WORKER_CLASS = "hytnas_web.studies.worker.ReconcilingWorker"
+
+
+def worker_queues(workers: int, measuring_workers: int = 1) -> list[tuple[str, ...]]:
+    """The queues each of ``workers`` RQ workers consumes, in RQ's priority order.
+
+    Exactly ``measuring_workers`` of them consume the evaluations queue. With more workers than
+    that, the measuring ones consume it alone (a measurement never waits behind an iteration) and
+    the others take the iterations and default queues; when every worker measures, each takes all
+    three queues, so a single worker still runs the whole product.
+
+    Raises:
+        ValueError: a negative count, or more measuring workers than workers.
+    """
+    if workers < 0 or measuring_workers < 0:
+        raise ValueError("--workers and --measuring-workers must be 0 or more")
+    if measuring_workers > workers:
+        raise ValueError(f"--measuring-workers ({measuring_workers}) cannot exceed --workers ({workers})")
+    others = tuple(queue for queue in settings.WORKER_QUEUES if queue != settings.EVALUATION_QUEUE)
+    if measuring_workers == workers:
+        return [tuple(settings.WORKER_QUEUES)] * workers
+    return [(settings.EVALUATION_QUEUE,)] * measuring_workers + [others] * (workers - measuring_workers)
+
+
 WEB_START_TIMEOUT = 60.0
 
 
@@ -50,6 +78,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workers", type=int, default=None, help="RQ worker processes (HYTNAS_WORKERS)")
+        parser.add_argument(
+            "--measuring-workers",
+            type=int,
+            default=1,
+            help="workers consuming the evaluations (measuring) queue, the others take the rest (1)",
+        )
         parser.add_argument("--host", default="127.0.0.1", help="address the web server binds (127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")
         parser.add_argument("--no-web", action="store_true", help="run workers and the reconciler only")
@@ -72,6 +106,10 @@ class Command(BaseCommand):
         workers = settings.WORKERS if options["workers"] is None else options["workers"]
         if workers < 0:
             raise CommandError("--workers must be 0 or more")
+        try:
+            plan = worker_queues(workers, options["measuring_workers"] if workers else 0)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         if options["crash_limit"] < 1 or options["crash_window"] <= 0:
             raise CommandError("--crash-limit must be 1 or more and --crash-window positive")
         policy = RestartPolicy(crash_limit=options["crash_limit"], crash_window=options["crash_window"])
@@ -89,7 +127,7 @@ class Command(BaseCommand):
         supervisor = Supervisor(cwd=settings.BASE_DIR, policy=policy, announce=self._say)
         with supervisor.handling_signals():
             try:
-                failed = self._run(supervisor, workers, web, host, port)
+                failed = self._run(supervisor, plan, web, host, port)
             finally:
                 if supervisor.children:
                     self.stdout.write("Stopping: " + ", ".join(c.name for c in reversed(supervisor.children)))
@@ -113,7 +151,9 @@ class Command(BaseCommand):
         self.stdout.write(message)
         self.stdout.flush()
 
-    def _run(self, supervisor: Supervisor, workers: int, web: bool, host: str, port: int) -> str | None:
+    def _run(
+        self, supervisor: Supervisor, plan: list[tuple[str, ...]], web: bool, host: str, port: int
+    ) -> str | None:
         """Start every process and watch them; a message when the stack gave up, None on a requested stop."""
         if settings.EMBEDDED_REDIS:
             self._start_embedded_redis(supervisor)
@@ -122,8 +162,8 @@ class Command(BaseCommand):
         # Started before the workers so that it stops after them (reverse order).
         supervisor.start("reconciler", manage("reconcile", "--loop"))
         # No --with-scheduler: nothing is enqueued for later; the reconciler does the periodic work.
-        command = manage("rqworker", *settings.WORKER_QUEUES, "--worker-class", WORKER_CLASS)
-        for number in range(1, workers + 1):
+        for number, queues in enumerate(plan, start=1):
+            command = manage("rqworker", *queues, "--worker-class", WORKER_CLASS)
             # SIGTERM twice: finish the current job if it is quick, else abort it (it is idempotent).
             supervisor.start(f"worker-{number}", command, stop_signals=(signal.SIGTERM, signal.SIGTERM))
         if web:
@@ -138,7 +178,7 @@ class Command(BaseCommand):
         if failure is None and not supervisor.stop_requested:
             if web and not port_is_open(connect_host, port):
                 return f"the web server did not answer on port {port} within {WEB_START_TIMEOUT:.0f} s"
-            self._announce(workers, web, connect_host, port)
+            self._announce(plan, web, connect_host, port)
             failure = supervisor.watch()
         return None if failure is None else str(failure)
 
@@ -188,8 +228,12 @@ class Command(BaseCommand):
         """Where to reach a server bound to ``host`` from this machine."""
         return "127.0.0.1" if host in {"", "0.0.0.0", "::", "[::]"} else host.strip("[]")
 
-    def _announce(self, workers: int, web: bool, connect_host: str, port: int) -> None:
-        lines = [f"Running: {workers} RQ worker(s), the reconciler, Redis at {redacted(settings.REDIS_URL)}."]
+    def _announce(self, plan: list[tuple[str, ...]], web: bool, connect_host: str, port: int) -> None:
+        measuring = sum(1 for queues in plan if settings.EVALUATION_QUEUE in queues)
+        lines = [
+            f"Running: {len(plan)} RQ worker(s) ({measuring} measuring on the {settings.EVALUATION_QUEUE} "
+            f"queue), the reconciler, Redis at {redacted(settings.REDIS_URL)}."
+        ]
         if web:
             address = f"[{connect_host}]" if ":" in connect_host else connect_host
             browse = f"Browse to http://{address}:{port}/ and sign in (admin site: /admin/)."
