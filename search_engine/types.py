@@ -18,8 +18,14 @@ import numpy.typing as npt
 Array = npt.NDArray[np.float64]
 Architecture = Mapping[str, Any]
 
-STAGES = ("backbone", "neck", "head")
-"""Stages whose latency an evaluator may report (``EvaluationResult.stage_latency``'s keys), in order."""
+NETWORK_STAGES = ("backbone", "neck", "head")
+"""The network's stages, which have parameters and multiply-adds, in execution order."""
+STAGES = (*NETWORK_STAGES, "postprocess")
+"""Stages whose latency an evaluator may report (``EvaluationResult.stage_latency``'s keys), in order:
+the network's, then a detector's post-processing (box decoding and non-maximum suppression)."""
+
+MetricValue = float | str
+"""A metric is a number, or a word where a measurement records what made it (a runtime and its version)."""
 
 PHASES = ("fit", "solve", "select", "evaluate")
 """Phases of an iteration whose seconds are recorded (``Proposal.timings`` and the runner's
@@ -34,14 +40,15 @@ class EvaluationResult:
         objectives: objective values in each objective's own units and direction (accuracy in
             percent, latency in ms), or ``None`` when the evaluation failed.
         stage_latency: optional per-stage latency in ms, keyed by ``STAGES``.
-        metrics: optional extra measurements (parameters, MACs, ...).
+        metrics: optional extra measurements (parameters, MACs, ...); numbers, except the few words
+            that say how a measurement was made (the runtime, its settings).
         error: why the evaluation failed, in words; ``None`` on success.
         seconds: wall time the evaluation took.
     """
 
     objectives: tuple[float, ...] | None
     stage_latency: Mapping[str, float] | None = None
-    metrics: Mapping[str, float] = field(default_factory=dict)
+    metrics: Mapping[str, MetricValue] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
 
@@ -62,7 +69,7 @@ class EvaluationResult:
         n_objectives: int,
         *,
         stage_latency: Mapping[str, float] | None = None,
-        metrics: Mapping[str, float] | None = None,
+        metrics: Mapping[str, MetricValue] | None = None,
         seconds: float = 0.0,
     ) -> EvaluationResult:
         """A result whose objectives are validated: wrong count, NaN or inf become a failure."""

@@ -44,7 +44,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 FRONT_COLOUR = PALETTE[3]
 REFERENCE_COLOUR = "#444444"
 PREDICTED_COLOUR = PALETTE[1]
-STAGE_COLOURS = dict(zip(STAGES, (PALETTE[0], PALETTE[2], PALETTE[4]), strict=True))
+STAGE_COLOURS = dict(zip(STAGES, (PALETTE[0], PALETTE[2], PALETTE[4], PALETTE[5]), strict=True))
 PHASE_COLOURS = dict(zip(PHASES, (PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[4]), strict=True))
 BASE_LAYOUT: dict[str, Any] = {
     "margin": {"l": 60, "r": 20, "t": 50, "b": 50},

@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from search_engine.types import STAGES, Array
+from search_engine.types import NETWORK_STAGES as STAGES  # counted stages: post-processing has no weights
+from search_engine.types import Array
 
 STEM_CHANNELS = 16
 """Output channels of the network's stem (``search_engine.nn.hybrid`` builds it with this)."""

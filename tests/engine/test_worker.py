@@ -255,7 +255,7 @@ def test_claimed_torch_evaluation_reports_objectives_and_stage_latency() -> None
     accuracy, latency = payload["objectives"]
     assert latency == payload["metrics"]["latency_ms"] > 0
     assert accuracy == payload["metrics"]["accuracy_proxy"]
-    assert set(payload["stage_latency"]) == {"backbone", "neck", "head"}
+    assert set(payload["stage_latency"]) == {"backbone", "neck", "head", "postprocess"}
     json.dumps(payload, allow_nan=False)
 
 

@@ -32,6 +32,7 @@ ZDT1_COLUMNS = [
     "latency_backbone_ms",
     "latency_neck_ms",
     "latency_head_ms",
+    "latency_postprocess_ms",
     "predicted_f1",
     "predicted_f2",
     "predicted_std_f1",
@@ -41,6 +42,8 @@ ZDT1_COLUMNS = [
     "error",
     "latency_noisy",
     "latency_spread",
+    "latency_runtime",
+    "latency_runtime_settings",
 ]
 
 
@@ -133,6 +136,7 @@ def test_objective_columns_carry_their_unit_and_stage_latency_has_its_own_column
         "latency_backbone_ms",
         "latency_neck_ms",
         "latency_head_ms",
+        "latency_postprocess_ms",
         "predicted_accuracy",
         "predicted_latency",
         "predicted_std_accuracy",
@@ -142,8 +146,10 @@ def test_objective_columns_carry_their_unit_and_stage_latency_has_its_own_column
         "error",
         "latency_noisy",
         "latency_spread",
+        "latency_runtime",
+        "latency_runtime_settings",
     ]
-    assert row[8:] == ["-75.2", "12.5", "7.5", "3.0", "2.0", "70.0", "11.0", "1.5", "0.25", *[""] * 5]
+    assert row[8:] == ["-75.2", "12.5", "7.5", "3.0", "2.0", "", "70.0", "11.0", "1.5", "0.25", *[""] * 7]
 
 
 def test_text_that_a_spreadsheet_would_run_is_neutralised_and_numbers_stay_numbers(
@@ -166,7 +172,7 @@ def test_text_that_a_spreadsheet_would_run_is_neutralised_and_numbers_stay_numbe
     header, measured, *failed = rows(text)
     assert header[8:10] == ["'=cmd|' /C calc'!A0 (%)", "'@latency (ms)"]
     assert measured[8:10] == ["-75.2", "-0.25"]  # negative numbers are numbers, never quoted
-    assert measured[13] == "-1e-05"
+    assert measured[14] == "-1e-05"
     errors = [row[header.index("error")] for row in failed]
     assert errors == ["'" + e if e != "plain" else e for e in failures]
     for cell in (c for row in rows(text) for c in row):

@@ -79,6 +79,7 @@ def test_the_pending_csv_lists_each_pending_architecture_with_empty_measured_col
         "latency_backbone_ms",
         "latency_neck_ms",
         "latency_head_ms",
+        "latency_postprocess_ms",
         "metric_params",
         "error",
     ]

@@ -129,13 +129,15 @@ def evaluation_columns(study: Study) -> list[str]:
 
 
 NOISE_COLUMNS = ["latency_noisy", "latency_spread"]
-"""The last columns of the evaluations export: is the latency measurement noisy (1/0), its spread."""
+"""The evaluations export's columns after the bounds: is the latency measurement noisy (1/0), its spread."""
+RUNTIME_COLUMNS = ["latency_runtime", "latency_runtime_settings"]
+"""The last columns: what the latency was measured in (``ONNX Runtime 1.32.0``) and how, in words."""
 
 
 def _header(config: StudyConfig) -> list[str]:
     """The evaluations (and Pareto set) export's columns: the measurement's, the bounds', the noise's."""
     columns = _evaluation_columns(config.build_space().names, list(config.objectives))
-    return columns + bound_columns(config) + NOISE_COLUMNS
+    return columns + bound_columns(config) + NOISE_COLUMNS + RUNTIME_COLUMNS
 
 
 def bound_columns(config: StudyConfig) -> list[str]:
@@ -199,6 +201,12 @@ def _noise_cells(values: tuple[Any, ...], target_spread: float | None) -> tuple[
     return noisy, spread if isinstance(spread, int | float) and not isinstance(spread, bool) else None
 
 
+def _runtime_cells(values: tuple[Any, ...]) -> list[Any]:
+    """``RUNTIME_COLUMNS`` of one evaluation (a ``_EVALUATION_FIELDS`` tuple); empty where nothing says."""
+    metrics = values[11] if isinstance(values[11], dict) else {}
+    return [metrics.get(name) for name in RUNTIME_COLUMNS]
+
+
 def _padded(values: Sequence[Any] | None, n: int) -> list[Any]:
     """``n`` cells from a stored list that may be missing (None) or of another length."""
     values = list(values or [])
@@ -224,7 +232,11 @@ def _evaluation_rows(study: Study, config: StudyConfig, keep: set[int] | None = 
     kept = (values for values in rows if keep is None or values[0] in keep)
     if not bounded:
         for values in kept:
-            yield [*_evaluation_row(values, variables, n_objectives), *_noise_cells(values, target_spread)]
+            yield [
+                *_evaluation_row(values, variables, n_objectives),
+                *_noise_cells(values, target_spread),
+                *_runtime_cells(values),
+            ]
         return
     while chunk := list(itertools.islice(kept, CHUNK_SIZE)):
         yield from _bounded_rows(config, chunk, variables, target_spread)
@@ -254,6 +266,7 @@ def _bounded_rows(
             bool(check.feasible[i]) if measured else None,
             *(float(v) if measured else None for v in check.violation[i]),
             *_noise_cells(values, target_spread),
+            *_runtime_cells(values),
         ]
 
 

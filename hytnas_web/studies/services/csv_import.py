@@ -52,7 +52,19 @@ ENCODE_CHUNK = 500
 """Rows encoded per call; a chunk with a bad value is re-encoded row by row to find it."""
 
 IGNORED_COLUMNS = frozenset(
-    {"id", "iteration", "source", "error", "index", "origin", "device", "latency_noisy", "latency_spread"}
+    {
+        "id",
+        "iteration",
+        "source",
+        "error",
+        "index",
+        "origin",
+        "device",
+        "latency_noisy",
+        "latency_spread",
+        "latency_runtime",
+        "latency_runtime_settings",
+    }
 )
 """Columns of the exports (ours and the command line's) that say nothing about a measurement."""
 

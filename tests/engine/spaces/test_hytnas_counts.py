@@ -13,7 +13,8 @@ import pytest
 from search_engine.spaces.generic import GenericSpace
 from search_engine.spaces.hytnas import HyTNASSpace
 from search_engine.spaces.mobilevit import MobileViTSpace
-from search_engine.types import STAGES, Array
+from search_engine.types import NETWORK_STAGES as STAGES  # the stages that have weights
+from search_engine.types import Array
 
 torch = pytest.importorskip("torch")
 

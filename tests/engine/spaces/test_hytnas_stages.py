@@ -10,7 +10,7 @@ import pytest
 from search_engine.spaces.hytnas import HyTNASSpace, ffn_widths, stage_channels
 from search_engine.spaces.hytnas_counts import BACKBONE_PARTS
 from search_engine.spaces.hytnas_stages import stage_summaries, stage_view, stage_views, summary
-from search_engine.types import STAGES
+from search_engine.types import NETWORK_STAGES as STAGES  # the stages that have weights
 
 SPACE = HyTNASSpace()
 
