@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from search_engine.evaluators import torch_model
+from search_engine.evaluators import measurement, torch_model
 from search_engine.registry import EVALUATORS
 from search_engine.spaces.hytnas import HyTNASSpace
 from search_engine.types import STAGES
@@ -66,7 +66,7 @@ def phase_timers() -> Iterator[dict[str, float]]:
     totals = {"build": 0.0, "timed_passes": 0.0, "macs_count": 0.0, "naswot": 0.0}
     targets = (
         (hybrid, "build_model", "build"),
-        (torch_model, "_time_passes", "timed_passes"),
+        (measurement, "time_passes", "timed_passes"),
         (torch_model, "_stage_macs", "macs_count"),
         (torch_model, "naswot_score", "naswot"),
     )

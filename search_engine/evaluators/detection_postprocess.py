@@ -24,8 +24,9 @@ then the bounded worst case, as many candidates as the settings allow.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -186,3 +187,55 @@ class Postprocess:
         labels = np.concatenate(all_labels)  # (n,)
         kept = batched_nms(boxes, scores, labels, self.iou_threshold, self.max_detections)
         return Detections(boxes[kept], scores[kept], labels[kept])
+
+
+PYRAMID_LEVELS = (2, 3, 4)
+"""Which of the five halvings (stem, stages 2-5) give the maps the detection head predicts on: the
+outputs of stages 3, 4 and 5."""
+
+
+def for_network(
+    resolution: int,
+    anchors: int,
+    num_classes: int,
+    *,
+    score_threshold: float,
+    iou_threshold: float,
+    max_detections: int,
+) -> NetworkPostprocess:
+    """Post-processing of the HyT-NAS detection head at ``resolution`` px (its three pyramid levels).
+
+    The stem and stages 2-5 each halve the map (3x3 convolutions, stride 2, padding 1), so the sides
+    follow from the input side alone; stages 3, 4 and 5 feed the pyramid.
+    """
+    side, sides = resolution, []
+    for level in range(5):
+        side = (side - 1) // 2 + 1
+        if level in PYRAMID_LEVELS:
+            sides.append((side, side))
+    decode = Postprocess(
+        tuple(sides),
+        resolution,
+        anchors,
+        num_classes,
+        score_threshold=score_threshold,
+        iou_threshold=iou_threshold,
+        max_detections=max_detections,
+    )
+    return NetworkPostprocess(decode)
+
+
+@dataclass(frozen=True)
+class NetworkPostprocess:
+    """``Postprocess`` fed the head's outputs as each runtime returns them."""
+
+    decode: Postprocess
+
+    def of_torch_head(self, head: Mapping[str, Sequence[Any]]) -> Detections:
+        """From the PyTorch head's ``{"class_logits": [...], "boxes": [...]}`` of tensors, per level."""
+        return self.decode([t.numpy() for t in head["class_logits"]], [t.numpy() for t in head["boxes"]])
+
+    def of_runtime_head(self, head: Sequence[FloatArray]) -> Detections:
+        """From ONNX Runtime's flat output list: every level's class logits, then every level's boxes."""
+        levels = len(self.decode.feature_sizes)
+        return self.decode(head[:levels], head[levels:])

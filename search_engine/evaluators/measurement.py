@@ -18,6 +18,9 @@ A latency is only worth storing if the machine was not busy measuring something 
   (the half-width of its distribution-free 95 % confidence interval, from order statistics), after
   at least ``min_passes`` and at most ``max_passes``; ``is_noisy`` flags a measurement that missed
   the target at the bound, ran on an overloaded machine or on a throttled board.
+- ``time_passes`` times a pipeline of stages (any callables: PyTorch modules, ONNX Runtime sessions,
+  post-processing) pass after pass, each stage on its own, until the end-to-end median is stable;
+  ``Budget`` is an evaluation's time limit with the lock's waiting excused.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 LOCK_PATH_ENV = "HYTNAS_MEASUREMENT_LOCK"
 """Environment variable naming the machine-wide measurement lock file (see the module docstring)."""
@@ -303,3 +307,70 @@ def repeat_until_stable(
 def is_noisy(samples: Sequence[float], target: float, conditions: Conditions) -> bool:
     """The median missed ``target`` within the passes allowed, or the machine was overloaded or throttled."""
     return median_spread(samples) > target or conditions.overloaded or conditions.throttled_now
+
+
+class TimeLimitExceeded(Exception):
+    """Raised between passes or training steps once an evaluation has run longer than its time limit."""
+
+
+@dataclass
+class Budget:
+    """An evaluation's time limit; seconds spent waiting for the machine's measurement lock are excused."""
+
+    start: float
+    limit: float
+    excused: float = 0.0
+
+    def excuse(self, seconds: float) -> None:
+        self.excused += seconds
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def check(self, during: str = "") -> None:
+        """Raise ``TimeLimitExceeded`` (naming what was running) once the limit is spent."""
+        if self.elapsed() - self.excused > self.limit:
+            raise TimeLimitExceeded(during)
+
+
+def time_passes(
+    stages: list[tuple[str, Callable[[Any], Any]]],
+    image: Any,
+    warmup: int,
+    min_passes: int,
+    max_passes: int,
+    target_spread: float,
+    check_time: Callable[[], None],
+    whole: Callable[[Any], Any] | None = None,
+) -> tuple[dict[str, list[float]], list[float], list[float]]:
+    """Per-stage, end-to-end and whole-graph ms of each pass (``repeat_until_stable``).
+
+    ``warmup`` untimed passes come first. The end-to-end time is the stages' sum, so passes stop once
+    it is stable. ``whole`` (the network as one graph) runs in the same pass, after the stages, on the
+    image; its time gets the same pass's post-processing added, so the two compare directly.
+    """
+    stage_ms: dict[str, list[float]] = {name: [] for name, _ in stages}
+    whole_ms: list[float] = []
+
+    def one_pass() -> float:
+        value: Any = image
+        total = 0.0
+        for name, run in stages:
+            tick = time.perf_counter()
+            value = run(value)
+            elapsed = (time.perf_counter() - tick) * 1e3
+            stage_ms[name].append(elapsed)
+            total += elapsed
+        if whole is not None:
+            tick = time.perf_counter()
+            whole(image)
+            whole_ms.append((time.perf_counter() - tick) * 1e3 + stage_ms.get("postprocess", [0.0])[-1])
+        check_time()
+        return total
+
+    for _ in range(warmup):
+        one_pass()
+    for times in (*stage_ms.values(), whole_ms):
+        times.clear()
+    total_ms = repeat_until_stable(one_pass, min_passes, max_passes, target_spread)
+    return stage_ms, total_ms, whole_ms

@@ -89,6 +89,7 @@ from search_engine.errors import ConfigError
 from search_engine.evaluators import measurement, onnx_runtime
 from search_engine.evaluators.accuracy_signals import ACCURACY_SIGNALS, accuracy_help
 from search_engine.evaluators.base import Evaluator
+from search_engine.evaluators.detection_postprocess import for_network
 from search_engine.evaluators.naswot import naswot_score
 from search_engine.evaluators.short_training import (
     VAL_IMAGES,
@@ -133,10 +134,6 @@ A part's metric is ``<prefix>_<part>`` (``macs_backbone``, ``peak_activation_byt
 network's parameters and multiply-adds are sums over its parts, its peak activation memory the
 largest of theirs.
 """
-
-
-class _TimeLimitExceeded(Exception):
-    """Raised between passes or training steps once an evaluation has run longer than its time limit."""
 
 
 @dataclass(eq=False)
@@ -368,8 +365,8 @@ class TorchEvaluator(Evaluator):
         previous_threads = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
-            return self._measure(architecture, _Budget(start, self.time_limit))
-        except _TimeLimitExceeded as exc:
+            return self._measure(architecture, measurement.Budget(start, self.time_limit))
+        except measurement.TimeLimitExceeded as exc:
             message = f"exceeded the time limit of {self.time_limit:g} s"
             if exc.args and exc.args[0]:
                 message += f" ({exc.args[0]})"  # what was running: generating images, training
@@ -387,7 +384,7 @@ class TorchEvaluator(Evaluator):
             torch.set_num_threads(previous_threads)
         return EvaluationResult.failure(message, time.perf_counter() - start)
 
-    def _measure(self, architecture: Architecture, budget: _Budget) -> EvaluationResult:
+    def _measure(self, architecture: Architecture, budget: measurement.Budget) -> EvaluationResult:
         import torch
 
         from search_engine.nn.hybrid import build_model
@@ -448,7 +445,7 @@ class TorchEvaluator(Evaluator):
         self,
         parts: list[tuple[str, torch.nn.Module]],
         image: torch.Tensor,
-        budget: _Budget,
+        budget: measurement.Budget,
     ) -> tuple[dict[str, list[float]], dict[str, MetricValue]]:
         """Per-stage pass times (ms) and the latency metrics, timed in ``runtime`` under the machine's lock.
 
@@ -510,16 +507,24 @@ class TorchEvaluator(Evaluator):
         self,
         parts: list[tuple[str, Callable[[Any], Any]]],
         image: Any,
-        budget: _Budget,
+        budget: measurement.Budget,
         whole: Callable[[Any], Any] | None,
     ) -> tuple[dict[str, list[float]], list[float], list[float]]:
         """Warm-up and timed passes of the parts in turn (and post-processing), and of ``whole`` if given."""
         stages = list(parts)
         if self.task == "detection" and self.postprocess:
-            stages.append(("postprocess", self._postprocess(whole is None)))
+            decode = for_network(
+                self.resolution,
+                self.anchors,
+                self.num_classes,
+                score_threshold=self.score_threshold,
+                iou_threshold=self.iou_threshold,
+                max_detections=self.max_detections,
+            )
+            stages.append(("postprocess", decode.of_torch_head if whole is None else decode.of_runtime_head))
         if whole is not None and not self.whole_graph:
             whole = None
-        return _time_passes(
+        return measurement.time_passes(
             stages,
             image,
             self.warmup,
@@ -560,32 +565,6 @@ class TorchEvaluator(Evaluator):
         if exported is not None:
             metrics["onnx_export_s"] = exported.seconds
         return metrics
-
-    def _postprocess(self, from_torch: bool) -> Callable[[Any], Any]:
-        """Box decoding and NMS of the head's outputs (torch's dict of lists, or ONNX Runtime's flat list)."""
-        from search_engine.evaluators.detection_postprocess import Postprocess
-
-        side = self.resolution
-        sides = []
-        for level in range(5):  # the stem and stages 2-5 halve the map (3x3, stride 2, padding 1)
-            side = (side - 1) // 2 + 1
-            if level >= 2:
-                sides.append((side, side))  # stages 3, 4, 5 feed the pyramid
-        decode = Postprocess(
-            tuple(sides),
-            self.resolution,
-            self.anchors,
-            self.num_classes,
-            score_threshold=self.score_threshold,
-            iou_threshold=self.iou_threshold,
-            max_detections=self.max_detections,
-        )
-        levels = len(sides)
-        if from_torch:
-            return lambda head: decode(
-                [t.numpy() for t in head["class_logits"]], [t.numpy() for t in head["boxes"]]
-            )
-        return lambda head: decode(head[:levels], head[levels:])
 
     def _sizes(self, architecture: Architecture, parts: list[str]) -> dict[str, float]:
         """``SIZE_METRICS`` of the network's ``parts``, from the closed form (nothing is run)."""
@@ -641,49 +620,6 @@ def _network_space(name: str) -> GenericSpace:
     return space
 
 
-def _time_passes(
-    stages: list[tuple[str, Callable[[Any], Any]]],
-    image: Any,
-    warmup: int,
-    min_passes: int,
-    max_passes: int,
-    target_spread: float,
-    check_time: Callable[[], None],
-    whole: Callable[[Any], Any] | None = None,
-) -> tuple[dict[str, list[float]], list[float], list[float]]:
-    """Per-stage, end-to-end and whole-graph ms of each pass (``measurement.repeat_until_stable``).
-
-    ``warmup`` untimed passes come first. The end-to-end time is the stages' sum, so passes stop once
-    it is stable. ``whole`` (the network as one graph) runs in the same pass, after the stages, on the
-    image; its time gets the same pass's post-processing added, so the two compare directly.
-    """
-    stage_ms: dict[str, list[float]] = {name: [] for name, _ in stages}
-    whole_ms: list[float] = []
-
-    def one_pass() -> float:
-        value: Any = image
-        total = 0.0
-        for name, run in stages:
-            tick = time.perf_counter()
-            value = run(value)
-            elapsed = (time.perf_counter() - tick) * 1e3
-            stage_ms[name].append(elapsed)
-            total += elapsed
-        if whole is not None:
-            tick = time.perf_counter()
-            whole(image)
-            whole_ms.append((time.perf_counter() - tick) * 1e3 + stage_ms.get("postprocess", [0.0])[-1])
-        check_time()
-        return total
-
-    for _ in range(warmup):
-        one_pass()
-    for times in (*stage_ms.values(), whole_ms):
-        times.clear()
-    total_ms = measurement.repeat_until_stable(one_pass, min_passes, max_passes, target_spread)
-    return stage_ms, total_ms, whole_ms
-
-
 def _fix_interop_threads(requested: int) -> int:
     """Set torch's inter-op thread count if this process still may; the count in force afterwards.
 
@@ -696,26 +632,6 @@ def _fix_interop_threads(requested: int) -> int:
         with contextlib.suppress(RuntimeError):  # already set, or inter-op work has started
             torch.set_num_interop_threads(requested)
     return torch.get_num_interop_threads()
-
-
-@dataclass
-class _Budget:
-    """An evaluation's time limit; seconds spent waiting for the machine's measurement lock are excused."""
-
-    start: float
-    limit: float
-    excused: float = 0.0
-
-    def excuse(self, seconds: float) -> None:
-        self.excused += seconds
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start
-
-    def check(self, during: str = "") -> None:
-        """Raise ``_TimeLimitExceeded`` (naming what was running) once the limit is spent."""
-        if self.elapsed() - self.excused > self.limit:
-            raise _TimeLimitExceeded(during)
 
 
 def _input_seed(seed: int, key: str) -> int:

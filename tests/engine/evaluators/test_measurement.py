@@ -166,11 +166,11 @@ def test_a_lock_that_cannot_be_opened_says_where_and_why(tmp_path: Path) -> None
 TWO_MEASURERS = textwrap.dedent(
     """
     import os, sys, time
-    from search_engine.evaluators import torch_model
+    from search_engine.evaluators import measurement, torch_model
     from search_engine.spaces.hytnas import HyTNASSpace
 
     log, ready, go = sys.argv[1:4]
-    timed_passes = torch_model._time_passes
+    timed_passes = measurement.time_passes
 
     def logged(*args, **kwargs):
         with open(log, "a") as out:
@@ -182,7 +182,7 @@ TWO_MEASURERS = textwrap.dedent(
             with open(log, "a") as out:
                 out.write(f"{os.getpid()} exit\\n")
 
-    torch_model._time_passes = logged
+    measurement.time_passes = logged
     evaluator = torch_model.TorchEvaluator(resolution=32, repeats=2, max_repeats=2, warmup=0, accuracy="none")
     small = {var.name: var.choices[0] for var in HyTNASSpace().variables}
     open(ready + str(os.getpid()), "w").close()
