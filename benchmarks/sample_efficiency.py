@@ -19,6 +19,7 @@ DGEMO sets ``OMP_NUM_THREADS=1``). Results go to benchmarks/results/ as JSON.
     .venv/bin/python benchmarks/sample_efficiency.py --seeds 10
     .venv/bin/python benchmarks/sample_efficiency.py --problems zdt1 --seeds 2 --methods gp random
     .venv/bin/python benchmarks/sample_efficiency.py --problems dtlz2-3obj dtlz7-3obj --seeds 3
+    .venv/bin/python benchmarks/sample_efficiency.py --first-seed 5 --seeds 5   # adds seeds 5-9
 """
 
 from __future__ import annotations
@@ -110,14 +111,14 @@ def preset_search(
     return to_minimisation(optimizer.Y, config.objectives), batches
 
 
-def run_problem(name: str, seeds: int, methods: list[str]) -> dict[str, object]:
+def run_problem(name: str, seeds: range, methods: list[str]) -> dict[str, object]:
     problem, n_obj = parse_problem(name)
     base = study_config(
         problem, "gp", budget=BUDGET, seed=0, n_init=N_INIT, batch_size=BATCH, n_var=N_VAR, n_obj=n_obj
     )
     evaluator = base.build_evaluator()
-    designs = [dgemo_design(N_VAR, N_INIT, seed) for seed in range(seeds)]
-    initial_Y = [evaluate_points(base, evaluator, X) for X in designs]
+    designs = {seed: dgemo_design(N_VAR, N_INIT, seed) for seed in {0, *seeds}}
+    initial_Y = {seed: evaluate_points(base, evaluator, X) for seed, X in designs.items()}
     ref = to_minimisation(initial_Y[0], base.objectives).max(axis=0)
     front = evaluator.true_front(FRONT_POINTS[n_obj])
     true_hv = float(hypervolume(front, ref))
@@ -130,7 +131,7 @@ def run_problem(name: str, seeds: int, methods: list[str]) -> dict[str, object]:
     }
     for method in methods:
         curves, batches, runs = [], [], []
-        for seed in range(seeds):
+        for seed in seeds:
             config = study_config(
                 problem,
                 method if method in PRESETS else "gp",
@@ -168,6 +169,7 @@ def run_problem(name: str, seeds: int, methods: list[str]) -> dict[str, object]:
             )
         arr = np.array(curves)
         entry: dict[str, object] = {
+            "seeds": list(seeds),
             "curves": arr.tolist(),
             "final_mean": float(arr[:, -1].mean()),
             "final_std": float(arr[:, -1].std()),
@@ -184,11 +186,40 @@ def run_problem(name: str, seeds: int, methods: list[str]) -> dict[str, object]:
     return out
 
 
+def merged(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` (one method's entry), with the seeds of ``old`` it does not have added before it."""
+    if old is None or old.get("seeds") is None:
+        return new
+    keep = [i for i, seed in enumerate(old["seeds"]) if seed not in new["seeds"]]
+    if not keep:
+        return new
+    curves = np.array([old["curves"][i] for i in keep] + new["curves"])
+    entry: dict[str, Any] = {
+        "seeds": [old["seeds"][i] for i in keep] + new["seeds"],
+        "curves": curves.tolist(),
+        "final_mean": float(curves[:, -1].mean()),
+        "final_std": float(curves[:, -1].std()),
+        "runs": [old["runs"][i] for i in keep] + new["runs"],
+    }
+    if "batches" in new:
+        per_seed = len(old.get("batches", [])) // len(old["seeds"])
+        kept = [b for i in keep for b in old.get("batches", [])[i * per_seed : (i + 1) * per_seed]]
+        batches = kept + new["batches"]
+        entry["batches"] = batches
+        entry["batch_cpu_s_median"] = statistics.median(b["cpu_s"] for b in batches)
+        entry["batch_wall_s_median"] = statistics.median(b["wall_s"] for b in batches)
+        entry["batch_cpu_s_max"] = max(b["cpu_s"] for b in batches)
+        entry["batch_wall_s_max"] = max(b["wall_s"] for b in batches)
+        entry["load_1min_median"] = statistics.median(b["load_1min"] for b in batches)
+    return entry
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS + EXTRA_PROBLEMS)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first..first+seeds-1 (merged in)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads (DGEMO: 1)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "sample_efficiency.json"))
     args = parser.parse_args()
@@ -204,8 +235,10 @@ def main() -> None:
         results = {}  # figures under an older protocol are not comparable with these
     results.update(protocol=PROTOCOL, threads=thread_counts(), cpu_count=os.cpu_count())
     for problem in args.problems:
-        results[problem] = {**results.get(problem, {}), **run_problem(problem, args.seeds, args.methods)}
-        results[problem]["seeds"] = args.seeds
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        old = results.get(problem, {})
+        new = run_problem(problem, seeds, args.methods)
+        results[problem] = {**old, **new, **{m: merged(old.get(m), new[m]) for m in args.methods}}
         path.write_text(json.dumps(results, indent=1))
     print(f"\nthreads {results['threads']}")
     print("problem    " + "  ".join(f"{m:>16}" for m in args.methods))
