@@ -1,16 +1,33 @@
 """Baseline searches the benchmarks compare the presets against: random search and plain NSGA-II.
 
 Both score every point as the architecture it decodes to, through the same evaluator the presets
-use, so the comparison is about the search strategy alone.
+use, and both start from an initial design measured beforehand (the same one the presets are told),
+so the comparison is about the search strategy alone.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
 from search_engine.config import StudyConfig
 from search_engine.objectives import to_minimisation
 from search_engine.runner import objective_rows
+
+
+def thread_counts() -> dict[str, object]:
+    """The thread counts in force: torch's, each BLAS/OpenMP pool's, and the environment's settings."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    pools = {f"{p['internal_api']} ({p.get('prefix', '')})": p["num_threads"] for p in threadpool_info()}
+    env = {
+        k: os.environ[k]
+        for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        if k in os.environ
+    }
+    return {"torch": torch.get_num_threads(), "pools": pools, "env": env}
 
 
 def evaluate_points(config: StudyConfig, evaluator: object, X: np.ndarray) -> np.ndarray:
@@ -21,14 +38,25 @@ def evaluate_points(config: StudyConfig, evaluator: object, X: np.ndarray) -> np
 
 
 def random_search(
-    config: StudyConfig, evaluator: object, initial: np.ndarray, budget: int, seed: int
+    config: StudyConfig,
+    evaluator: object,
+    initial: np.ndarray,
+    budget: int,
+    seed: int,
+    Y_initial: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``(budget, n_obj)`` minimisation-form values: ``initial`` then distinct uniform architectures."""
+    """``(budget, n_obj)`` minimisation-form values: ``initial``'s, then distinct uniform draws.
+
+    ``Y_initial``: ``initial``'s values in minimisation form when already measured.
+    """
     space = config.build_space()
+    if Y_initial is None:
+        Y_initial = to_minimisation(evaluate_points(config, evaluator, initial), config.objectives)
     rng = np.random.default_rng([seed, 99])
     extra = space.sample_unique(budget - initial.shape[0], rng, exclude=set(space.keys(initial)))
-    X = np.vstack([initial, extra])
-    return to_minimisation(evaluate_points(config, evaluator, X), config.objectives)
+    return np.vstack(
+        [Y_initial, to_minimisation(evaluate_points(config, evaluator, extra), config.objectives)]
+    )
 
 
 def nsga2_search(
@@ -39,12 +67,24 @@ def nsga2_search(
     seed: int,
     pop_size: int,
     n_offsprings: int,
+    Y_initial: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``(budget, n_obj)`` values, in evaluation order, of pymoo's NSGA-II seeded with ``initial``."""
+    """``(budget, n_obj)`` values, in evaluation order: ``Y_initial``, then pymoo NSGA-II's offspring.
+
+    The first population is the best ``pop_size`` points of the initial design by non-dominated
+    sorting (fronts in order, as DGEMO's ``baselines/nsga2.py`` seeds it); those points are already
+    measured, so they are not counted again: only offspring spend the budget.
+    ``Y_initial``: ``initial``'s values in minimisation form when already measured.
+    """
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.core.problem import Problem
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
     space = config.build_space()
+    if Y_initial is None:
+        Y_initial = to_minimisation(evaluate_points(config, evaluator, initial), config.objectives)
+    finite = np.where(np.isfinite(Y_initial), Y_initial, 1e12)
+    order = np.concatenate(NonDominatedSorting().do(finite))[:pop_size]
     rows: list[np.ndarray] = []
 
     class _Problem(Problem):  # type: ignore[misc]
@@ -58,8 +98,10 @@ def nsga2_search(
             rows.append(F)
             out["F"] = np.where(np.isfinite(F), F, 1e12)
 
-    algorithm = NSGA2(pop_size=pop_size, n_offsprings=n_offsprings, sampling=initial[:pop_size])
+    algorithm = NSGA2(pop_size=pop_size, n_offsprings=n_offsprings, sampling=initial[order])
     algorithm.setup(_Problem(), seed=seed, verbose=False)
-    while sum(r.shape[0] for r in rows) < budget:
+    algorithm.next()  # evaluates the seeding population: values already in Y_initial
+    rows.clear()
+    while initial.shape[0] + sum(r.shape[0] for r in rows) < budget:
         algorithm.next()
-    return np.vstack(rows)[:budget]
+    return np.vstack([Y_initial, *rows])[:budget]

@@ -134,7 +134,7 @@ def propose(
     started = time.perf_counter()
     config.validate()
     space: SearchSpace = config.build_space()
-    X, Y = _check_data(space, config, X, Y)
+    X, Y = data_rows(space, config, X, Y)
     X_pending = _check_pending(space, pending)
     batch = config.batch_size if batch_size is None else batch_size
     if batch < 1:
@@ -228,19 +228,31 @@ def propose(
     )
 
 
-def _check_data(space: SearchSpace, config: StudyConfig, X: Array, Y: Array) -> tuple[Array, Array]:
-    X = (
-        np.asarray(X, dtype=np.float64).reshape(-1, space.n_vars)
-        if np.size(X)
-        else np.empty((0, space.n_vars))
-    )
-    Y = np.asarray(Y, dtype=np.float64)
-    Y = Y.reshape(-1, config.n_objectives) if Y.size else np.empty((0, config.n_objectives))
+def data_rows(space: SearchSpace, config: StudyConfig, X: Any, Y: Any) -> tuple[Array, Array]:
+    """``(n, n_vars)`` and ``(n, n_objectives)`` float rows of a data set, or a ValueError in words.
+
+    A table whose column count is not the space's variables (``X``) or the study's objectives
+    (``Y``) is refused as such: reshaped, its values would silently become other rows (a ``Y`` of 3
+    columns for 2 objectives would read as 1.5 times as many rows). A flat sequence is read as
+    consecutive rows (one point's values, or several).
+    """
+    X = _rows(X, space.n_vars, "X", f"the space has {space.n_vars} variables")
+    names = ", ".join(o.name for o in config.objectives)
+    Y = _rows(Y, config.n_objectives, "Y", f"the study has {config.n_objectives} objectives ({names})")
     if X.shape[0] != Y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
-    if Y.shape[1] != config.n_objectives:
-        raise ValueError(f"Y has {Y.shape[1]} columns for {config.n_objectives} objectives")
+        raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}: one row of Y per point of X")
     return X, Y
+
+
+def _rows(values: Any, width: int, name: str, expected: str) -> Array:
+    array = np.asarray(values, dtype=np.float64)
+    if array.size == 0:
+        return np.empty((0, width))
+    if array.ndim == 2 and array.shape[1] != width:
+        raise ValueError(f"{name} has {array.shape[1]} columns but {expected}: one column each")
+    if array.ndim > 2 or array.size % width:
+        raise ValueError(f"{name} of shape {array.shape} is not rows of {width} values ({expected})")
+    return array.reshape(-1, width)
 
 
 def _check_pending(space: SearchSpace, pending: Array | None) -> Array:
@@ -502,10 +514,7 @@ class Optimizer:
         quantities other than objectives (``latency.backbone``, a metric), one per row; a quantity
         left out is NaN for these rows.
         """
-        X = np.asarray(X, dtype=np.float64).reshape(-1, self.space.n_vars)
-        Y = np.asarray(Y, dtype=np.float64).reshape(-1, self.config.n_objectives)
-        if X.shape[0] != Y.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
+        X, Y = data_rows(self.space, self.config, X, Y)
         X = self.space.canonicalize(X) if X.shape[0] else X
         for key in self.space.keys(X) if X.shape[0] else []:
             self._pending.pop(key, None)
