@@ -35,7 +35,9 @@ DESCRIPTION = (
     "evaluation, e.g. through `search_engine.client`) under a lease, extend the lease while they "
     "measure, and report each evaluation's objectives (a list in the claim's order, or an object by "
     "objective name), per-stage latency, metrics (only the declared names, for an external study) "
-    "and device, or its failure. A lease that runs out returns its "
+    "and device, or its failure. A claim for remote work may list the worker's `runtimes`: work of a "
+    "study measured in another runtime stays pending, and the answer's `refused` says why. "
+    "A lease that runs out returns its "
     "evaluations to the pool. The same report sent twice is recorded once; a report for an "
     "evaluation that another lease reported is refused with 409."
 )

@@ -179,6 +179,7 @@ def claims(request: HttpRequest, token: WorkerToken, body: ClaimRequest) -> Json
         evaluations=claim.evaluations,
         retry_after_seconds=retry,
         studies_running=claim.studies_running,
+        refused=claim.refused,
     )
     return _answer(answer)
 

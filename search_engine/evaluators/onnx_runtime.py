@@ -70,6 +70,36 @@ def runtime_version() -> str:
     return str(onnxruntime.__version__)
 
 
+def available() -> bool:
+    """Whether latency can be measured in ONNX Runtime here: onnxruntime and onnx both import.
+
+    Imports them (a package that is present but broken, or built for another CPU, counts as
+    missing), so call it when the answer is needed, not at start-up of every process.
+    """
+    try:
+        runtime_version()
+    except RuntimeUnavailable:
+        return False
+    return True
+
+
+def install_hint() -> str:
+    """The pip command that gives a machine ONNX Runtime: the versions installed here, if any.
+
+    Read from the installed packages' metadata, so neither is imported (a web server that hands
+    out work need not load ONNX Runtime to say what a worker lacks).
+    """
+    from importlib import metadata
+
+    packages = []
+    for name in ("onnxruntime", "onnx"):
+        try:
+            packages.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            packages.append(name)
+    return "pip install " + " ".join(packages)
+
+
 @dataclass(frozen=True)
 class SessionSettings:
     """How every session of a measurement is made; ``describe()`` is recorded with the measurement."""

@@ -13,7 +13,10 @@ thread extends the lease while a measurement runs, so a slow board keeps its wor
 Reports are never lost: each is written to a spool folder (default ``~/.cache/hytnas-worker``)
 before it is sent and deleted once the server has answered for good, so a network outage or a
 restart only delays it; a restarted worker sends what is left first. A failing architecture or a
-bad evaluator setting becomes a failed report with the reason; the worker carries on.
+bad evaluator setting becomes a failed report with the reason; the worker carries on. Each claim
+lists the runtimes this machine measures latency in (``measure.runtimes_here``: eager PyTorch, and
+ONNX Runtime when it imports), so the server keeps a study this machine could only fail for another
+worker and says why; the worker logs each such refusal once.
 SIGINT/SIGTERM stop claiming, let the current report be sent (or left in the spool) and exit 0; a
 second signal stops at once. Only the standard library, numpy and torch are needed, no web stack.
 

@@ -17,9 +17,11 @@ from types import FrameType
 from typing import Any
 
 from search_engine.devices import describe_device
+from search_engine.evaluators import onnx_runtime
 from search_engine.worker.client import TOKEN_ENV, ApiClient
 from search_engine.worker.command import CommandSettings
 from search_engine.worker.loop import DEFAULT_POLL, Worker, WorkerOptions
+from search_engine.worker.measure import runtimes_here
 from search_engine.worker.spool import Spool
 
 logger = logging.getLogger("search_engine.worker")  # one logger for the whole worker
@@ -158,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.threads is not None:
         device["threads"] = args.threads  # latency depends on it, so it travels with the measurements
     client = ApiClient(args.server, token.strip(), timeout=args.timeout)
+    runtimes = None if command is not None else _runtimes_here_logged()
     options = WorkerOptions(
         batch=args.batch,
         lease_seconds=args.lease,
@@ -167,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_evaluations=args.max_evaluations,
         exit_when_idle=args.exit_when_idle,
         command=command,
+        runtimes=runtimes,
     )
     worker = Worker(client, Spool(args.spool, client.server), device, options)
     _install_signal_handlers(worker)
@@ -175,6 +179,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         logger.warning("interrupted; unsent reports stay in %s", Path(args.spool).expanduser())
         return 130
+
+
+def _runtimes_here_logged() -> tuple[str, ...]:
+    """The runtimes this machine measures latency in (sent with every claim), said once at start."""
+    runtimes = runtimes_here()
+    if "onnxruntime" in runtimes:
+        logger.info("measuring latency in: %s", ", ".join(runtimes))
+    else:
+        logger.warning(
+            "ONNX Runtime is not available here, so studies measured in it are left to other workers "
+            "(%s); measuring latency in: %s",
+            onnx_runtime.install_hint(),
+            ", ".join(runtimes),
+        )
+    return runtimes
 
 
 def _command_settings(args: argparse.Namespace) -> CommandSettings | None:

@@ -8,7 +8,7 @@ import platform
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 TOKEN_ENV = "HYTNAS_WORKER_TOKEN"
@@ -70,11 +70,14 @@ class ApiClient:
         device: Mapping[str, Any],
         study: int | None,
         evaluator: str = "remote",
+        runtimes: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Up to ``max_evaluations`` evaluations under one new lease (an empty list when idle).
 
         ``evaluator``: the kind of work, ``remote`` (the torch measurement) or ``external`` (the
-        user's own evaluation).
+        user's own evaluation). ``runtimes``: the runtimes this machine measures latency in, so the
+        server leaves it no study measured in another (None: any, as older workers claim); the
+        answer's ``refused`` names the studies left alone and why.
         """
         body: dict[str, Any] = {
             "max_evaluations": max_evaluations,
@@ -85,6 +88,8 @@ class ApiClient:
             body["study"] = study
         if evaluator != "remote":
             body["evaluator"] = evaluator
+        if runtimes is not None:
+            body["runtimes"] = list(runtimes)
         return self.request("POST", "claims", body)[1]
 
     def extend(self, lease_id: str, lease_seconds: int) -> dict[str, Any]:

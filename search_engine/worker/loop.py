@@ -34,6 +34,7 @@ class WorkerOptions:
     max_evaluations: int | None = None
     exit_when_idle: bool = False
     command: CommandSettings | None = None  # set: run the user's command on external studies' work
+    runtimes: tuple[str, ...] | None = None  # what latency can be measured in here; None: not said
 
     @property
     def work_kind(self) -> str:
@@ -58,6 +59,7 @@ class Worker:
         self.measured = 0
         self._stop = threading.Event()
         self._claim_backoff = Backoff()
+        self._refusals_told: set[str] = set()
 
     def stop(self) -> None:
         """Ask the loop to stop after the current report (safe from a signal handler)."""
@@ -140,7 +142,12 @@ class Worker:
             wanted = min(wanted, self.options.max_evaluations - self.measured)
         try:
             claim = self.client.claim(
-                wanted, self.options.lease_seconds, self.device, self.options.study, self.options.work_kind
+                wanted,
+                self.options.lease_seconds,
+                self.device,
+                self.options.study,
+                self.options.work_kind,
+                self.options.runtimes,
             )
         except ApiError as exc:
             self._raise_unless_retryable(exc, "claiming work")
@@ -149,7 +156,16 @@ class Worker:
             self._stop.wait(delay)
             return None
         self._claim_backoff.reset()
+        self._tell_refusals(claim)
         return claim
+
+    def _tell_refusals(self, claim: Mapping[str, Any]) -> None:
+        """Log each study the server left alone for a runtime this worker lacks, once per process."""
+        for refusal in claim.get("refused") or ():
+            message = str(refusal.get("message", "")) if isinstance(refusal, Mapping) else str(refusal)
+            if message and message not in self._refusals_told:
+                self._refusals_told.add(message)
+                logger.warning("not claimed: %s", message)
 
     def _work_on(self, claim: Mapping[str, Any]) -> None:
         evaluations = list(claim["evaluations"])

@@ -8,10 +8,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from search_engine.errors import ConfigError
+from search_engine.evaluators import onnx_runtime
 from search_engine.registry import EVALUATORS
 from search_engine.types import EvaluationResult
 
 MAX_ERROR_CHARS = 10_000  # the API refuses longer failure messages
+
+
+def runtimes_here() -> tuple[str, ...]:
+    """The runtimes the torch evaluator can measure latency in on this machine.
+
+    Eager PyTorch always (the worker measures with torch); ONNX Runtime when onnxruntime and onnx
+    import here. A claim that lists them is never handed a study this machine could only fail.
+    """
+    return ("eager", "onnxruntime") if onnx_runtime.available() else ("eager",)
 
 
 def evaluate_claimed(evaluation: Mapping[str, Any], threads: int | None = None) -> EvaluationResult:

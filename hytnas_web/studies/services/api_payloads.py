@@ -47,6 +47,7 @@ MAX_METRICS = 200
 MAX_STAGES = 16
 MAX_TEXT = 10_000
 MAX_NAME = 200
+MAX_RUNTIMES = 16
 NAME_LENGTH = (1, 100)  # of a key in stage_latency, metrics and device
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -181,6 +182,12 @@ class ClaimRequest(_Request):
         "remote",
         description="the kind of work: remote (the torch measurement of python -m search_engine.worker) "
         "or external (your own evaluation, as with search_engine.client)",
+    )
+    runtimes: Annotated[list[Name], Field(max_length=MAX_RUNTIMES)] | None = Field(
+        None,
+        description="remote work only: the runtimes this worker can measure latency in, such as "
+        '["eager", "onnxruntime"]; work of a study measured in any other runtime stays for a worker '
+        "that has it, and the answer's refused says so (omitted: any runtime, as older workers claim)",
     )
 
 
@@ -338,6 +345,14 @@ class WorkItem(BaseModel):
     metrics: list[str] | None = Field(description="the only metric names a report may carry (null: any)")
 
 
+class RefusedStudy(BaseModel):
+    """A running study whose work the claim left alone: it is measured in a runtime the worker lacks."""
+
+    study: StudyRef
+    runtime: str = Field(description="the runtime the study measures latency in, e.g. onnxruntime")
+    message: str = Field(description="what the worker lacks and how to give it, in words")
+
+
 class ClaimResponse(BaseModel):
     """The work claimed, maybe none."""
 
@@ -345,8 +360,13 @@ class ClaimResponse(BaseModel):
     evaluations: list[WorkItem]
     retry_after_seconds: int = Field(description="when nothing was claimed: how long to wait")
     studies_running: int = Field(
-        description="running studies of this kind the token reaches (0: no more work will come "
-        "until one is started or resumed)"
+        description="running studies of this kind the token reaches and the worker can measure (0: "
+        "no more work will come until one is started or resumed)"
+    )
+    refused: list[RefusedStudy] = Field(
+        default_factory=list,
+        description="running studies the token reaches whose work this worker cannot measure (a "
+        "runtime missing from the claim's runtimes), each saying why",
     )
 
 

@@ -3,12 +3,14 @@
 Pending evaluations of running studies measured outside the studio wait in the database: ``remote``
 studies (the torch measurement of ``python -m search_engine.worker``) and ``external`` ones (the
 user's own evaluation, through ``search_engine.client``); a claim names the kind it takes, and gets
-each architecture decoded and as a cube point, with the study's objectives. A worker claims a batch
-under a lease, which it extends while it measures; when the lease runs out the evaluations are
-free again, for it or for another worker. A report is recorded once: the same report again (same
-lease) is acknowledged without writing, a report for an evaluation another lease already reported
-is refused as late. A report under an expired lease is still taken while the evaluation is pending,
-since a measurement made is worth keeping.
+each architecture decoded and as a cube point, with the study's objectives. A claim for remote work
+may list the runtimes the worker can measure latency in: a study measured in another runtime keeps
+its work for a worker that has it, and the claim's ``refused`` says what this one lacks. A worker
+claims a batch under a lease, which it extends while it measures; when the lease runs out the
+evaluations are free again, for it or for another worker. A report is recorded once: the same
+report again (same lease) is acknowledged without writing, a report for an evaluation another lease
+already reported is refused as late. A report under an expired lease is still taken while the
+evaluation is pending, since a measurement made is worth keeping.
 
 Refusals are domain errors (``NotFound``, ``Forbidden``, ``LeaseLost``, ``LateReport``,
 ``UnknownLease``); the API's views choose the HTTP status for each.
@@ -16,7 +18,8 @@ Refusals are domain errors (``NotFound``, ``Forbidden``, ``LeaseLost``, ``LateRe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +32,7 @@ from hytnas_web.studies.services.api_payloads import (
     ClaimRequest,
     EvaluatorSpec,
     ObjectiveView,
+    RefusedStudy,
     ReportOutcome,
     ReportRequest,
     StudyRef,
@@ -41,7 +45,10 @@ from hytnas_web.studies.services.configs import study_config
 from hytnas_web.studies.services.evaluations import record_result
 from hytnas_web.studies.services.tokens import token_reaches, token_studies
 from hytnas_web.studies.services.versions import bump_version
+from search_engine.evaluators import onnx_runtime
 from search_engine.evaluators.external import MeasuredOutside
+from search_engine.evaluators.torch_model import RUNTIME_LABELS
+from search_engine.registry import EVALUATORS
 from search_engine.types import EvaluationResult
 
 #: How long a worker that found nothing should wait before asking again.
@@ -82,12 +89,14 @@ class Claim:
     """A lease and the evaluations it holds (none when there was nothing to do).
 
     ``studies_running``: how many running studies of the claimed kind the claim could take from; 0
-    tells a worker that no more work will come unless a study is started or resumed.
+    tells a worker that no more work will come unless a study is started or resumed. ``refused``:
+    the running studies it left alone because the worker lacks their runtime.
     """
 
     lease: Lease | None
     evaluations: list[WorkItem]
     studies_running: int
+    refused: list[RefusedStudy] = field(default_factory=list)
 
 
 def remote_studies(token: WorkerToken, kind: WorkKind = "remote") -> Any:
@@ -102,6 +111,9 @@ def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
         if not token_studies(token).filter(pk=request.study).exists():
             raise Forbidden(f"this token does not give access to study {request.study}", "study")
         studies = studies.filter(pk=request.study)
+    refused: list[RefusedStudy] = []
+    if request.evaluator == "remote" and request.runtimes is not None:
+        studies, refused = _measurable(studies, request.runtimes)
     running = studies.count()
     now = timezone.now()
     with transaction.atomic():
@@ -113,7 +125,7 @@ def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
         )
         chosen = list(free)
         if not chosen:
-            return Claim(None, [], running)
+            return Claim(None, [], running, refused)
         expires = now + timedelta(seconds=request.lease_seconds)
         lease = Lease.objects.create(token=token, device=request.device or {}, expires_at=expires)
         for study_id in {e.study_id for e in chosen}:
@@ -126,7 +138,47 @@ def claim_evaluations(token: WorkerToken, request: ClaimRequest) -> Claim:
                     evaluation.attempts += 1
                     evaluation.version = version
         Evaluation.objects.bulk_update(chosen, ["lease", "lease_expires_at", "job_id", "attempts", "version"])
-    return Claim(lease, _work_items(chosen), running)
+    return Claim(lease, _work_items(chosen), running, refused)
+
+
+def _measurable(studies: Any, runtimes: Sequence[str]) -> tuple[Any, list[RefusedStudy]]:
+    """The studies measured in one of ``runtimes``, and why each of the others is left alone."""
+    measurable: list[int] = []
+    refused: list[RefusedStudy] = []
+    for study in studies.order_by("id"):
+        runtime = _study_runtime(study)
+        if runtime is None or runtime in runtimes:
+            measurable.append(study.pk)
+        else:
+            message = _refusal_message(study, runtime, runtimes)
+            refused.append(
+                RefusedStudy(study=StudyRef(id=study.pk, name=study.name), runtime=runtime, message=message)
+            )
+    return studies.filter(pk__in=measurable), refused
+
+
+def _study_runtime(study: Study) -> str | None:
+    """The runtime the study's evaluator measures latency in (its declared default when unset).
+
+    None: the evaluator has no runtime setting.
+    """
+    spec = study.evaluator
+    params = EVALUATORS.resolve(spec["name"], spec.get("params") or {}, "evaluator")
+    runtime = params.get("runtime")
+    return None if runtime is None else str(runtime)
+
+
+def _refusal_message(study: Study, runtime: str, runtimes: Sequence[str]) -> str:
+    """What the worker lacks to measure ``study`` and how to give it, or how to change the study."""
+    how = onnx_runtime.install_hint() if runtime == "onnxruntime" else f"install {runtime}"
+    message = (
+        f"study {study.pk} {study.name!r} measures latency in {RUNTIME_LABELS.get(runtime, runtime)}, "
+        f"which this worker does not have: {how}"
+    )
+    instead = [name for name in RUNTIME_LABELS if name in runtimes]
+    if instead:
+        message += f" (or set the study's runtime to {' or '.join(instead)})"
+    return message
 
 
 def _measured_outside(study: Study) -> MeasuredOutside:
