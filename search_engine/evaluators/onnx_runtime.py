@@ -64,8 +64,8 @@ def runtime_version() -> str:
         import onnxruntime
     except ImportError as exc:
         raise RuntimeUnavailable(
-            f"ONNX Runtime is not installed on this machine ({exc}): install onnxruntime and onnx "
-            "(requirements.txt) or choose the eager PyTorch runtime"
+            f"ONNX Runtime is not installed on this machine ({exc}): {install_hint()}, or choose the "
+            "eager PyTorch runtime"
         ) from None
     return str(onnxruntime.__version__)
 
