@@ -63,6 +63,7 @@ def dashboard_context(
     failed = study.iterations.filter(status=Iteration.Status.FAILED).order_by("-index").first()
     payload = services.dashboard(study)
     figures, notes = payload["figures"], payload["notes"]
+    fits = table_fit.study_fit(study)
     return {
         "study": study,
         "progress": services.study_progress(study),
@@ -86,7 +87,8 @@ def dashboard_context(
         "pending": _pending(study),
         "components": [{"label": ComponentKind(k).label, **spec} for k, spec in study.components.items()],
         "budgets": services.budget_summary(study),
-        "table_fit": table_fit.study_fit(study),
+        "table_fit": fits,
+        "table_fit_beyond": table_fit.beyond_the_tables(study, fits),
         "proxy_correlation": proxy_correlation.study_correlation(study),
         "preset_form": preset_form or SavePresetForm(),
         "rename_form": rename_form or RenameStudyForm(instance=study),

@@ -227,6 +227,15 @@ class TableEvaluator(Evaluator):
             self._report = {name: self._cross_validate(name) for name in self._data}
         return dict(self._report)
 
+    def measured_range(self, objective: str) -> tuple[float, float]:
+        """The lowest and highest value of ``objective`` in the tables: where its regressor has data.
+
+        A prediction outside it is an extrapolation (a linear booster's, especially, can run past any
+        architecture measured), which a page should say rather than show as a finding.
+        """
+        values = self._data[objective][1]
+        return float(np.min(values)), float(np.max(values))
+
     def _n_features(self) -> int:
         return int(next(iter(self._data.values()))[0].shape[1])
 

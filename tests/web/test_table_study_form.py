@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from hytnas_web.studies import services
 from hytnas_web.studies.forms.rows import TABLE_SLOTS
-from hytnas_web.studies.models import Study
+from hytnas_web.studies.models import Evaluation, Study
 from hytnas_web.studies.services.kept_tables import FORMS_PER_SESSION, KeptTable, KeptTables, data_rows
 from hytnas_web.studies.services.table_fit import evaluator_fit
 from search_engine.evaluators.table import TableEvaluator
@@ -271,6 +271,48 @@ def test_a_table_studys_page_shows_each_objectives_cross_validated_fit(
     assert sorted(cross_validations) == ["accuracy", "latency"]
     fit_rows(alice_client.get(page))
     assert sorted(cross_validations) == ["accuracy", "latency"]  # the second view reads the cached fit
+
+
+def _done(study: Study, n: int, accuracy: float, latency: float) -> None:
+    Evaluation.objects.create(
+        study=study,
+        key=f"arch-{n}",
+        x=[0.5, 0.5, 0.0],
+        architecture={"width": 8 + n, "depth": 1, "act": "relu"},
+        source=Evaluation.Source.INITIAL,
+        status=Evaluation.Status.DONE,
+        objectives=[accuracy, latency],
+    )
+
+
+def test_a_best_value_past_every_measurement_is_called_an_extrapolation(
+    alice_client: Any, alice: Any
+) -> None:
+    data = table_study(alice_client, **{"objectives-0-model": "xgboost-linear"})
+    # accuracy measured 70 to 76.5 %, latency 100 to 191 ms (measured_csv's 14 rows)
+    data["tables-0-file"] = SimpleUploadedFile("accuracy.csv", measured_csv("accuracy", rows=14))
+    data["tables-1-file"] = SimpleUploadedFile("latency.csv", measured_csv("latency", rows=14))
+    assert alice_client.post(CREATE, data).status_code == 302
+    study = Study.objects.get(owner=alice)
+    page = reverse("studies-detail", args=[study.pk])
+    _done(study, 1, 75.0, 120.0)
+    _done(study, 2, 76.0, 150.0)
+    assert "data-beyond-tables" not in alice_client.get(page).content.decode()  # within the tables
+
+    _done(study, 3, 81.25, 130.0)  # more accuracy than any measured architecture
+    _done(study, 4, 79.0, 90.5)  # and faster than any
+    notes = [
+        part.split(">", 1)[1].split("</p>", 1)[0]
+        for part in alice_client.get(page).content.decode().split("data-beyond-tables")[1:]
+    ]
+    assert notes == [
+        "The best accuracy found, 81.25, lies beyond the best in the tables (76.5), as do 2 of the 4"
+        " architectures found. There the xgboost-linear regressor extrapolates past every measurement:"
+        " measure them before trusting those values.",
+        "The best latency found, 90.5, lies beyond the best in the tables (100), as does 1 of the 4"
+        " architectures found. There the xgboost regressor extrapolates past every measurement:"
+        " measure them before trusting those values.",
+    ]
 
 
 def test_a_benchmark_studys_page_has_no_fit_table(alice_client: Any, alice: Any, make_study: Any) -> None:
