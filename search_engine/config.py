@@ -106,6 +106,10 @@ class StudyConfig:
             quantities known before measuring are never violated by a proposal.
         feasibility: how bounds known only after measuring steer the batch (``probability``:
             prefer candidates predicted likely to meet them; ``ignore``).
+        auto: let ``search_engine.auto`` choose the surrogate, acquisition, solver, selection and
+            the batch's split at every proposal, from the space, the objectives, the data size and
+            the budget; the four component fields are then not read (the sampler still draws the
+            initial design, and pending and feasibility still apply).
     """
 
     space: ComponentSpec
@@ -126,6 +130,7 @@ class StudyConfig:
     patience: int | None = None
     in_flight: int | None = None
     constraints: tuple[Constraint, ...] = ()
+    auto: bool = False
     _validated: bool = field(default=False, init=False, repr=False, compare=False)
     """Set by a successful ``validate``: the instance is frozen, so success stays true."""
 
@@ -163,6 +168,8 @@ class StudyConfig:
                 raise ConfigError(
                     "in_flight", f"{self.in_flight} in flight is more than the budget ({self.budget})"
                 )
+        if not isinstance(self.auto, bool):
+            raise ConfigError("auto", f"expected true or false, got {self.auto!r}")
         if self.budget < self.n_init:
             raise ConfigError(
                 "budget", f"the budget ({self.budget}) is smaller than the initial design ({self.n_init})"
@@ -262,6 +269,7 @@ class StudyConfig:
             patience=self.patience,
             in_flight=self.in_flight,
             constraints=[c.to_dict() for c in self.constraints],
+            auto=self.auto,
         )
         return out
 
@@ -295,7 +303,7 @@ class StudyConfig:
         for name in COMPONENT_FIELDS:
             if name in data:
                 kwargs[name] = ComponentSpec.from_dict(data[name], name)
-        for name in ("n_init", "batch_size", "budget", "seed", "patience", "in_flight"):
+        for name in ("n_init", "batch_size", "budget", "seed", "patience", "in_flight", "auto"):
             if name in data:
                 kwargs[name] = data[name]
         constraints = data.get("constraints") or ()

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from search_engine import auto
 from search_engine.config import StudyConfig
 from search_engine.constraints import KnownBounds, known_bounds, sample_feasible
 from search_engine.errors import ConfigError
@@ -130,9 +131,12 @@ def propose(
 
     Returns:
         A Proposal of up to ``batch_size`` architectures (fewer only when the space runs out).
+        With ``config.auto``, its diagnostics say what was chosen and why (``"auto"``).
     """
-    started = time.perf_counter()
     config.validate()
+    if config.auto:
+        return _auto_proposal(config, X, Y, seed, batch_size, pending, measured)
+    started = time.perf_counter()
     space: SearchSpace = config.build_space()
     X, Y = data_rows(space, config, X, Y)
     X_pending = _check_pending(space, pending)
@@ -223,6 +227,68 @@ def propose(
         mean=from_minimisation(mean[chosen], config.objectives),
         std=std_out,
         origin=[origin[i] for i in chosen],
+        timings=timings,
+        diagnostics=diagnostics,
+    )
+
+
+def _auto_proposal(
+    config: StudyConfig,
+    X: Array,
+    Y: Array,
+    seed: int,
+    batch_size: int | None,
+    pending: Array | None,
+    measured: dict[str, Array] | None,
+) -> Proposal:
+    """The batch of ``auto``'s choice: each part proposes its share, conditioned on the parts before.
+
+    An earlier part's picks reach a later part as points in flight, so they are never proposed twice
+    and the later part's batch does not crowd next to them; the study's own in-flight points come
+    first. The merged proposal's predictions carry a std only when every part's surrogate gives one.
+    """
+    space: SearchSpace = config.build_space()
+    X, Y = data_rows(space, config, X, Y)
+    batch = config.batch_size if batch_size is None else batch_size
+    n_finite = int(np.all(np.isfinite(Y), axis=1).sum())
+    choice = auto.choose(config, space, n_finite, batch)
+    in_flight = _check_pending(space, pending)
+    parts: list[Proposal] = []
+    for part in choice.parts:
+        part_config = config.with_changes(auto=False, **part.components)
+        proposal = propose(part_config, X, Y, seed, part.size, pending=in_flight, measured=measured)
+        in_flight = np.vstack([in_flight, proposal.X])
+        parts.append(proposal)
+    return _merged(parts, choice, space.n_vars, config.n_objectives)
+
+
+def _merged(parts: list[Proposal], choice: auto.Choice, n_vars: int, n_objectives: int) -> Proposal:
+    """One proposal from the parts' proposals, in part order, with the choice in its diagnostics."""
+    first = parts[0]
+    means = [p.mean for p in parts]
+    stds = [p.std for p in parts]
+    timings: dict[str, float] = {}
+    for p in parts:
+        for phase, seconds in p.timings.items():
+            timings[phase] = timings.get(phase, 0.0) + seconds
+    diagnostics = {
+        **first.diagnostics,
+        "n_candidates": sum(int(p.diagnostics.get("n_candidates", 0)) for p in parts),
+        "n_topped_up": sum(int(p.diagnostics.get("n_topped_up", 0)) for p in parts),
+        "provides_std": all(bool(p.diagnostics.get("provides_std", False)) for p in parts),
+        "predicts_values": all(bool(p.diagnostics.get("predicts_values", True)) for p in parts),
+        "auto": {
+            **choice.to_dict(),
+            "proposed": [len(p) for p in parts],
+        },
+    }
+    return Proposal(
+        X=np.vstack([p.X for p in parts]) if parts else np.empty((0, n_vars)),
+        architectures=[a for p in parts for a in p.architectures],
+        keys=[k for p in parts for k in p.keys],
+        mean=None if any(m is None for m in means) else np.vstack(means),  # type: ignore[arg-type]
+        std=None if any(s is None for s in stds) else np.vstack(stds),  # type: ignore[arg-type]
+        origin=[o for p in parts for o in p.origin],
         timings=timings,
         diagnostics=diagnostics,
     )

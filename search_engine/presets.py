@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from search_engine import auto
 from search_engine.config import ComponentSpec, StudyConfig
 from search_engine.errors import ConfigError
 
@@ -23,11 +24,16 @@ class Preset:
     components: dict[str, ComponentSpec]
     n_init: int
     batch_size: int
+    auto: bool = False
+    """Whether ``search_engine.auto`` chooses the components at each proposal (``StudyConfig.auto``);
+    ``components`` then hold what it starts with, for display and the initial design's sampler."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def apply(self, config: StudyConfig) -> StudyConfig:
-        """``config`` with this preset's components, initial design size and batch size."""
-        return config.with_changes(**self.components, n_init=self.n_init, batch_size=self.batch_size)
+        """``config`` with this preset's components, initial design size, batch size and auto flag."""
+        return config.with_changes(
+            **self.components, n_init=self.n_init, batch_size=self.batch_size, auto=self.auto
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -38,6 +44,7 @@ class Preset:
             "components": {name: spec.to_dict() for name, spec in self.components.items()},
             "n_init": self.n_init,
             "batch_size": self.batch_size,
+            "auto": self.auto,
         }
 
 
@@ -75,9 +82,29 @@ HYTNAS_TUNED = replace(
     },
 )
 
+AUTO = Preset(
+    key="auto",
+    label="Auto (recommended)",
+    description=(
+        "Chooses its components at every proposal from the space, the number of objectives, the data "
+        "size and the budget, and says on the study page what it chose and why: while the data are "
+        "few, a Gaussian process proposes most of each batch and boosted trees the rest, which "
+        "keeps the search going where the Gaussian process is misled; with many measurements, "
+        "boosted trees alone. A Latin-hypercube initial design of 50, batches of 10."
+    ),
+    components={
+        "sampler": ComponentSpec("lhs"),
+        **auto.choose_initial(),
+    },
+    n_init=50,
+    batch_size=10,
+    auto=True,
+)
+
 PRESETS: dict[str, Preset] = {
     p.key: p
     for p in (
+        AUTO,
         HYTNAS_ORIGINAL,
         HYTNAS_TUNED,
         Preset(
