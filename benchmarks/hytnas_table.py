@@ -236,19 +236,20 @@ def summary(results: dict[str, Any], ceiling: dict[str, Any] | None) -> list[str
     if ceiling is not None:
         lines.append(f"ceiling: {ceiling['ceiling']:.0f} (NSGA-II, population {ceiling['kept']})")
     for name, entry in methods.items():
-        parts = [name.ljust(12)]
+        parts = []
         if target is not None:
             reached = next((n for n, m in zip(checkpoints, entry["mean"], strict=True) if m >= target), None)
             parts.append(f"reaches the target at {reached if reached is not None else 'never'}")
         if ceiling is not None:
-            parts.append(f"final {100 * entry['mean'][-1] / ceiling['ceiling']:.1f} % of the ceiling")
+            share = 100 * entry["mean"][-1] / ceiling["ceiling"]
+            parts.append(f"at {checkpoints[-1]}: {share:.1f} % of the ceiling")
         if "ask_cpu_s_median" in entry:
             parts.append(
                 f"per proposal of {entry['batch_size']}: CPU median {entry['ask_cpu_s_median']:.2f} s "
                 f"(max {entry['ask_cpu_s_max']:.2f}), wall median {entry['ask_wall_s_median']:.2f} s, "
                 f"load median {entry['load_1min_median']:.1f}"
             )
-        lines.append(", ".join(parts))
+        lines.append(f"{name:12} " + ", ".join(parts))
     return lines
 
 
