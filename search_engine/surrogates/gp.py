@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.linalg import solve_triangular
 
+from search_engine.metrics.pareto import non_dominated_ranks
 from search_engine.params import param
 from search_engine.surrogates.base import PerObjectiveSurrogate, seed_from
 from search_engine.types import Array
@@ -44,7 +46,10 @@ class GPSurrogate(PerObjectiveSurrogate):
     length scales 1, plus ``n_restarts`` random starts) on at most ``max_fit_points`` random
     points, because each likelihood evaluation is cubic in the points: on 1000 points it would
     cost tens of seconds per objective. The GP then conditions on every point with those
-    hyperparameters fixed, which is a single Cholesky factorisation.
+    hyperparameters fixed, which is a single Cholesky factorisation — up to
+    ``max_condition_points`` points. Past that it conditions on a subset of that size (a
+    subset-of-data GP; see ``conditioning_subset``), because conditioning costs n^3 once and,
+    worse, every prediction's variance costs n^2 per query point, thousands of times per solve.
 
     ``std`` is that of the latent function, noise excluded: acquisitions ask how uncertain the
     objective is, not how noisy a new measurement would be, and a measured point gets a std near 0.
@@ -72,10 +77,37 @@ class GPSurrogate(PerObjectiveSurrogate):
     )
     max_fit_points: int = param(
         300,
-        "Hyperparameters are fitted on at most this many random points; predictions use all points.",
+        "Hyperparameters are fitted on at most this many random points of those the GP conditions on.",
         low=20,
         high=5000,
     )
+    max_condition_points: int = param(
+        1000,
+        "Above this many points the GP conditions on a subset of this size: the measured front first, "
+        "then an even random sample of the rest (cost stays bounded instead of growing cubically).",
+        low=50,
+        high=20000,
+    )
+    condition_front_share: float = param(
+        0.5,
+        "Share of the conditioning subset taken by non-dominated rank (0: a purely random subset).",
+        low=0.0,
+        high=1.0,
+    )
+
+    _n_conditioned = 0  # not a parameter: set by each fit
+
+    @property
+    def n_conditioned(self) -> int:
+        """Points the fitted GPs condition on: every point, or ``max_condition_points`` past it."""
+        return self._n_conditioned
+
+    def _fit(self, X: Array, Y: Array, rng: np.random.Generator) -> None:
+        if X.shape[0] > self.max_condition_points:
+            keep = conditioning_subset(Y, self.max_condition_points, self.condition_front_share, rng)
+            X, Y = X[keep], Y[keep]
+        self._n_conditioned = int(X.shape[0])
+        super()._fit(X, Y, rng)
 
     def _fit_one(self, X: Array, y: Array, rng: np.random.Generator) -> _FittedGP:
         from sklearn.exceptions import ConvergenceWarning
@@ -118,3 +150,22 @@ class GPSurrogate(PerObjectiveSurrogate):
             stds.append(np.sqrt(np.maximum(var, 0.0)))
         mean_all, std_all = np.concatenate(means), np.concatenate(stds)
         return mean_all * model.y_std + model.y_mean, std_all * model.y_std
+
+
+def conditioning_subset(
+    Y: Array, size: int, front_share: float, rng: np.random.Generator
+) -> npt.NDArray[np.int64]:
+    """``(size,)`` sorted row indices of ``Y (n, n_objectives)`` a subset-of-data GP conditions on.
+
+    An optimiser asks the surrogate most about the region near the measured front, so that region
+    keeps every point it can: the first ``front_share * size`` rows in non-dominated rank order
+    (ties drawn at random), shared by every objective so that both ends of the front stay resolved
+    in each. The rest is a uniform sample of the other rows, which keeps the GP's picture of the
+    whole cube (and its uncertainty away from the front) instead of a front-only view.
+    """
+    n = int(Y.shape[0])
+    n_front = round(front_share * size)
+    order = np.lexsort((rng.random(n), non_dominated_ranks(Y)))  # (n,) best ranks first
+    front, rest = order[:n_front], order[n_front:]
+    others = rng.choice(rest, size - n_front, replace=False)
+    return np.sort(np.concatenate([front, others])).astype(np.int64)
