@@ -45,8 +45,8 @@ from search_engine.setups import study_config
 
 PROBLEMS = ("zdt1", "zdt2", "zdt3", "dtlz1", "dtlz2", "dtlz3", "dtlz4")
 EXTRA_PROBLEMS = ("dtlz2-3obj", "dtlz7-3obj", "dtlz2-4obj")
-PRESETS = ("gp", "hytnas")
-METHODS = ("gp", "hytnas", "nsga2-pop10", "nsga2-pop50", "random")
+PRESETS = ("auto", "gp", "hytnas")
+METHODS = ("auto", "gp", "hytnas", "nsga2-pop10", "nsga2-pop50", "random")
 N_VAR, N_INIT, BATCH, N_BATCHES = 6, 50, 10, 20
 BUDGET = N_INIT + BATCH * N_BATCHES
 FRONT_POINTS = {2: 20_001, 3: 5_000, 4: 50_000}
