@@ -8,7 +8,9 @@ so the comparison is about the search strategy alone.
 from __future__ import annotations
 
 import os
+import statistics
 import time
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +48,7 @@ def preset_search(
     Y_initial: np.ndarray,
     budget: int,
     batch_size: int,
-) -> tuple[np.ndarray, list[dict[str, float]]]:
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """``(budget, n_obj)`` minimisation-form values of the preset told ``initial``; each ask's timing.
 
     ``Y_initial``: ``initial``'s values in the objectives' own units. The design is told as measured
@@ -56,23 +58,38 @@ def preset_search(
     """
     optimizer = Optimizer(config)
     optimizer.tell(initial, Y_initial)
-    asks: list[dict[str, float]] = []
+    asks: list[dict[str, Any]] = []
     while optimizer.n_evaluated < budget:
         wall, cpu = time.perf_counter(), time.process_time()
         proposal = optimizer.ask(min(batch_size, budget - optimizer.n_evaluated))
-        asks.append(
-            {
-                "n_evaluated": optimizer.n_evaluated,
-                "batch": len(proposal),
-                "wall_s": time.perf_counter() - wall,
-                "cpu_s": time.process_time() - cpu,
-                "load_1min": os.getloadavg()[0],
-            }
-        )
+        ask: dict[str, Any] = {
+            "n_evaluated": optimizer.n_evaluated,
+            "batch": len(proposal),
+            "wall_s": time.perf_counter() - wall,
+            "cpu_s": time.process_time() - cpu,
+            "load_1min": os.getloadavg()[0],
+        }
+        if "auto" in proposal.diagnostics:  # what auto ran: [[part label, architectures proposed], ...]
+            chosen = proposal.diagnostics["auto"]
+            ask["auto_parts"] = [
+                [p["label"], n] for p, n in zip(chosen["parts"], chosen["proposed"], strict=True)
+            ]
+        asks.append(ask)
         if len(proposal) == 0:
             break  # the space holds no new architecture
         optimizer.tell(proposal.X, evaluate_points(config, evaluator, proposal.X))
     return to_minimisation(optimizer.Y, config.objectives), asks
+
+
+def timing_summary(asks: list[dict[str, Any]], prefix: str) -> dict[str, float]:
+    """Median and largest CPU and wall seconds per ask (``<prefix>_cpu_s_median`` ...), median load."""
+    return {
+        f"{prefix}_cpu_s_median": statistics.median(a["cpu_s"] for a in asks),
+        f"{prefix}_wall_s_median": statistics.median(a["wall_s"] for a in asks),
+        f"{prefix}_cpu_s_max": max(a["cpu_s"] for a in asks),
+        f"{prefix}_wall_s_max": max(a["wall_s"] for a in asks),
+        "load_1min_median": statistics.median(a["load_1min"] for a in asks),
+    }
 
 
 def random_search(

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -44,7 +43,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.baselines import evaluate_points, nsga2_search, preset_search, random_search, thread_counts
+from benchmarks.baselines import (
+    evaluate_points,
+    nsga2_search,
+    preset_search,
+    random_search,
+    thread_counts,
+    timing_summary,
+)
 from search_engine.config import ComponentSpec, StudyConfig
 from search_engine.metrics.hypervolume import hypervolume
 from search_engine.objectives import to_minimisation
@@ -131,10 +137,7 @@ def method_entry(
     }
     if asks:
         entry["asks"] = asks
-        entry["ask_cpu_s_median"] = statistics.median(a["cpu_s"] for a in asks)
-        entry["ask_wall_s_median"] = statistics.median(a["wall_s"] for a in asks)
-        entry["ask_cpu_s_max"] = max(a["cpu_s"] for a in asks)
-        entry["load_1min_median"] = statistics.median(a["load_1min"] for a in asks)
+        entry.update(timing_summary(asks, "ask"))
         entry["batch_size"] = max(a["batch"] for a in asks)
     return entry
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -37,10 +36,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.baselines import evaluate_points, nsga2_search, random_search, thread_counts
+from benchmarks.baselines import (
+    evaluate_points,
+    nsga2_search,
+    preset_search,
+    random_search,
+    thread_counts,
+    timing_summary,
+)
 from search_engine.metrics.hypervolume import hypervolume, log_hypervolume_difference
 from search_engine.objectives import to_minimisation
-from search_engine.optimizer import Optimizer
 from search_engine.setups import study_config
 
 PROBLEMS = ("zdt1", "zdt2", "zdt3", "dtlz1", "dtlz2", "dtlz3", "dtlz4")
@@ -84,33 +89,6 @@ def hv_curve(Y_min: np.ndarray, ref: np.ndarray) -> list[float]:
     return [float(hypervolume(Y_min[:end][np.all(np.isfinite(Y_min[:end]), axis=1)], ref)) for end in ends]
 
 
-def preset_search(
-    config: Any, evaluator: Any, initial: np.ndarray, Y_initial: np.ndarray
-) -> tuple[np.ndarray, list[dict[str, float]]]:
-    """``(budget, n_obj)`` minimisation-form values of the preset told ``initial``, and each batch's timing.
-
-    The initial design is told as measured data (a warm start), so the preset's own sampler is
-    never used and the preset starts from exactly the design the baselines start from.
-    """
-    optimizer = Optimizer(config)
-    optimizer.tell(initial, Y_initial)
-    batches: list[dict[str, float]] = []
-    while optimizer.n_evaluated < BUDGET:
-        wall, cpu = time.perf_counter(), time.process_time()
-        proposal = optimizer.ask(min(BATCH, BUDGET - optimizer.n_evaluated))
-        batches.append(
-            {
-                "wall_s": time.perf_counter() - wall,
-                "cpu_s": time.process_time() - cpu,
-                "load_1min": os.getloadavg()[0],
-            }
-        )
-        if len(proposal) == 0:
-            break
-        optimizer.tell(proposal.X, evaluate_points(config, evaluator, proposal.X))
-    return to_minimisation(optimizer.Y, config.objectives), batches
-
-
 def run_problem(name: str, seeds: range, methods: list[str]) -> dict[str, object]:
     problem, n_obj = parse_problem(name)
     base = study_config(
@@ -152,7 +130,7 @@ def run_problem(name: str, seeds: range, methods: list[str]) -> dict[str, object
                 pop_size = int(method.removeprefix("nsga2-pop"))
                 Y_min = nsga2_search(config, evaluator, initial, BUDGET, seed, pop_size, BATCH, Y0_min)
             else:
-                Y_min, seed_batches = preset_search(config, evaluator, initial, Y_initial)
+                Y_min, seed_batches = preset_search(config, evaluator, initial, Y_initial, BUDGET, BATCH)
                 batches.extend(seed_batches)
             runs.append(
                 {
@@ -177,11 +155,7 @@ def run_problem(name: str, seeds: range, methods: list[str]) -> dict[str, object
         }
         if batches:
             entry["batches"] = batches
-            entry["batch_cpu_s_median"] = statistics.median(b["cpu_s"] for b in batches)
-            entry["batch_wall_s_median"] = statistics.median(b["wall_s"] for b in batches)
-            entry["batch_cpu_s_max"] = max(b["cpu_s"] for b in batches)
-            entry["batch_wall_s_max"] = max(b["wall_s"] for b in batches)
-            entry["load_1min_median"] = statistics.median(b["load_1min"] for b in batches)
+            entry.update(timing_summary(batches, "batch"))
         out[method] = entry
     return out
 
@@ -206,11 +180,7 @@ def merged(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
         kept = [b for i in keep for b in old.get("batches", [])[i * per_seed : (i + 1) * per_seed]]
         batches = kept + new["batches"]
         entry["batches"] = batches
-        entry["batch_cpu_s_median"] = statistics.median(b["cpu_s"] for b in batches)
-        entry["batch_wall_s_median"] = statistics.median(b["wall_s"] for b in batches)
-        entry["batch_cpu_s_max"] = max(b["cpu_s"] for b in batches)
-        entry["batch_wall_s_max"] = max(b["wall_s"] for b in batches)
-        entry["load_1min_median"] = statistics.median(b["load_1min"] for b in batches)
+        entry.update(timing_summary(batches, "batch"))
     return entry
 
 

@@ -25,7 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from search_engine.config import ComponentSpec, StudyConfig
+from search_engine.metrics.hypervolume import hypervolume
+from search_engine.registry import EVALUATORS
 from search_engine.spaces.base import SearchSpace
+from search_engine.types import Array
 
 GP_MAX_POINTS = 2000
 """Above this many measurements the Gaussian process gives way to boosted trees.
@@ -37,8 +40,32 @@ about linearly, use all of it."""
 EXPLORING_SHARE = 0.3
 """Share of each batch proposed by the boosted-tree part while the GP leads (at least one point)."""
 
+CONFIDENCE_BOUND_SHARE = 0.2
+"""Share of a batch the GP proposes at its lower confidence bound once the search has stalled
+(none in batches under 3)."""
+
+STALL_BATCHES = 2
+"""The search has stalled when this many batches' worth of measurements raised the measured front's
+hypervolume by no more than ``STALL_GAIN`` (``has_stalled``)."""
+
+STALL_GAIN = 1e-3
+"""Relative hypervolume gain (0.1 %) at or below which a window of measurements counts as no progress.
+
+Not 0: a search stuck at one end of a front keeps creeping along it (DTLZ4's stalled seeds gain
+about 0.01 % per window), while a search that progresses gains a percent or more."""
+
+CONFIDENCE_BOUND_BETA = 2.0
+"""Standard deviations below the GP's mean that the confidence-bound part optimises."""
+
 SOLVER_POPULATION = {2: 100, 3: 120, 4: 160}
 """NSGA-II population by number of objectives (more objectives: a front of more points to cover)."""
+
+EXACT_NOISE_MAX = 1e-5
+"""The GP's noise ceiling (relative to each objective's variance) when measurements are exact.
+
+Measured on DTLZ1 and DTLZ3 (benchmarks/README.md, "The auto optimizer"): a GP free to fit noise
+reads up to 0.3 of a rugged objective's variance as noise and smooths over the measured optima;
+ceilings of 1e-2 and 1e-3 did not help, 1e-5 (interpolation) did."""
 
 GP_GENERATIONS = 50
 TREE_GENERATIONS = 25
@@ -73,10 +100,13 @@ class Choice:
         return {"parts": [p.to_dict() for p in self.parts], "reasons": list(self.reasons)}
 
 
-def choose(config: StudyConfig, space: SearchSpace, n_measured: int, batch_size: int) -> Choice:
+def choose(
+    config: StudyConfig, space: SearchSpace, n_measured: int, batch_size: int, stalled: bool = False
+) -> Choice:
     """The parts and reasons for a proposal of ``batch_size`` with ``n_measured`` finite measurements.
 
-    Deterministic: the same configuration, data size and batch size give the same choice.
+    ``stalled``: the latest measurements did not improve the measured front (:func:`has_stalled`).
+    Deterministic: the same configuration, data size, batch size and progress give the same choice.
     """
     n_objectives = config.n_objectives
     population = _population(n_objectives)
@@ -92,30 +122,77 @@ def choose(config: StudyConfig, space: SearchSpace, n_measured: int, batch_size:
             "condition on a small subset of it."
         )
         return Choice((_sized(trees, batch_size),), tuple(reasons))
-    gp = _gp_part(population, 0)
+    exact = measurements_exact(config)
+    gp = _gp_part(population, exact, 0)
     reasons.append(
         f"{n_measured} measurements, at most {GP_MAX_POINTS}: a Gaussian process per objective "
         f"(Matérn 3/2) models the whole {space.n_vars}-variable space from few points."
+    )
+    reasons.append(
+        f"The {config.evaluator.name} evaluator's measurements are exact (the same architecture always "
+        "gets the same values), so the Gaussian process passes through every one of them rather than "
+        "reading a rugged objective's ripples as noise."
+        if exact
+        else f"The {config.evaluator.name} evaluator's measurements may vary from run to run, so the "
+        "Gaussian process fits how much of the data is noise."
     )
     if batch_size < 2:
         reasons.append("A batch of one: the Gaussian process proposes it.")
         return Choice((_sized(gp, 1),), tuple(reasons))
     n_trees = max(1, round(EXPLORING_SHARE * batch_size))
+    n_bound = round(CONFIDENCE_BOUND_SHARE * batch_size) if stalled and batch_size >= 3 else 0
+    parts = [_sized(gp, batch_size - n_trees - n_bound)]
+    if n_bound:
+        parts.append(_sized(_bound_part(gp), n_bound))
+        reasons.append(
+            f"The last {STALL_BATCHES * batch_size} measurements raised the measured front's hypervolume "
+            f"by {STALL_GAIN:.1%} or less, so "
+            f"{n_bound} of the {batch_size} go where the Gaussian process is optimistic, at its mean "
+            f"minus {CONFIDENCE_BOUND_BETA:g} standard deviations: they explore the regions its mean "
+            "alone never proposes, such as an end of the front no measurement has reached yet."
+        )
+    parts.append(_sized(trees, n_trees))
     reasons.append(
         f"{n_trees} of the {batch_size} come from boosted trees read as is: they do not smooth a rugged "
         "objective into a misleading trend, and keep searching near the best measured points where "
         "the Gaussian process is misled."
     )
-    return Choice((_sized(gp, batch_size - n_trees), _sized(trees, n_trees)), tuple(reasons))
+    return Choice(tuple(parts), tuple(reasons))
+
+
+def has_stalled(Y_min: Array, reference: Array, batch_size: int) -> bool:
+    """Whether the last ``STALL_BATCHES`` batches of measurements left the hypervolume about as it was.
+
+    ``Y_min``: ``(n, n_objectives)`` finite measurements in minimisation form, in the order they
+    were made; ``reference``: the hypervolume reference point. False while there are not more
+    measurements than that window (nothing to compare with yet).
+    """
+    window = STALL_BATCHES * batch_size
+    if Y_min.shape[0] <= window:
+        return False
+    before = hypervolume(Y_min[:-window], reference)
+    return hypervolume(Y_min, reference) <= before * (1.0 + STALL_GAIN)
 
 
 def choose_initial(n_objectives: int = 2) -> dict[str, ComponentSpec]:
     """The components of the part that proposes most of the first batches (what a preset shows)."""
-    return dict(_gp_part(_population(n_objectives), 0).components)
+    return dict(_gp_part(_population(n_objectives), False, 0).components)
 
 
-def _gp_part(population: int, size: int) -> Part:
-    return _part("Gaussian process", "gp", {"nu": 1.5}, population, GP_GENERATIONS, size)
+def measurements_exact(config: StudyConfig) -> bool:
+    """Whether the study's evaluator measures exactly (``Evaluator.exact``), from its parameters alone."""
+    params = EVALUATORS.resolve(config.evaluator.name, config.evaluator.params, "evaluator")
+    return EVALUATORS.load(config.evaluator.name).exact(params)
+
+
+def _gp_part(population: int, exact: bool, size: int) -> Part:
+    params: dict[str, Any] = {"nu": 1.5, **({"noise_max": EXACT_NOISE_MAX} if exact else {})}
+    return _part("Gaussian process", "gp", params, population, GP_GENERATIONS, size)
+
+
+def _bound_part(gp: Part) -> Part:
+    acquisition = ComponentSpec("ucb", {"beta": CONFIDENCE_BOUND_BETA})
+    return Part("Gaussian process, confidence bound", {**gp.components, "acquisition": acquisition}, 0)
 
 
 def _population(n_objectives: int) -> int:

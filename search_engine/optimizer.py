@@ -19,6 +19,8 @@ Predictions in the returned proposal use the same units.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -136,6 +138,20 @@ def propose(
     config.validate()
     if config.auto:
         return _auto_proposal(config, X, Y, seed, batch_size, pending, measured)
+    return _proposal(config, X, Y, seed, batch_size, pending, measured, _Fits())
+
+
+def _proposal(
+    config: StudyConfig,
+    X: Array,
+    Y: Array,
+    seed: int,
+    batch_size: int | None,
+    pending: Array | None,
+    measured: dict[str, Array] | None,
+    fits: _Fits,
+) -> Proposal:
+    """``propose`` for a validated configuration of fixed components; ``fits`` may hold earlier fits."""
     started = time.perf_counter()
     space: SearchSpace = config.build_space()
     X, Y = data_rows(space, config, X, Y)
@@ -160,13 +176,14 @@ def propose(
 
     reference = config.reference_point() or derive_reference_point(Y_min)
     timings: dict[str, float] = {}
+    believer = None
     if X_pending.shape[0]:
         tick = time.perf_counter()
-        X_fit, Y_min = _with_pending(config, X_fit, Y_min, X_pending, seed, diagnostics)
+        X_fit, Y_min, believer = _with_pending(config, X_fit, Y_min, X_pending, seed, diagnostics, fits)
         timings["pending"] = time.perf_counter() - tick
-    surrogate = config.build_surrogate()
     tick = time.perf_counter()
-    surrogate.fit(X_fit, Y_min, phase_rng(seed, "fit"))
+    conditioned = believer.conditioned(X_fit, Y_min) if believer is not None else None
+    surrogate = conditioned or fits.fitted(config, X_fit, Y_min, phase_rng(seed, "fit"))
     timings["fit"] = time.perf_counter() - tick
 
     Y_front = Y_min
@@ -232,6 +249,28 @@ def propose(
     )
 
 
+class _Fits:
+    """Surrogates fitted during one proposal, by specification and data, each fitted once.
+
+    ``auto``'s parts fit the same surrogate on the same measurements, and a kriging believer fits the
+    very model the proposal then conditions on the points in flight: the second asker gets the first
+    fit. Fitted surrogates are only read afterwards (``predict``), so sharing one is safe.
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, str], Surrogate] = {}
+
+    def fitted(self, config: StudyConfig, X: Array, Y: Array, rng: np.random.Generator) -> Surrogate:
+        """``config``'s surrogate fitted on ``X``, ``Y`` (``rng`` seeds it when it is fitted here)."""
+        data = hashlib.sha256(f"{X.shape}{Y.shape}".encode() + X.tobytes() + Y.tobytes()).hexdigest()
+        key = (json.dumps(config.surrogate.to_dict(), sort_keys=True), data)
+        if key not in self._by_key:
+            surrogate = config.build_surrogate()
+            surrogate.fit(X, Y, rng)
+            self._by_key[key] = surrogate
+        return self._by_key[key]
+
+
 def _auto_proposal(
     config: StudyConfig,
     X: Array,
@@ -250,13 +289,20 @@ def _auto_proposal(
     space: SearchSpace = config.build_space()
     X, Y = data_rows(space, config, X, Y)
     batch = config.batch_size if batch_size is None else batch_size
-    n_finite = int(np.all(np.isfinite(Y), axis=1).sum())
-    choice = auto.choose(config, space, n_finite, batch)
+    finite = np.all(np.isfinite(Y), axis=1)
+    Y_min = to_minimisation(Y[finite], config.objectives)
+    stalled = False
+    if Y_min.shape[0] >= MIN_POINTS_TO_FIT:
+        reference = config.reference_point() or derive_reference_point(Y_min)
+        stalled = auto.has_stalled(Y_min, reference.as_array(), batch)
+    choice = auto.choose(config, space, int(finite.sum()), batch, stalled)
     in_flight = _check_pending(space, pending)
     parts: list[Proposal] = []
+    fits = _Fits()
     for part in choice.parts:
         part_config = config.with_changes(auto=False, **part.components)
-        proposal = propose(part_config, X, Y, seed, part.size, pending=in_flight, measured=measured)
+        part_config.validate()
+        proposal = _proposal(part_config, X, Y, seed, part.size, in_flight, measured, fits)
         in_flight = np.vstack([in_flight, proposal.X])
         parts.append(proposal)
     return _merged(parts, choice, space.n_vars, config.n_objectives)
@@ -341,33 +387,37 @@ def _with_pending(
     X_pending: Array,
     seed: int,
     diagnostics: dict[str, Any],
-) -> tuple[Array, Array]:
+    fits: _Fits,
+) -> tuple[Array, Array, Surrogate | None]:
     """The fit data with the in-flight points appended at their believed values, if the strategy says so.
 
     The believed values also join the measured front the selector reads, which is what keeps a new
-    batch away from the points being measured. The reference point stays the measured data's.
+    batch away from the points being measured. The reference point stays the measured data's. The
+    third value is the surrogate fitted on the measured data to believe them (None if none was).
     """
     diagnostics["pending_strategy"] = config.pending.name
     diagnostics["n_pending_believed"] = 0
     strategy = config.build_pending()
+    believers: list[Surrogate] = []
 
     def predict(points: Array) -> Array:
-        believer = config.build_surrogate()
+        believer = fits.fitted(config, X_fit, Y_min, phase_rng(seed, "pending"))
         if not believer.predicts_values:
             raise ConfigError(
                 "pending.params.value",
                 f"surrogate {config.surrogate.name!r} ranks rather than predicts values: in-flight points "
                 "cannot be believed at its predictions (believe a constant or choose 'ignore')",
             )
-        believer.fit(X_fit, Y_min, phase_rng(seed, "pending"))
+        believers.append(believer)
         mean, _ = believer.predict(points)
         return mean
 
     believed = strategy.fantasies(Y_min, X_pending, predict)
     if believed is None:
-        return X_fit, Y_min
+        return X_fit, Y_min, None
     diagnostics["n_pending_believed"] = int(X_pending.shape[0])
-    return np.vstack([X_fit, X_pending]), np.vstack([Y_min, believed])
+    believer = believers[0] if believers else None
+    return np.vstack([X_fit, X_pending]), np.vstack([Y_min, believed]), believer
 
 
 def _solve(
@@ -391,7 +441,10 @@ def _solve(
     best = Y_min.min(axis=0)  # (n_objectives,) incumbent per objective
 
     def evaluate(points: Array) -> Array:
-        mean, std = surrogate.predict(points)
+        if acquisition.needs_std:
+            mean, std = surrogate.predict(points)
+        else:  # the mean alone: a GP's variance would be most of the solver's time
+            mean, std = surrogate.predict_mean(points), None
         values: Array = acquisition(mean, std, best)
         return values
 

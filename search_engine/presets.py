@@ -128,6 +128,9 @@ PRESETS: dict[str, Preset] = {
     )
 }
 
+DEFAULT_PRESET = AUTO.key
+"""The preset the study form starts from: the recommended one."""
+
 
 def get_preset(key: str) -> Preset:
     """The preset named ``key``; unknown names raise ConfigError listing the known ones."""

@@ -54,6 +54,17 @@ class Evaluator(Component, ABC):
         return ()
 
     @classmethod
+    def exact(cls, params: Mapping[str, Any]) -> bool:
+        """Whether a measurement is exact: the same architecture always gets the same values.
+
+        True for a formula or a fitted predictor, so a surrogate should pass through every
+        measurement rather than read part of the data as noise (``search_engine.auto`` sets its
+        Gaussian process so). False by default: training, latency on a device and a user's own
+        code vary from run to run.
+        """
+        return False
+
+    @classmethod
     def required_space(cls, params: Mapping[str, Any]) -> str | None:
         """The registry key of the one space a study of this evaluator may search (None: any).
 

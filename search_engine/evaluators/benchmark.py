@@ -76,6 +76,11 @@ class BenchmarkEvaluator(Evaluator):
         _sized(values["problem"], values["n_var"], values["n_obj"], field)
 
     @classmethod
+    def exact(cls, params: Mapping[str, Any]) -> bool:
+        """A formula: exact unless noise is added (``noise_std > 0``)."""
+        return float(params.get("noise_std", 0.0)) == 0.0
+
+    @classmethod
     def reported_metrics(cls, params: Mapping[str, Any]) -> tuple[str, ...]:
         """The problem's constraint values ``g1 .. gk`` (none for ZDT and DTLZ)."""
         problem = BENCHMARKS.get(str(params.get("problem", "")))

@@ -57,21 +57,51 @@ class Surrogate(Component, ABC):
         An empty ``X`` (0 rows) gives ``(0, n_objectives)`` arrays without consulting the model, so
         no subclass needs to handle it (torch, for one, warns about a std over no points).
         """
-        if self._n_vars is None or self._n_objectives is None:
-            raise RuntimeError("predict() called before fit()")
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self._n_vars:
-            raise ValueError(f"expected X of shape (n, {self._n_vars}), got {X.shape}")
+        X, n_objectives = self._query(X)
         if X.shape[0] == 0:
-            empty = np.empty((0, self._n_objectives))  # (0, n_objectives)
+            empty = np.empty((0, n_objectives))  # (0, n_objectives)
             return empty, (np.empty_like(empty) if self.provides_std else None)
         mean, std = self._predict(X)
-        mean = np.asarray(mean, dtype=np.float64).reshape(X.shape[0], self._n_objectives)
+        mean = np.asarray(mean, dtype=np.float64).reshape(X.shape[0], n_objectives)
         if not self.provides_std:
             return mean, None
         assert std is not None, f"{type(self).__name__} sets provides_std but returned no std"
         std = np.maximum(np.asarray(std, dtype=np.float64).reshape(mean.shape), 0.0)
         return mean, std
+
+    def conditioned(self, X: Array, Y: Array) -> Surrogate | None:
+        """This fitted surrogate's model given ``X``, ``Y`` instead, without refitting what it learned.
+
+        For a kriging believer: points in flight join the data at the surrogate's own predictions,
+        and refitting hyperparameters on its own predictions teaches it nothing, so a surrogate that
+        can condition on new data with what it learned kept (a GP: same kernel, one Cholesky
+        factorisation) returns that here. None (the default): the caller fits a new one.
+        """
+        return None
+
+    def predict_mean(self, X: Array) -> Array:
+        """``(n, n_objectives)`` the mean alone, as ``predict(X)[0]``.
+
+        A solver optimising an acquisition that reads no std calls this thousands of times per
+        proposal; a surrogate whose std costs more than its mean (a GP's variance is a triangular
+        solve per query point) skips that work here by overriding ``_predict_mean``.
+        """
+        X, n_objectives = self._query(X)
+        if X.shape[0] == 0:
+            return np.empty((0, n_objectives))
+        return np.asarray(self._predict_mean(X), dtype=np.float64).reshape(X.shape[0], n_objectives)
+
+    def _query(self, X: Array) -> tuple[Array, int]:
+        """``X`` as a float ``(n, n_vars)`` array and the number of objectives, or the error in words."""
+        if self._n_vars is None or self._n_objectives is None:
+            raise RuntimeError("predict() called before fit()")
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self._n_vars:
+            raise ValueError(f"expected X of shape (n, {self._n_vars}), got {X.shape}")
+        return X, self._n_objectives
+
+    def _predict_mean(self, X: Array) -> Array:
+        return self._predict(X)[0]
 
     @abstractmethod
     def _fit(self, X: Array, Y: Array, rng: np.random.Generator) -> None: ...
@@ -112,6 +142,19 @@ class PerObjectiveSurrogate(Surrogate):
             else:
                 stds.append(np.asarray(std, dtype=np.float64).ravel())
         return np.column_stack(means), np.column_stack(stds) if has_std else None
+
+    def _predict_mean(self, X: Array) -> Array:
+        means = [
+            np.full(X.shape[0], model.value)
+            if isinstance(model, _Constant)
+            else np.asarray(self._predict_one_mean(model, X), dtype=np.float64).ravel()
+            for model in self._models
+        ]
+        return np.column_stack(means)
+
+    def _predict_one_mean(self, model: Any, X: Array) -> Array:
+        """``(n,)`` the mean of one fitted model (override when the std costs extra work)."""
+        return self._predict_one(model, X)[0]
 
     @abstractmethod
     def _fit_one(self, X: Array, y: Array, rng: np.random.Generator) -> Any:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.linalg import solve_triangular
+from scipy.linalg import LinAlgError, cho_solve, cholesky, solve_triangular
 
+from search_engine.errors import ConfigError
 from search_engine.metrics.pareto import non_dominated_ranks
 from search_engine.params import param
 from search_engine.surrogates.base import PerObjectiveSurrogate, seed_from
@@ -19,7 +21,6 @@ from search_engine.types import Array
 # one of 100 makes a variable irrelevant. The amplitude is relative to the standardised objective.
 LENGTH_SCALE_BOUNDS = (5e-2, 1e2)
 AMPLITUDE_BOUNDS = (1e-3, 1e3)
-NOISE_MAX = 1.0
 # Query points per block in predict: bounds the (block, n_train) cross-covariance kept in memory.
 PREDICT_BLOCK = 2048
 
@@ -75,6 +76,14 @@ class GPSurrogate(PerObjectiveSurrogate):
         low=1e-10,
         high=0.5,
     )
+    noise_max: float = param(
+        1.0,
+        "Largest noise variance, relative to the objective's variance. Lower it, to 1e-5 say, when a "
+        "measurement is exact (the same architecture always gets the same values): the GP then "
+        "passes through every measurement instead of explaining a rugged objective's ripples as noise.",
+        low=1e-8,
+        high=1.0,
+    )
     max_fit_points: int = param(
         300,
         "Hyperparameters are fitted on at most this many random points of those the GP conditions on.",
@@ -97,6 +106,14 @@ class GPSurrogate(PerObjectiveSurrogate):
 
     _n_conditioned = 0  # not a parameter: set by each fit
 
+    @classmethod
+    def check_params(cls, values: Mapping[str, Any], field: str) -> None:
+        if values["noise_min"] > values["noise_max"]:
+            raise ConfigError(
+                f"{field}.noise_min",
+                f"must be at most noise_max ({values['noise_max']:g}), got {values['noise_min']:g}",
+            )
+
     @property
     def n_conditioned(self) -> int:
         """Points the fitted GPs condition on: every point, or ``max_condition_points`` past it."""
@@ -108,6 +125,25 @@ class GPSurrogate(PerObjectiveSurrogate):
             X, Y = X[keep], Y[keep]
         self._n_conditioned = int(X.shape[0])
         super()._fit(X, Y, rng)
+
+    def conditioned(self, X: Array, Y: Array) -> GPSurrogate | None:
+        """The same kernels conditioned on ``X``, ``Y`` (None past ``max_condition_points``: fit anew)."""
+        X = np.asarray(X, dtype=np.float64)
+        Y = np.asarray(Y, dtype=np.float64).reshape(X.shape[0], -1)
+        if self._n_vars is None or X.shape[0] > self.max_condition_points or Y.shape[1] != len(self._models):
+            return None
+        models = [
+            model if not isinstance(model, _FittedGP) else _conditioned(model, X, Y[:, i])
+            for i, model in enumerate(self._models)
+        ]
+        if any(m is None for m in models):
+            return None
+        other = replace(self)
+        object.__setattr__(other, "_models", models)
+        object.__setattr__(other, "_n_vars", self._n_vars)
+        object.__setattr__(other, "_n_objectives", self._n_objectives)
+        object.__setattr__(other, "_n_conditioned", int(X.shape[0]))
+        return other
 
     def _fit_one(self, X: Array, y: Array, rng: np.random.Generator) -> _FittedGP:
         from sklearn.exceptions import ConvergenceWarning
@@ -121,9 +157,10 @@ class GPSurrogate(PerObjectiveSurrogate):
         subset = (
             np.sort(rng.choice(n, self.max_fit_points, replace=False)) if n > self.max_fit_points else None
         )
+        noise_start = min(max(1e-4, 10.0 * self.noise_min), self.noise_max)
         kernel = ConstantKernel(1.0, AMPLITUDE_BOUNDS) * Matern(
             np.ones(X.shape[1]), LENGTH_SCALE_BOUNDS, nu=self.nu
-        ) + WhiteKernel(min(max(1e-4, 10.0 * self.noise_min), NOISE_MAX), (self.noise_min, NOISE_MAX))
+        ) + WhiteKernel(noise_start, (self.noise_min, self.noise_max))
         with warnings.catch_warnings():
             # Length scales at their upper bound are the expected outcome for irrelevant variables.
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -135,6 +172,13 @@ class GPSurrogate(PerObjectiveSurrogate):
                 gp = GaussianProcessRegressor(fitted, optimizer=None).fit(X, z)
         noise = float(gp.kernel_.k2.noise_level)
         return _FittedGP(X, gp.kernel_.k1, gp.L_, gp.alpha_, noise, y_mean, y_std)
+
+    def _predict_one_mean(self, model: _FittedGP, X: Array) -> Array:
+        means = [
+            model.signal(X[start : start + PREDICT_BLOCK], model.X) @ model.alpha
+            for start in range(0, X.shape[0], PREDICT_BLOCK)
+        ]
+        return np.concatenate(means) * model.y_std + model.y_mean
 
     def _predict_one(self, model: _FittedGP, X: Array) -> tuple[Array, Array]:
         means: list[Array] = []
@@ -150,6 +194,19 @@ class GPSurrogate(PerObjectiveSurrogate):
             stds.append(np.sqrt(np.maximum(var, 0.0)))
         mean_all, std_all = np.concatenate(means), np.concatenate(stds)
         return mean_all * model.y_std + model.y_mean, std_all * model.y_std
+
+
+def _conditioned(model: _FittedGP, X: Array, y: Array) -> _FittedGP | None:
+    """``model``'s kernel and standardisation conditioned on ``X``, ``y`` (None if not positive definite)."""
+    K = model.signal(X) + model.noise * np.eye(X.shape[0])  # (n, n)
+    K[np.diag_indices_from(K)] += 1e-10  # scikit-learn's default jitter, as in the fit
+    try:
+        L = cholesky(K, lower=True, check_finite=False)
+    except LinAlgError:
+        return None
+    z = (y - model.y_mean) / model.y_std
+    alpha = cho_solve((L, True), z, check_finite=False)
+    return _FittedGP(X, model.signal, L, alpha, model.noise, model.y_mean, model.y_std)
 
 
 def conditioning_subset(

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from search_engine import auto
-from search_engine.config import COMPONENT_FIELDS
+from search_engine.config import COMPONENT_FIELDS, ComponentSpec
+from search_engine.objectives import to_minimisation
 from search_engine.optimizer import Optimizer, propose
 from search_engine.presets import PRESETS
 from search_engine.runner import objective_rows
@@ -74,8 +75,11 @@ def test_an_auto_proposal_repeats_no_measured_or_in_flight_architecture_and_reco
     taken = set(space.keys(space.canonicalize(X))) | set(space.keys(space.canonicalize(in_flight)))
     assert len(set(proposal.keys)) == 10 and not taken & set(proposal.keys)
     recorded = proposal.diagnostics["auto"]
-    assert [p["size"] for p in recorded["parts"]] == recorded["proposed"] == [7, 3]
-    assert recorded["reasons"] == list(auto.choose(config, space, 30, 10).reasons)
+    assert [p["size"] for p in recorded["parts"]] == recorded["proposed"] and sum(recorded["proposed"]) == 10
+    reference = config.reference_point()
+    assert reference is not None
+    stalled = auto.has_stalled(to_minimisation(Y, config.objectives), reference.as_array(), 10)
+    assert recorded["reasons"] == list(auto.choose(config, space, 30, 10, stalled).reasons)
     again = propose(config, X, Y, seed=11, pending=in_flight)
     assert again.keys == proposal.keys  # same data, same seed: same batch
 
@@ -97,3 +101,64 @@ def test_a_non_boolean_auto_flag_is_refused_naming_the_field() -> None:
     with pytest.raises(ConfigError) as error:
         _config().with_changes(auto="yes").validate()
     assert error.value.field == "auto"
+
+
+def test_a_stalled_search_explores_at_the_gaussian_processs_confidence_bound() -> None:
+    config = _config()
+    space = config.build_space()
+    going = auto.choose(config, space, 100, 10, stalled=False).parts
+    assert [(p.components["acquisition"].name, p.size) for p in going] == [("identity", 7), ("identity", 3)]
+    stalled = auto.choose(config, space, 100, 10, stalled=True)
+    parts = stalled.parts
+    assert [(p.components["acquisition"].name, p.size) for p in parts] == [
+        ("identity", 5),
+        ("ucb", 2),
+        ("identity", 3),
+    ]
+    assert parts[1].components["acquisition"].params == {"beta": auto.CONFIDENCE_BOUND_BETA}
+    assert parts[1].components["surrogate"] == parts[0].components["surrogate"]  # one GP, two readings
+    assert any("raised the measured front" in reason for reason in stalled.reasons)
+    small = auto.choose(config, space, 100, 2, stalled=True).parts  # no point to spare for exploring
+    assert [p.components["acquisition"].name for p in small] == ["identity", "identity"]
+
+
+def test_a_search_has_stalled_when_two_batches_left_the_hypervolume_about_where_it_was() -> None:
+    reference = np.array([2.0, 2.0])
+    front = np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]])
+    dominated = np.full((2 * 10, 2), 1.5)
+    assert auto.has_stalled(np.vstack([front, dominated]), reference, 10)
+    improving = np.vstack([front, dominated[:-1], [[0.2, 0.2]]])  # the last measurement moves the front
+    assert not auto.has_stalled(improving, reference, 10)
+    creeping = np.vstack([front, dominated[:-1], [[0.5, 0.4999]]])  # a gain far below 0.1 %
+    assert auto.has_stalled(creeping, reference, 10)
+    assert not auto.has_stalled(np.vstack([front, dominated[:-4]]), reference, 10)  # too few yet to tell
+
+
+def test_an_auto_proposal_explores_once_the_measured_front_stops_moving() -> None:
+    config = _config()
+    X, Y = _measured(config, 30)
+    on_front = np.array([[0.5] + [0.0] * (X.shape[1] - 1)])  # ZDT1's Pareto set: the front moves
+    X = np.vstack([X, on_front])
+    Y = np.vstack([Y, _evaluate(config, config.build_evaluator(), on_front)])
+    assert propose(config, X, Y, seed=5).diagnostics["auto"]["proposed"] == [7, 3]
+    X_dominated = np.random.default_rng(4).random((20, X.shape[1]))
+    Y_dominated = np.full((20, 2), Y.max() + 1.0)  # 20 more measurements, none of them on the front
+    stalled = propose(config, np.vstack([X, X_dominated]), np.vstack([Y, Y_dominated]), seed=5)
+    labels = [p["label"] for p in stalled.diagnostics["auto"]["parts"]]
+    assert labels == ["Gaussian process", "Gaussian process, confidence bound", "boosted trees"]
+    assert stalled.diagnostics["auto"]["proposed"] == [5, 2, 3]
+
+
+def test_the_gaussian_process_interpolates_only_when_the_evaluator_measures_exactly() -> None:
+    exact = _config()
+    evaluator = ComponentSpec("benchmark", {**exact.evaluator.params, "noise_std": 0.1})
+    noisy = exact.with_changes(evaluator=evaluator).validate()
+    assert auto.measurements_exact(exact) and not auto.measurements_exact(noisy)
+    for config, noise_max in ((exact, auto.EXACT_NOISE_MAX), (noisy, None)):
+        choice = auto.choose(config, config.build_space(), 100, 10)
+        gp = choice.parts[0].components["surrogate"]
+        assert gp.name == "gp" and gp.params.get("noise_max") == noise_max
+    exact_reasons = " ".join(auto.choose(exact, exact.build_space(), 100, 10).reasons)
+    noisy_reasons = " ".join(auto.choose(noisy, noisy.build_space(), 100, 10).reasons)
+    assert "measurements are exact" in exact_reasons and "passes through every one" in exact_reasons
+    assert "may vary from run to run" in noisy_reasons and "noise" in noisy_reasons

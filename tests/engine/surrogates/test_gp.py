@@ -8,6 +8,7 @@ from scipy.stats import kendalltau
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import WhiteKernel
 
+from search_engine.errors import ConfigError
 from search_engine.registry import SURROGATES
 from search_engine.surrogates.gp import GPSurrogate
 from tests.engine.conftest import zdt1
@@ -100,3 +101,55 @@ def test_gp_constant_objective_predicts_the_constant_with_zero_std() -> None:
 
 def test_gp_declares_std_and_values() -> None:
     assert GPSurrogate.capabilities() == {"provides_std": True, "predicts_values": True}
+
+
+def _dtlz1_first_objective(X: np.ndarray) -> np.ndarray:
+    """DTLZ1's f1: a bowl under ripples of period 0.1 in every variable but the first."""
+    d = X[:, 1:] - 0.5
+    g = 100.0 * (d.shape[1] + np.sum(d**2 - np.cos(20.0 * np.pi * d), axis=1))
+    return 0.5 * X[:, 0] * (1.0 + g)
+
+
+def test_a_gp_told_measurements_are_exact_passes_through_a_rugged_objective() -> None:
+    """Data as a search leaves them: a uniform design, then points gathered near the optimum."""
+    rng = np.random.default_rng(5)
+    near = np.column_stack([rng.random(100), 0.5 + 0.06 * rng.standard_normal((100, 5))])
+    X = np.clip(np.vstack([rng.random((50, 6)), near]), 0.0, 1.0)
+    y = _dtlz1_first_objective(X)
+    default = GPSurrogate(nu=1.5)
+    exact = GPSurrogate(nu=1.5, noise_max=1e-5)
+    for gp in (default, exact):
+        gp.fit(X, y, np.random.default_rng(6))
+    assert default._models[0].noise > 0.1  # the ripples read as noise ...
+    assert np.abs(default.predict_mean(X)[:, 0] - y).max() > 0.1 * np.ptp(y)  # ... and smoothed over
+    assert exact._models[0].noise <= 1e-5
+    np.testing.assert_allclose(exact.predict_mean(X)[:, 0], y, atol=1e-3 * np.ptp(y))
+
+
+def test_a_noise_floor_above_the_noise_ceiling_is_refused_naming_the_field() -> None:
+    with pytest.raises(ConfigError, match=r"surrogate\.params\.noise_min: must be at most noise_max"):
+        SURROGATES.build("gp", {"noise_min": 1e-3, "noise_max": 1e-5})
+
+
+def test_conditioning_on_believed_points_keeps_the_kernel_and_the_predictions_there() -> None:
+    """A kriging believer's GP: in-flight points join at its own means, nothing is refitted."""
+    X = np.random.default_rng(7).random((40, 3))
+    Y = np.column_stack([_wave(X), X.sum(axis=1)])
+    gp = GPSurrogate(nu=1.5)
+    gp.fit(X, Y, np.random.default_rng(8))
+    same = gp.conditioned(X, Y)
+    assert same is not None
+    X_new = np.random.default_rng(9).random((25, 3))
+    np.testing.assert_allclose(same.predict(X_new)[0], gp.predict(X_new)[0], rtol=1e-9, atol=1e-12)
+
+    in_flight = np.random.default_rng(10).random((4, 3))
+    believed = gp.predict_mean(in_flight)
+    extended = gp.conditioned(np.vstack([X, in_flight]), np.vstack([Y, believed]))
+    assert extended is not None and extended.n_conditioned == 44
+    mean, std = extended.predict(in_flight)
+    _, std_before = gp.predict(in_flight)
+    assert std is not None and std_before is not None
+    np.testing.assert_allclose(mean, believed, atol=1e-6)
+    assert np.all(std <= std_before) and std.sum() < 0.5 * std_before.sum()  # believed: less uncertain
+    assert gp.n_conditioned == 40  # the original is left as it was
+    assert GPSurrogate(nu=1.5, max_condition_points=50).conditioned(X, Y) is None  # not fitted yet
