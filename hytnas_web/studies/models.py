@@ -30,7 +30,8 @@ class Preset(models.Model):
     """A named, reusable optimizer: components and sizes a new study can start from.
 
     ``optimizer`` is the preset's one stored form: the engine preset's own ``to_dict()`` without the
-    name columns, ``{"components": {kind: {"name", "params"}}, "n_init": ..., "batch_size": ...}``.
+    name columns, ``{"components": {kind: {"name", "params"}}, "n_init": ..., "batch_size": ...,
+    "auto": ...}`` (``auto`` absent in presets saved before it existed: False).
     Built-in presets (``owner`` is null) mirror ``search_engine.presets``; users save their own from
     a study, whose configuration was validated when it was saved.
     """
@@ -68,6 +69,11 @@ class Preset(models.Model):
     def batch_size(self) -> int:
         """Architectures per iteration the preset sets."""
         return int(self.optimizer["batch_size"])
+
+    @property
+    def auto(self) -> bool:
+        """Whether the preset lets ``search_engine.auto`` choose the components at each proposal."""
+        return bool(self.optimizer.get("auto", False))
 
 
 def config_columns(config: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from hytnas_web.studies.services.kept_tables import KeptTables
 from hytnas_web.studies.services.scheduling import Enqueueing
 from hytnas_web.studies.views_browse import page_query, params_except
 from hytnas_web.studies.views_dashboard import dashboard_context as detail_context
+from search_engine.presets import DEFAULT_PRESET
 
 ACTIONS: dict[str, Callable[[Study], Enqueueing | None]] = {
     "start": services.start_study,
@@ -129,7 +130,7 @@ def _kept_tables(request: SignedInRequest) -> KeptTables:
 
 
 def _create_initial(request: HttpRequest, presets: list[Preset]) -> StudyFormInitial:
-    """Initial values: a study to clone, else a chosen preset, else the built-in HyT-NAS preset."""
+    """Initial values: a study to clone, else a chosen preset, else the recommended built-in preset."""
     if "clone" in request.GET:
         study = get_object_or_404(Study, pk=_id(request.GET["clone"]), owner=request.user)
         initial = initial_values(config=services.study_config(study).to_dict())
@@ -144,7 +145,7 @@ def _create_initial(request: HttpRequest, presets: list[Preset]) -> StudyFormIni
         if preset is None:
             raise Http404("no such preset")
     else:
-        preset = next((p for p in presets if p.owner_id is None and p.key == "hytnas"), None)
+        preset = next((p for p in presets if p.owner_id is None and p.key == DEFAULT_PRESET), None)
     return default_initial(preset)
 
 

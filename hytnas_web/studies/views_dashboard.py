@@ -28,7 +28,7 @@ from hytnas_web.studies import services
 from hytnas_web.studies.forms import SavePresetForm
 from hytnas_web.studies.forms.manage import RenameStudyForm, StudyNotesForm
 from hytnas_web.studies.models import ComponentKind, Iteration, Study
-from hytnas_web.studies.services import pending_work, proxy_correlation, table_fit
+from hytnas_web.studies.services import auto_choice, pending_work, proxy_correlation, table_fit
 from hytnas_web.studies.services.dashboard_polls import (
     ANSWER_CACHE_SECONDS,
     Probe,
@@ -90,6 +90,7 @@ def dashboard_context(
         "table_fit": fits,
         "table_fit_beyond": table_fit.beyond_the_tables(study, fits),
         "proxy_correlation": proxy_correlation.study_correlation(study),
+        "auto_choice": auto_choice.study_auto_choice(study),
         "preset_form": preset_form or SavePresetForm(),
         "rename_form": rename_form or RenameStudyForm(instance=study),
         "notes_form": notes_form or StudyNotesForm(instance=study),
@@ -247,6 +248,8 @@ def _tables_html(study: Study, iterations: bool, evaluations: bool) -> dict[str,
     if iterations:
         iterations_context = {"study": study, "iterations": study.iterations.order_by("index")}
         html["iterations"] = render_to_string("studies/iterations_table.html", iterations_context)
+        chosen = {"auto_choice": auto_choice.study_auto_choice(study)}
+        html["auto_choice"] = render_to_string("studies/auto_choice.html", chosen)
     if evaluations:
         context: dict[str, object] = {
             "study": study,

@@ -9,14 +9,25 @@ import pytest
 from django.urls import reverse
 
 
+def hytnas_preset_url() -> str:
+    """The creation page pre-filled from the built-in HyT-NAS original preset."""
+    from hytnas_web.studies import services
+    from hytnas_web.studies.models import Preset
+
+    services.sync_builtin_presets()
+    return f"{reverse('studies-create')}?preset={Preset.objects.get(owner=None, key='hytnas').pk}"
+
+
 def form_post_data(client: Any, url: str | None = None, **changes: Any) -> dict[str, Any]:
     """What the browser would post for the study form as ``client`` gets it, with ``changes`` applied.
 
-    ``url`` defaults to the plain creation page (the built-in HyT-NAS preset on ZDT1). Changes are
-    keyed by input name as posted (``budget``, ``surrogate-xgboost-max_depth``, ``objectives-0-name``,
-    ``tables-0-file``); a change whose value is None removes the input from the post.
+    ``url`` defaults to the creation page loaded with the built-in HyT-NAS original preset (on ZDT1),
+    whose explicit components the form tests exercise; the plain page starts from the auto preset
+    instead (``test_auto_optimizer``). Changes are keyed by input name as posted (``budget``,
+    ``surrogate-xgboost-max_depth``, ``objectives-0-name``, ``tables-0-file``); a change whose value
+    is None removes the input from the post.
     """
-    response = client.get(url or reverse("studies-create"))
+    response = client.get(url or hytnas_preset_url())
     assert response.status_code == 200
     form = response.context["form"]
     data: dict[str, Any] = {}

@@ -161,10 +161,23 @@ def test_a_table_study_with_two_uploaded_tables(alice_client: Any, alice: Any) -
 # --- pre-filling ---
 
 
-def test_the_form_starts_from_the_builtin_hytnas_preset(alice_client: Any) -> None:
-    form = alice_client.get(CREATE).context["form"]
+def test_the_form_starts_from_the_recommended_auto_preset(alice_client: Any) -> None:
+    response = alice_client.get(CREATE)
+    form = response.context["form"]
+    recommended = Preset.objects.get(owner=None, key="auto")
+    assert form["preset"].value() == recommended.pk and form["auto"].value() is True
+    assert (form["n_init"].value(), form["batch_size"].value()) == (50, 10)
+    built_in = [p.key for p in response.context["built_in_presets"]]
+    assert built_in[:2] == ["auto", "hytnas"]  # the engine's order: recommended first
+    assert "Let the optimizer choose its components (recommended)" in response.content.decode()
+
+
+def test_the_original_hytnas_preset_is_still_offered_and_prefills_as_before(alice_client: Any) -> None:
+    services.sync_builtin_presets()
     hytnas = Preset.objects.get(owner=None, key="hytnas")
-    assert form["preset"].value() == hytnas.pk
+    assert hytnas.label == "HyT-NAS original"
+    form = alice_client.get(CREATE, {"preset": hytnas.pk}).context["form"]
+    assert form["preset"].value() == hytnas.pk and form["auto"].value() is False
     assert form["surrogate"].value() == "xgboost"
     assert form["solver-nsga2-pop_size"].value() == 100
     assert form["solver-nsga2-n_gen"].value() == 25

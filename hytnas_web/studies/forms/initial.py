@@ -58,6 +58,7 @@ def initial_values(
         kinds += ["pending"] if "pending" in config else []
         components = {**{kind: config[kind] for kind in kinds}, **(components or {})}
         initial.main.update({k: config[k] for k in ("n_init", "batch_size", "budget", "seed", "patience")})
+        initial.main["auto"] = bool(config.get("auto", False))
         initial.main["in_flight"] = config.get("in_flight")
     for kind, spec in (components or {}).items():
         initial.choose(kind, spec)
@@ -111,7 +112,7 @@ def default_initial(preset: Preset | None) -> StudyFormInitial:
             components={**services.preset_components(preset), **_pending_of(preset)},
             sizes={"n_init": preset.n_init, "batch_size": preset.batch_size, **_in_flight_of(preset)},
         )
-        initial.main.update(chosen.main, preset=preset.pk)
+        initial.main.update(chosen.main, preset=preset.pk, auto=preset.auto)
         initial.params.update(chosen.params)
     return initial
 

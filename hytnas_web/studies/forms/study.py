@@ -95,6 +95,16 @@ class StudyMainForm(forms.Form):
             "Blank: derived from the initial design."
         ),
     )
+    auto = forms.BooleanField(
+        required=False,
+        label="Let the optimizer choose its components (recommended)",
+        help_text=(
+            "At every proposal the optimizer chooses its surrogate, acquisition, solver and how the "
+            "batch is split from the space, the objectives, the data so far and its progress, and the "
+            "study page says what it chose and why. The surrogate, acquisition, solver and selection "
+            "chosen below are then not used; the sampler, initial sample and batch size are."
+        ),
+    )
     n_init = forms.IntegerField(max_value=SIZE_LIMITS["n_init"], label="Initial sample size")
     batch_size = forms.IntegerField(max_value=SIZE_LIMITS["batch_size"], label="Batch size")
     budget = forms.IntegerField(
@@ -329,6 +339,7 @@ class StudyForm:
             "space": data.get("space"),
             "space_spec": None,
             "ref_point": data.get("ref_point"),
+            "auto": bool(data.get("auto")),
             **{name: data.get(name) for name in SIZES},
         }
         if self.custom_space.chosen:

@@ -19,7 +19,7 @@ from search_engine.presets import PRESETS
 
 COMPONENT_KINDS = [kind.value for kind in ComponentKind]
 
-PRESET_FIELDS = ("components", "n_init", "batch_size")
+PRESET_FIELDS = ("components", "n_init", "batch_size", "auto")
 """The part of an engine preset's ``to_dict()`` stored in ``Preset.optimizer`` (the rest are columns)."""
 
 
@@ -79,6 +79,7 @@ def save_preset(owner: User, study: Study, key: str, label: str, description: st
         "components": study.components,
         "n_init": study.n_init,
         "batch_size": study.batch_size,
+        "auto": bool(study.config.get("auto", False)),
     }
     if study.config.get("in_flight") is not None:  # keeping N in flight, and how they condition proposals
         optimizer.update(in_flight=study.config["in_flight"], pending=study.config["pending"])

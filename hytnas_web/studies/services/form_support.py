@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import models
 
 from hytnas_web.studies.models import Preset, Study
 from hytnas_web.studies.services.configs import COMPONENT_KINDS, sync_builtin_presets
@@ -145,10 +144,9 @@ def objective_defaults() -> dict[str, dict[str, Any]]:
 
 
 def available_presets(owner: User) -> list[Preset]:
-    """Built-in presets (created on first use) followed by the owner's own."""
-    sync_builtin_presets()
-    presets = Preset.objects.filter(models.Q(owner__isnull=True) | models.Q(owner=owner))
-    return list(presets.order_by("owner_id", "label"))
+    """Built-in presets (created on first use) in the engine's order, then the owner's own."""
+    built_in = sync_builtin_presets()
+    return [*built_in, *Preset.objects.filter(owner=owner).order_by("label")]
 
 
 def study_tables(study: Study) -> list[dict[str, Any]]:
@@ -237,6 +235,7 @@ def _config_from_form(data: dict[str, Any], tables: list[dict[str, Any]]) -> Stu
                 for name in ("n_init", "batch_size", "budget", "seed", "patience", "in_flight")
             },
             "constraints": data.get("constraints") or [],
+            "auto": bool(data.get("auto", False)),
         }
     ).validate()
     members = config.surrogate.params.get("surrogates") if config.surrogate.name == "mix" else None
