@@ -36,7 +36,6 @@ from hytnas_web.studies.services.kept_tables import KeptTables
 from hytnas_web.studies.services.scheduling import Enqueueing
 from hytnas_web.studies.views_browse import page_query, params_except
 from hytnas_web.studies.views_dashboard import dashboard_context as detail_context
-from search_engine.presets import DEFAULT_PRESET
 
 ACTIONS: dict[str, Callable[[Study], Enqueueing | None]] = {
     "start": services.start_study,
@@ -145,7 +144,7 @@ def _create_initial(request: HttpRequest, presets: list[Preset]) -> StudyFormIni
         if preset is None:
             raise Http404("no such preset")
     else:
-        preset = next((p for p in presets if p.owner_id is None and p.key == DEFAULT_PRESET), None)
+        preset = next((p for p in presets if p.owner_id is None and p.key == services.DEFAULT_PRESET), None)
     return default_initial(preset)
 
 

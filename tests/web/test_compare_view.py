@@ -122,6 +122,17 @@ def test_the_differences_table_lists_exactly_the_fields_that_differ(
     assert "<code>solver.params.pop_size</code>" in content and "<code>surrogate" not in content
 
 
+def test_an_auto_study_against_one_with_explicit_components_differs_in_auto(
+    alice_client: Any, alice: Any, make_study: Any
+) -> None:
+    explicit, chosen = make_study(alice, name="explicit"), make_study(alice, name="auto", auto=True)
+    rows = {
+        r["field"]: r["values"]
+        for r in compare(alice_client, explicit, chosen).context["comparison"].differences
+    }
+    assert rows == {"auto": ["off", "chooses its components at every proposal"]}
+
+
 def test_identical_configurations_say_so(alice_client: Any, alice: Any, make_study: Any) -> None:
     first, second = make_study(alice, name="A"), make_study(alice, name="B")
     response = compare(alice_client, first, second)

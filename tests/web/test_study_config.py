@@ -97,7 +97,7 @@ def test_a_study_made_from_a_saved_preset_has_its_components_and_sizes(alice_cli
     source = services.save_study(alice, "Unusual", unusual_config())
     preset = services.save_preset(alice, source, key="unusual", label="Unusual")
     preset = Preset.objects.get(pk=preset.pk)
-    assert preset.optimizer == {"components": source.components, "n_init": 6, "batch_size": 4}
+    assert preset.optimizer == {"components": source.components, "n_init": 6, "batch_size": 4, "auto": False}
     data = form_post_data(alice_client, f"{CREATE}?preset={preset.pk}", name="From the preset")
     assert alice_client.post(CREATE, data).status_code == 302
     made = Study.objects.get(name="From the preset")

@@ -58,9 +58,15 @@ def test_choosing_a_pytorch_evaluator_fills_its_objectives_and_space(live_server
         with page.expect_navigation():
             page.click("button[type=submit].primary")
         assert "/studies/new/" not in page.url, page.inner_text(".error-summary")
+        # The form's default lets auto choose; the study page says what it will run and why.
+        assert page.is_visible("#auto-choice")
+        chosen = page.inner_text("#auto-choice")
+        assert "the next proposal will run" in chosen and "Gaussian process" in chosen
+        assert "measurements may vary from run to run" in chosen  # a board's: the GP fits the noise
     assert problems.all() == []
     study = Study.objects.get(owner=alice)
     assert study.evaluator["name"] == "remote" and study.space["name"] == "hytnas"
+    assert study.config["auto"] is True
     assert [o["name"] for o in study.objectives] == ["accuracy_proxy", "latency"]
 
 

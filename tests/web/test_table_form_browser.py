@@ -39,6 +39,11 @@ def test_a_hytnas_table_study_keeps_its_uploads_past_a_bad_budget(live_server: A
         problems.watch(page)
         log_in(page, live_server.url, "alice", PASSWORD)
         page.goto(f"{live_server.url}/studies/new/")
+        # As the README's walk-through: the original HyT-NAS search, loaded before anything is typed.
+        with page.expect_navigation():
+            page.select_option("#preset-pick", label="HyT-NAS original")
+            page.click("section.preset-picker button[type=submit]")
+        assert not page.is_checked("input[name=auto]")
         page.check("input[name=evaluator][value=table]")
         assert page.is_checked("input[name=space][value=hytnas]")
         # The HyT-NAS objectives come with the regressors the command line's setup fits for them.

@@ -67,6 +67,7 @@ from hytnas_web.studies.services.drivers import DriversPage, study_drivers
 from hytnas_web.studies.services.evaluations import run_evaluation, study_dispatch
 from hytnas_web.studies.services.feasibility import BudgetSummary, budget_summary
 from hytnas_web.studies.services.form_support import (
+    DEFAULT_PRESET,
     available_presets,
     component_catalogue,
     config_from_form,
@@ -117,6 +118,7 @@ from hytnas_web.studies.services.workers_panel import WorkersPanel, workers_pane
 from search_engine.errors import ConfigError, DataError
 
 __all__ = [
+    "DEFAULT_PRESET",
     "ActionNotAllowed",
     "BudgetSummary",
     "Comparison",

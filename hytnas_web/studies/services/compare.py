@@ -40,6 +40,7 @@ CONFIG_FIELDS = (
     "evaluator",
     "objectives",
     "ref_point",
+    "auto",
     *(kind.value for kind in ComponentKind),
     "n_init",
     "batch_size",
@@ -271,6 +272,7 @@ def _flat_config(study: Study) -> dict[str, str]:
             f"{o.label()} {'↑' if o.direction == 'max' else '↓'}" for o in study_objectives(study)
         ),
         "ref_point": ref or "derived from the initial design",
+        "auto": "chooses its components at every proposal" if study.config.get("auto") else "off",
         **components,
         "n_init": study.n_init,
         "batch_size": study.batch_size,

@@ -15,6 +15,7 @@ from hytnas_web.studies.services.configs import COMPONENT_KINDS, sync_builtin_pr
 from search_engine.config import ComponentSpec, StudyConfig
 from search_engine.errors import ConfigError, DataError
 from search_engine.evaluators.benchmark import BenchmarkEvaluator
+from search_engine.presets import DEFAULT_PRESET as DEFAULT_PRESET  # the form starts from it
 
 logger = logging.getLogger(__name__)
 
