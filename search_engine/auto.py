@@ -2,8 +2,9 @@
 
 A user who does not know their problem should not have to pick a surrogate, an acquisition, a solver
 and a batch strategy. With ``StudyConfig.auto`` set, each proposal asks :func:`choose` what to run,
-from what is known before anything is measured (the space, the number of objectives, the budget)
-and from the data size, and ``propose`` runs it. The study's own surrogate, acquisition, solver and
+from what is known before anything is measured (the space, the number of objectives, whether the
+evaluator measures exactly) and from the data (its size, and whether the last batches moved the
+measured front), and ``propose`` runs it. The study's own surrogate, acquisition, solver and
 selection fields are not read then; its sampler still draws the initial design.
 
 A choice is a list of *parts*: each part is one set of components proposing a share of the batch,
@@ -14,9 +15,9 @@ Splitting the batch is how the choice hedges between a surrogate that models the
 as is keep the search near what was measured best). The rules are measured, not assumed:
 benchmarks/README.md ("The auto optimizer") has the figures behind each threshold.
 
-The choice is a pure function of the configuration and the number of finite measurements, so the
-same study at the same point always runs the same components, and the reasons say why in words a
-study page can show.
+The choice is a pure function of the configuration, the number of finite measurements and whether
+the search has stalled (``has_stalled``, from the measurements), so the same study at the same point
+always runs the same components, and the reasons say why in words a study page can show.
 """
 
 from __future__ import annotations
