@@ -89,8 +89,9 @@ AUTO = Preset(
         "Chooses its components at every proposal from the space, the number of objectives, the data "
         "size and the budget, and says on the study page what it chose and why: while the data are "
         "few, a Gaussian process proposes most of each batch and boosted trees the rest, which "
-        "keeps the search going where the Gaussian process is misled; with many measurements, "
-        "boosted trees alone. A Latin-hypercube initial design of 50, batches of 10."
+        "keeps the search going where the Gaussian process is misled; when the front stops moving, "
+        "a share explores where the Gaussian process is optimistic; with many measurements, boosted "
+        "trees alone. A Latin-hypercube initial design of 50, batches of 10."
     ),
     components={
         "sampler": ComponentSpec("lhs"),
