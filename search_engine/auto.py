@@ -15,9 +15,11 @@ Splitting the batch is how the choice hedges between a surrogate that models the
 as is keep the search near what was measured best). The rules are measured, not assumed:
 benchmarks/README.md ("The auto optimizer") has the figures behind each threshold.
 
-The choice is a pure function of the configuration, the number of finite measurements and whether
-the search has stalled (``has_stalled``, from the measurements), so the same study at the same point
-always runs the same components, and the reasons say why in words a study page can show.
+The choice is a pure function of the configuration, the number of finite measurements, whether
+the search has stalled (``has_stalled``, from the measurements) and how well the Gaussian process
+predicts the measurements it was fitted on (its leave-one-out error: smooth objectives are left to
+it, rugged ones share the batch with the trees), so the same study at the same point always runs
+the same components, and the reasons say why in words a study page can show.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ about linearly, use all of it."""
 
 EXPLORING_SHARE = 0.3
 """Share of each batch proposed by the boosted-tree part while the GP leads (at least one point)."""
+
+SMOOTH_FIT_ERROR = 0.05
+"""Leave-one-out error (a share of the objective's variance, the worst objective's) at or below which
+the Gaussian process has the objectives' shape and proposes without the boosted trees.
+
+Measured along auto's runs (benchmarks/README.md, "The auto optimizer"): 0.01 or less on ZDT1-3 and
+DTLZ2 once past the initial design, 0.1-0.3 on DTLZ4's steep objective and 0.4-0.7 on the
+multimodal DTLZ1 and DTLZ3."""
 
 CONFIDENCE_BOUND_SHARE = 0.2
 """Share of a batch the GP proposes at its lower confidence bound once the search has stalled
@@ -91,23 +101,38 @@ class Part:
 
 @dataclass(frozen=True)
 class Choice:
-    """What ``auto`` runs for one proposal and why."""
+    """What ``auto`` runs for one proposal and why, with the readings of the data it chose from."""
 
     parts: tuple[Part, ...]
     reasons: tuple[str, ...]
+    stalled: bool = False
+    fit_error: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: ``{"parts": [...], "reasons": [...]}``."""
-        return {"parts": [p.to_dict() for p in self.parts], "reasons": list(self.reasons)}
+        """JSON-able form: ``{"parts": [...], "reasons": [...], "stalled": ..., "fit_error": ...}``."""
+        return {
+            "parts": [p.to_dict() for p in self.parts],
+            "reasons": list(self.reasons),
+            "stalled": self.stalled,
+            "fit_error": self.fit_error,
+        }
 
 
 def choose(
-    config: StudyConfig, space: SearchSpace, n_measured: int, batch_size: int, stalled: bool = False
+    config: StudyConfig,
+    space: SearchSpace,
+    n_measured: int,
+    batch_size: int,
+    stalled: bool = False,
+    fit_error: float | None = None,
 ) -> Choice:
     """The parts and reasons for a proposal of ``batch_size`` with ``n_measured`` finite measurements.
 
     ``stalled``: the latest measurements did not improve the measured front (:func:`has_stalled`).
-    Deterministic: the same configuration, data size, batch size and progress give the same choice.
+    ``fit_error``: the Gaussian process part's leave-one-out error on those measurements, the worst
+    objective's (``GPSurrogate.leave_one_out_error``); None when it has not been fitted, which counts
+    as a GP not yet known to fit. Deterministic: the same configuration, data size, batch size,
+    progress and fit give the same choice.
     """
     n_objectives = config.n_objectives
     population = _population(n_objectives)
@@ -122,7 +147,7 @@ def choose(
             "grows about linearly with the data, propose the whole batch; a Gaussian process would "
             "condition on a small subset of it."
         )
-        return Choice((_sized(trees, batch_size),), tuple(reasons))
+        return Choice((_sized(trees, batch_size),), tuple(reasons), stalled)
     exact = measurements_exact(config)
     gp = _gp_part(population, exact, 0)
     reasons.append(
@@ -139,8 +164,9 @@ def choose(
     )
     if batch_size < 2:
         reasons.append("A batch of one: the Gaussian process proposes it.")
-        return Choice((_sized(gp, 1),), tuple(reasons))
-    n_trees = max(1, round(EXPLORING_SHARE * batch_size))
+        return Choice((_sized(gp, 1),), tuple(reasons), stalled, fit_error)
+    smooth = fit_error is not None and fit_error <= SMOOTH_FIT_ERROR
+    n_trees = 0 if smooth else max(1, round(EXPLORING_SHARE * batch_size))
     n_bound = round(CONFIDENCE_BOUND_SHARE * batch_size) if stalled and batch_size >= 3 else 0
     parts = [_sized(gp, batch_size - n_trees - n_bound)]
     if n_bound:
@@ -152,13 +178,27 @@ def choose(
             f"minus {CONFIDENCE_BOUND_BETA:g} standard deviations: they explore the regions its mean "
             "alone never proposes, such as an end of the front no measurement has reached yet."
         )
+    if smooth:
+        reasons.append(
+            "Predicting each measurement from the others, the Gaussian process leaves "
+            f"{fit_error:.1%} of the worst objective's variance unexplained (at most "
+            f"{SMOOTH_FIT_ERROR:.0%}): it has the objectives' shape, so no boosted trees are needed."
+        )
+        return Choice(tuple(parts), tuple(reasons), stalled, fit_error)
     parts.append(_sized(trees, n_trees))
     reasons.append(
         f"{n_trees} of the {batch_size} come from boosted trees read as is: they do not smooth a rugged "
         "objective into a misleading trend, and keep searching near the best measured points where "
-        "the Gaussian process is misled."
+        "the Gaussian process is misled"
+        + (
+            "."
+            if fit_error is None
+            else f": predicting each measurement from the others, the Gaussian process leaves "
+            f"{fit_error:.0%} of the worst objective's variance unexplained, more than "
+            f"{SMOOTH_FIT_ERROR:.0%}."
+        )
     )
-    return Choice(tuple(parts), tuple(reasons))
+    return Choice(tuple(parts), tuple(reasons), stalled, fit_error)
 
 
 def has_stalled(Y_min: Array, reference: Array, batch_size: int) -> bool:
@@ -173,6 +213,11 @@ def has_stalled(Y_min: Array, reference: Array, batch_size: int) -> bool:
         return False
     before = hypervolume(Y_min[:-window], reference)
     return hypervolume(Y_min, reference) <= before * (1.0 + STALL_GAIN)
+
+
+def gp_components(config: StudyConfig) -> dict[str, ComponentSpec]:
+    """The components of the Gaussian process part ``choose`` would run for this study."""
+    return dict(_gp_part(_population(config.n_objectives), measurements_exact(config), 0).components)
 
 
 def choose_initial(n_objectives: int = 2) -> dict[str, ComponentSpec]:

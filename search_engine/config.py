@@ -213,8 +213,7 @@ class StudyConfig:
     def _validate_compatibility(self) -> None:
         """Refuse combinations that would silently misuse a surrogate's output."""
         name = self.surrogate.name
-        surrogate_params = SURROGATES.resolve(name, self.surrogate.params, "surrogate")
-        flags = SURROGATES.load(name).capabilities_for(surrogate_params)
+        flags = self.surrogate_capabilities()
         provides_std, predicts_values = flags["provides_std"], flags["predicts_values"]
         acquisition = ACQUISITIONS.load(self.acquisition.name)
         selector = SELECTORS.load(self.selection.name)
@@ -246,6 +245,11 @@ class StudyConfig:
                 f"in-flight points cannot be believed at surrogate {name!r}'s predictions, which rank "
                 "rather than measure: believe a constant ('min', 'mean', 'max') or choose 'ignore'",
             )
+
+    def surrogate_capabilities(self) -> dict[str, Any]:
+        """The configured surrogate's ``provides_std`` and ``predicts_values``, known before any fit."""
+        params = SURROGATES.resolve(self.surrogate.name, self.surrogate.params, "surrogate")
+        return SURROGATES.load(self.surrogate.name).capabilities_for(params)
 
     def _pending_uses_predictions(self) -> bool:
         """Whether the pending strategy reads the surrogate's means as objective values."""

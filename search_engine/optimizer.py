@@ -291,14 +291,15 @@ def _auto_proposal(
     batch = config.batch_size if batch_size is None else batch_size
     finite = np.all(np.isfinite(Y), axis=1)
     Y_min = to_minimisation(Y[finite], config.objectives)
-    stalled = False
+    stalled, fit_error = False, None
+    fits = _Fits()
     if Y_min.shape[0] >= MIN_POINTS_TO_FIT:
         reference = config.reference_point() or derive_reference_point(Y_min)
         stalled = auto.has_stalled(Y_min, reference.as_array(), batch)
-    choice = auto.choose(config, space, int(finite.sum()), batch, stalled)
+        fit_error = _gp_fit_error(config, space.canonicalize(X[finite]), Y_min, seed, fits)
+    choice = auto.choose(config, space, int(finite.sum()), batch, stalled, fit_error)
     in_flight = _check_pending(space, pending)
     parts: list[Proposal] = []
-    fits = _Fits()
     for part in choice.parts:
         part_config = config.with_changes(auto=False, **part.components)
         part_config.validate()
@@ -306,6 +307,19 @@ def _auto_proposal(
         in_flight = np.vstack([in_flight, proposal.X])
         parts.append(proposal)
     return _merged(parts, choice, space.n_vars, config.n_objectives)
+
+
+def _gp_fit_error(config: StudyConfig, X_fit: Array, Y_min: Array, seed: int, fits: _Fits) -> float | None:
+    """The worst objective's leave-one-out error of ``auto``'s Gaussian process on the measurements.
+
+    The GP is fitted as its part will fit it (same components, data and seed), so the part reuses
+    this fit. None past ``auto.GP_MAX_POINTS``, where no GP part runs.
+    """
+    if Y_min.shape[0] > auto.GP_MAX_POINTS:
+        return None
+    gp_config = config.with_changes(auto=False, **auto.gp_components(config))
+    errors = fits.fitted(gp_config, X_fit, Y_min, phase_rng(seed, "fit")).leave_one_out_error()
+    return None if errors is None else float(errors.max())
 
 
 def _merged(parts: list[Proposal], choice: auto.Choice, n_vars: int, n_objectives: int) -> Proposal:
@@ -401,13 +415,13 @@ def _with_pending(
     believers: list[Surrogate] = []
 
     def predict(points: Array) -> Array:
-        believer = fits.fitted(config, X_fit, Y_min, phase_rng(seed, "pending"))
-        if not believer.predicts_values:
+        if not config.surrogate_capabilities()["predicts_values"]:
             raise ConfigError(
                 "pending.params.value",
                 f"surrogate {config.surrogate.name!r} ranks rather than predicts values: in-flight points "
                 "cannot be believed at its predictions (believe a constant or choose 'ignore')",
             )
+        believer = fits.fitted(config, X_fit, Y_min, phase_rng(seed, "pending"))
         believers.append(believer)
         mean, _ = believer.predict(points)
         return mean

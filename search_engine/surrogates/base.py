@@ -79,6 +79,15 @@ class Surrogate(Component, ABC):
         """
         return None
 
+    def leave_one_out_error(self) -> Array | None:
+        """``(n_objectives,)`` how badly the fitted surrogate predicts each measurement from the others.
+
+        Each objective's leave-one-out squared error as a share of its variance: near 0 where the
+        surrogate has the objective's shape, near 1 where it explains nothing. None (the default)
+        where it cannot be had without refitting once per point.
+        """
+        return None
+
     def predict_mean(self, X: Array) -> Array:
         """``(n, n_objectives)`` the mean alone, as ``predict(X)[0]``.
 

@@ -54,8 +54,9 @@ def build(kind: str, key: str) -> Any:
 
 
 def check_surrogate(key: str, X: np.ndarray, Y: np.ndarray) -> None:
-    """Shapes, std >= 0 exactly when provided, the same output for the same seed, and the mean alone
-    (what a solver reads when its acquisition needs no std) equal to the mean of ``predict``."""
+    """Shapes, std >= 0 exactly when provided, the same output for the same seed, the mean alone
+    (what a solver reads when its acquisition needs no std) equal to the mean of ``predict``, and a
+    leave-one-out error, where given, of one finite non-negative share per objective."""
     X_new = np.random.default_rng(1).random((7, X.shape[1]))
     outputs = []
     for _ in range(2):
@@ -70,6 +71,10 @@ def check_surrogate(key: str, X: np.ndarray, Y: np.ndarray) -> None:
             assert std is None
         np.testing.assert_allclose(surrogate.predict_mean(X_new), mean, rtol=1e-9, atol=1e-12)
         assert surrogate.predict_mean(X_new[:0]).shape == (0, Y.shape[1])
+        errors = surrogate.leave_one_out_error()
+        assert errors is None or (
+            errors.shape == (Y.shape[1],) and np.all(np.isfinite(errors) & (errors >= 0))
+        )
         outputs.append((mean, std))
     np.testing.assert_allclose(outputs[0][0], outputs[1][0], rtol=1e-6, atol=1e-9)
 

@@ -79,7 +79,9 @@ def test_an_auto_proposal_repeats_no_measured_or_in_flight_architecture_and_reco
     reference = config.reference_point()
     assert reference is not None
     stalled = auto.has_stalled(to_minimisation(Y, config.objectives), reference.as_array(), 10)
-    assert recorded["reasons"] == list(auto.choose(config, space, 30, 10, stalled).reasons)
+    assert recorded["stalled"] is stalled and 0.0 <= recorded["fit_error"] < 1.0
+    again_chosen = auto.choose(config, space, 30, 10, stalled, recorded["fit_error"])
+    assert recorded["reasons"] == list(again_chosen.reasons)
     again = propose(config, X, Y, seed=11, pending=in_flight)
     assert again.keys == proposal.keys  # same data, same seed: same batch
 
@@ -103,23 +105,53 @@ def test_a_non_boolean_auto_flag_is_refused_naming_the_field() -> None:
     assert error.value.field == "auto"
 
 
-def test_a_stalled_search_explores_at_the_gaussian_processs_confidence_bound() -> None:
+def _readings(choice: auto.Choice) -> list[tuple[str, str, int]]:
+    return [(p.components["surrogate"].name, p.components["acquisition"].name, p.size) for p in choice.parts]
+
+
+@pytest.mark.parametrize("fit_error", [None, 0.5])
+def test_a_stalled_search_explores_at_the_gaussian_processs_confidence_bound(fit_error: float | None) -> None:
     config = _config()
     space = config.build_space()
-    going = auto.choose(config, space, 100, 10, stalled=False).parts
-    assert [(p.components["acquisition"].name, p.size) for p in going] == [("identity", 7), ("identity", 3)]
-    stalled = auto.choose(config, space, 100, 10, stalled=True)
+    going = auto.choose(config, space, 100, 10, False, fit_error)
+    assert _readings(going) == [("gp", "identity", 7), ("xgboost", "identity", 3)]
+    stalled = auto.choose(config, space, 100, 10, True, fit_error)
+    assert _readings(stalled) == [("gp", "identity", 5), ("gp", "ucb", 2), ("xgboost", "identity", 3)]
     parts = stalled.parts
-    assert [(p.components["acquisition"].name, p.size) for p in parts] == [
-        ("identity", 5),
-        ("ucb", 2),
-        ("identity", 3),
-    ]
     assert parts[1].components["acquisition"].params == {"beta": auto.CONFIDENCE_BOUND_BETA}
     assert parts[1].components["surrogate"] == parts[0].components["surrogate"]  # one GP, two readings
     assert any("raised the measured front" in reason for reason in stalled.reasons)
-    small = auto.choose(config, space, 100, 2, stalled=True).parts  # no point to spare for exploring
+    small = auto.choose(config, space, 100, 2, True, fit_error).parts  # no point to spare for exploring
     assert [p.components["acquisition"].name for p in small] == ["identity", "identity"]
+
+
+def test_a_gaussian_process_that_predicts_its_measurements_proposes_without_the_trees() -> None:
+    config = _config()
+    space = config.build_space()
+    smooth = auto.choose(config, space, 100, 10, False, auto.SMOOTH_FIT_ERROR)
+    assert _readings(smooth) == [("gp", "identity", 10)]
+    assert any(f"{auto.SMOOTH_FIT_ERROR:.1%} of the worst objective's variance" in r for r in smooth.reasons)
+    assert _readings(auto.choose(config, space, 100, 10, True, 0.001)) == [
+        ("gp", "identity", 8),
+        ("gp", "ucb", 2),
+    ]
+    rugged = auto.choose(config, space, 100, 10, False, 0.4)
+    assert _readings(rugged) == [("gp", "identity", 7), ("xgboost", "identity", 3)]
+    assert any("40% of the worst objective's variance unexplained" in r for r in rugged.reasons)
+    assert smooth.to_dict()["fit_error"] == auto.SMOOTH_FIT_ERROR and rugged.to_dict()["fit_error"] == 0.4
+
+
+@pytest.mark.parametrize(("problem", "trees"), [("zdt1", False), ("dtlz1", True)])
+def test_auto_brings_in_the_trees_where_the_gaussian_process_cannot_predict_the_measurements(
+    problem: str, trees: bool
+) -> None:
+    """ZDT1 is smooth and the GP predicts every measurement from the others; DTLZ1's ripples it cannot."""
+    config = _config(problem)
+    X, Y = _measured(config, 60)
+    recorded = propose(config, X, Y, seed=2).diagnostics["auto"]
+    labels = [p["label"] for p in recorded["parts"]]
+    assert ("boosted trees" in labels) is trees
+    assert (recorded["fit_error"] > auto.SMOOTH_FIT_ERROR) is trees
 
 
 def test_a_search_has_stalled_when_two_batches_left_the_hypervolume_about_where_it_was() -> None:
@@ -140,13 +172,18 @@ def test_an_auto_proposal_explores_once_the_measured_front_stops_moving() -> Non
     on_front = np.array([[0.5] + [0.0] * (X.shape[1] - 1)])  # ZDT1's Pareto set: the front moves
     X = np.vstack([X, on_front])
     Y = np.vstack([Y, _evaluate(config, config.build_evaluator(), on_front)])
-    assert propose(config, X, Y, seed=5).diagnostics["auto"]["proposed"] == [7, 3]
+    going = propose(config, X, Y, seed=5).diagnostics["auto"]
+    assert not going["stalled"] and [p["label"] for p in going["parts"]] == ["Gaussian process"]
     X_dominated = np.random.default_rng(4).random((20, X.shape[1]))
     Y_dominated = np.full((20, 2), Y.max() + 1.0)  # 20 more measurements, none of them on the front
     stalled = propose(config, np.vstack([X, X_dominated]), np.vstack([Y, Y_dominated]), seed=5)
-    labels = [p["label"] for p in stalled.diagnostics["auto"]["parts"]]
+    recorded = stalled.diagnostics["auto"]
+    assert (
+        recorded["stalled"] and recorded["fit_error"] > auto.SMOOTH_FIT_ERROR
+    )  # a flat plateau among slopes
+    labels = [p["label"] for p in recorded["parts"]]
     assert labels == ["Gaussian process", "Gaussian process, confidence bound", "boosted trees"]
-    assert stalled.diagnostics["auto"]["proposed"] == [5, 2, 3]
+    assert recorded["proposed"] == [5, 2, 3]
 
 
 def test_the_gaussian_process_interpolates_only_when_the_evaluator_measures_exactly() -> None:

@@ -34,7 +34,7 @@ from hytnas_web.studies.services.scheduling import (
     Enqueueing,
     dispatch_of,
     enqueue_iteration,
-    enqueue_on_commit,
+    enqueue_measurement,
     in_flight_target,
     keep_in_flight,
 )
@@ -103,25 +103,14 @@ def hand_out_pending(iteration: Iteration, dispatch: str) -> int:
 
 
 def enqueue_evaluation(evaluation: Evaluation) -> Enqueueing:
-    """Put ``run_evaluation`` for this evaluation on the evaluations queue once the transaction commits.
-
-    When Redis is unreachable the evaluation stays pending without a job; the reconciler finds it.
-    """
-    evaluation_id = evaluation.pk
-
-    def enqueue() -> None:
-        import django_rq
-
-        queue = django_rq.get_queue(settings.EVALUATION_QUEUE)
-        job = queue.enqueue(
-            "hytnas_web.studies.jobs.run_evaluation",
-            evaluation_id,
-            job_timeout=settings.RQ_QUEUES[settings.EVALUATION_QUEUE]["DEFAULT_TIMEOUT"],
-            description=f"evaluation {evaluation_id} of study {evaluation.study_id}",
-        )
-        Evaluation.objects.filter(pk=evaluation_id, status=Evaluation.Status.PENDING).update(job_id=job.id)
-
-    return enqueue_on_commit(f"evaluation {evaluation_id}", enqueue)
+    """Put ``run_evaluation`` for this evaluation on the evaluations queue once the transaction commits."""
+    pending = Evaluation.objects.filter(pk=evaluation.pk, status=Evaluation.Status.PENDING)
+    return enqueue_measurement(
+        f"evaluation {evaluation.pk} of study {evaluation.study_id}",
+        "hytnas_web.studies.jobs.run_evaluation",
+        evaluation.pk,
+        lambda job_id: pending.update(job_id=job_id),
+    )
 
 
 def run_evaluation(evaluation_id: int, job_id: str = "") -> str:

@@ -38,7 +38,7 @@ from hytnas_web.studies.services.heartbeat import Pulse
 from hytnas_web.studies.services.iterations import _hypervolume, _measured
 from hytnas_web.studies.services.json_values import jsonable
 from hytnas_web.studies.services.queue_state import job_is_waiting
-from hytnas_web.studies.services.scheduling import Enqueueing, dispatch_of, enqueue_on_commit
+from hytnas_web.studies.services.scheduling import Enqueueing, dispatch_of, enqueue_measurement
 from hytnas_web.studies.services.versions import bump_version
 from search_engine.devices import describe_device
 from search_engine.evaluators.measurement import THROTTLED_NOW
@@ -209,27 +209,15 @@ def _keep_and_enqueue(study: Study) -> int:
 
 
 def enqueue_remeasurement(kept: PreviousMeasurement) -> Enqueueing:
-    """Put ``run_remeasurement`` for this row on the evaluations queue once the transaction commits.
-
-    When Redis is unreachable the row stays due without a job; the reconciler finds it.
-    """
-    kept_id = kept.pk
-
-    def enqueue() -> None:
-        import django_rq
-
-        queue = django_rq.get_queue(settings.EVALUATION_QUEUE)
-        job = queue.enqueue(
-            REMEASURE_JOB,
-            kept_id,
-            job_timeout=settings.RQ_QUEUES[settings.EVALUATION_QUEUE]["DEFAULT_TIMEOUT"],
-            description=f"re-measurement of evaluation {kept.evaluation_id}",
-        )
-        PreviousMeasurement.objects.filter(pk=kept_id, status=PreviousMeasurement.Status.REMEASURING).update(
-            job_id=job.id
-        )
-
-    return enqueue_on_commit(f"re-measurement {kept_id}", enqueue)
+    """Put ``run_remeasurement`` for this row on the evaluations queue once the transaction commits."""
+    status = PreviousMeasurement.Status.REMEASURING
+    remeasuring = PreviousMeasurement.objects.filter(pk=kept.pk, status=status)
+    return enqueue_measurement(
+        f"re-measurement of evaluation {kept.evaluation_id}",
+        REMEASURE_JOB,
+        kept.pk,
+        lambda job_id: remeasuring.update(job_id=job_id),
+    )
 
 
 def run_remeasurement(kept_id: int, job_id: str = "") -> str:

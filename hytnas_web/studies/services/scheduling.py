@@ -85,6 +85,31 @@ def enqueue_on_commit(what: str, enqueue: Callable[[], None]) -> Enqueueing:
     return outcome
 
 
+def enqueue_measurement(
+    what: str, job: str, row_id: int, record_job_id: Callable[[str], object]
+) -> Enqueueing:
+    """Put ``job(row_id)`` on the evaluations queue once the transaction commits.
+
+    ``what`` names the work in the queue's description and the log; ``record_job_id`` stores the
+    job's id on the row. When Redis is unreachable the row stays due without a job, and the
+    reconciler finds it.
+    """
+
+    def enqueue() -> None:
+        import django_rq
+
+        queue = django_rq.get_queue(settings.EVALUATION_QUEUE)
+        queued = queue.enqueue(
+            job,
+            row_id,
+            job_timeout=settings.RQ_QUEUES[settings.EVALUATION_QUEUE]["DEFAULT_TIMEOUT"],
+            description=what,
+        )
+        record_job_id(queued.id)
+
+    return enqueue_on_commit(what, enqueue)
+
+
 def current_iteration(study: Study) -> Iteration | None:
     """The study's earliest unfinished iteration, else its latest one (None before the first).
 

@@ -153,3 +153,40 @@ def test_conditioning_on_believed_points_keeps_the_kernel_and_the_predictions_th
     assert np.all(std <= std_before) and std.sum() < 0.5 * std_before.sum()  # believed: less uncertain
     assert gp.n_conditioned == 40  # the original is left as it was
     assert GPSurrogate(nu=1.5, max_condition_points=50).conditioned(X, Y) is None  # not fitted yet
+
+
+def test_the_leave_one_out_error_is_that_of_refitting_without_each_point() -> None:
+    """The closed form against the definition: condition on all points but one, predict that one."""
+    X = np.random.default_rng(11).random((30, 3))
+    Y = np.column_stack([_wave(X), X[:, 2]])
+    gp = GPSurrogate(nu=1.5, noise_min=1e-4)
+    gp.fit(X, Y, np.random.default_rng(12))
+    errors = gp.leave_one_out_error()
+    assert errors.shape == (2,)
+    for j in range(2):
+        residuals = []
+        for i in range(X.shape[0]):
+            rest = np.arange(X.shape[0]) != i
+            without = gp.conditioned(X[rest], Y[rest])
+            assert without is not None
+            residuals.append(without.predict_mean(X[i : i + 1])[0, j] - Y[i, j])
+        np.testing.assert_allclose(errors[j], np.mean(np.square(residuals)) / Y[:, j].var(), rtol=1e-6)
+
+
+def test_the_leave_one_out_error_tells_a_smooth_objective_from_a_rugged_one() -> None:
+    rng = np.random.default_rng(13)
+    X = rng.random((120, 6))
+    smooth = np.column_stack([X[:, 0], 1.0 + np.sum((X[:, 1:] - 0.5) ** 2, axis=1)])
+    rugged = np.column_stack([X[:, 0], _dtlz1_first_objective(X)])
+    errors = {}
+    for name, Y in (("smooth", smooth), ("rugged", rugged)):
+        gp = GPSurrogate(nu=1.5, noise_max=1e-5)
+        gp.fit(X, Y, np.random.default_rng(14))
+        errors[name] = gp.leave_one_out_error()
+    assert errors["smooth"].max() < 0.01 < 0.3 < errors["rugged"][1]
+    assert errors["rugged"][0] < 0.01  # the linear first objective is smooth in both
+    constant = GPSurrogate()
+    constant.fit(X, np.column_stack([X[:, 0], np.ones(120)]), np.random.default_rng(15))
+    assert constant.leave_one_out_error()[1] == 0.0
+    with pytest.raises(RuntimeError, match="before fit"):
+        GPSurrogate().leave_one_out_error()
