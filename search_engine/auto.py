@@ -27,8 +27,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from search_engine.config import ComponentSpec, StudyConfig
 from search_engine.metrics.hypervolume import hypervolume
+from search_engine.metrics.pareto import pareto_front
 from search_engine.registry import EVALUATORS
 from search_engine.spaces.base import SearchSpace
 from search_engine.types import Array
@@ -65,6 +68,14 @@ STALL_GAIN = 1e-3
 Not 0: a search stuck at one end of a front keeps creeping along it (DTLZ4's stalled seeds gain
 about 0.01 % per window), while a search that progresses gains a percent or more."""
 
+COLLAPSED_SPAN = 0.01
+"""The measured front has collapsed when, inside the reference box, it spans less than this share of
+the box in every objective (``front_collapsed``): the search sits at one point of the front.
+
+Hypervolume improvement then only proposes next to that point. DTLZ4's stuck seeds end with every
+front point at one corner (a span of 0.5 % at most), while a search that covers its front spans
+most of the box."""
+
 CONFIDENCE_BOUND_BETA = 2.0
 """Standard deviations below the GP's mean that the confidence-bound part optimises."""
 
@@ -100,22 +111,48 @@ class Part:
 
 
 @dataclass(frozen=True)
-class Choice:
-    """What ``auto`` runs for one proposal and why, with the readings of the data it chose from."""
+class Readings:
+    """What ``choose`` reads from the measurements besides their number (all unknown by default).
 
-    parts: tuple[Part, ...]
-    reasons: tuple[str, ...]
+    ``stalled``: the latest measurements did not improve the measured front (:func:`has_stalled`).
+    ``collapsed``: the measured front sits at one point (:func:`front_collapsed`).
+    ``fit_error``: the Gaussian process part's leave-one-out error on the measurements, the worst
+    objective's (``GPSurrogate.leave_one_out_error``); None when it has not been fitted, which
+    counts as a GP not yet known to fit.
+    """
+
     stalled: bool = False
+    collapsed: bool = False
     fit_error: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: ``{"parts": [...], "reasons": [...], "stalled": ..., "fit_error": ...}``."""
+        """JSON-able form."""
+        return {"stalled": self.stalled, "collapsed": self.collapsed, "fit_error": self.fit_error}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What ``auto`` runs for one proposal and why, with the readings it chose from."""
+
+    parts: tuple[Part, ...]
+    reasons: tuple[str, ...]
+    readings: Readings = Readings()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form: ``{"parts": [...], "reasons": [...], **readings}``."""
         return {
             "parts": [p.to_dict() for p in self.parts],
             "reasons": list(self.reasons),
-            "stalled": self.stalled,
-            "fit_error": self.fit_error,
+            **self.readings.to_dict(),
         }
+
+
+def read(Y_min: Array, reference: Array, batch_size: int) -> Readings:
+    """The readings of ``Y_min (n, n_objectives)`` (minimisation form, in measurement order) that
+    need no fit; ``fit_error`` is left to the caller, which fits the GP."""
+    return Readings(
+        stalled=has_stalled(Y_min, reference, batch_size), collapsed=front_collapsed(Y_min, reference)
+    )
 
 
 def choose(
@@ -123,17 +160,13 @@ def choose(
     space: SearchSpace,
     n_measured: int,
     batch_size: int,
-    stalled: bool = False,
-    fit_error: float | None = None,
+    readings: Readings = Readings(),
 ) -> Choice:
     """The parts and reasons for a proposal of ``batch_size`` with ``n_measured`` finite measurements.
 
-    ``stalled``: the latest measurements did not improve the measured front (:func:`has_stalled`).
-    ``fit_error``: the Gaussian process part's leave-one-out error on those measurements, the worst
-    objective's (``GPSurrogate.leave_one_out_error``); None when it has not been fitted, which counts
-    as a GP not yet known to fit. Deterministic: the same configuration, data size, batch size,
-    progress and fit give the same choice.
+    Deterministic: the same configuration, data size, batch size and readings give the same choice.
     """
+    stalled, fit_error = readings.stalled, readings.fit_error
     n_objectives = config.n_objectives
     population = _population(n_objectives)
     reasons = [
@@ -147,7 +180,7 @@ def choose(
             "grows about linearly with the data, propose the whole batch; a Gaussian process would "
             "condition on a small subset of it."
         )
-        return Choice((_sized(trees, batch_size),), tuple(reasons), stalled)
+        return Choice((_sized(trees, batch_size),), tuple(reasons), readings)
     exact = measurements_exact(config)
     gp = _gp_part(population, exact, 0)
     reasons.append(
@@ -164,19 +197,26 @@ def choose(
     )
     if batch_size < 2:
         reasons.append("A batch of one: the Gaussian process proposes it.")
-        return Choice((_sized(gp, 1),), tuple(reasons), stalled, fit_error)
+        return Choice((_sized(gp, 1),), tuple(reasons), readings)
     smooth = fit_error is not None and fit_error <= SMOOTH_FIT_ERROR
     n_trees = 0 if smooth else max(1, round(EXPLORING_SHARE * batch_size))
     n_bound = round(CONFIDENCE_BOUND_SHARE * batch_size) if stalled and batch_size >= 3 else 0
     parts = [_sized(gp, batch_size - n_trees - n_bound)]
     if n_bound:
-        parts.append(_sized(_bound_part(gp), n_bound))
-        reasons.append(
+        parts.append(_sized(_bound_part(gp, readings.collapsed), n_bound))
+        stall = (
             f"The last {STALL_BATCHES * batch_size} measurements raised the measured front's hypervolume "
-            f"by {STALL_GAIN:.1%} or less, so "
-            f"{n_bound} of the {batch_size} go where the Gaussian process is optimistic, at its mean "
-            f"minus {CONFIDENCE_BOUND_BETA:g} standard deviations: they explore the regions its mean "
-            "alone never proposes, such as an end of the front no measurement has reached yet."
+            f"by {STALL_GAIN:.1%} or less, so {n_bound} of the {batch_size} go where the Gaussian process "
+            f"is optimistic, at its mean minus {CONFIDENCE_BOUND_BETA:g} standard deviations"
+        )
+        reasons.append(
+            f"{stall}. The measured front has collapsed to one point (it spans less than "
+            f"{COLLAPSED_SPAN:.0%} of the reference box in every objective), so they are the ends of "
+            "that optimistic front, the best of each objective in turn, even beyond the reference point: "
+            "hypervolume improvement would only propose next to the point the search sits at."
+            if readings.collapsed
+            else f"{stall}: they explore the regions its mean alone never proposes, such as an end of "
+            "the front no measurement has reached yet."
         )
     if smooth:
         reasons.append(
@@ -184,7 +224,7 @@ def choose(
             f"{fit_error:.1%} of the worst objective's variance unexplained (at most "
             f"{SMOOTH_FIT_ERROR:.0%}): it has the objectives' shape, so no boosted trees are needed."
         )
-        return Choice(tuple(parts), tuple(reasons), stalled, fit_error)
+        return Choice(tuple(parts), tuple(reasons), readings)
     parts.append(_sized(trees, n_trees))
     reasons.append(
         f"{n_trees} of the {batch_size} come from boosted trees read as is: they do not smooth a rugged "
@@ -198,7 +238,7 @@ def choose(
             f"{SMOOTH_FIT_ERROR:.0%}."
         )
     )
-    return Choice(tuple(parts), tuple(reasons), stalled, fit_error)
+    return Choice(tuple(parts), tuple(reasons), readings)
 
 
 def has_stalled(Y_min: Array, reference: Array, batch_size: int) -> bool:
@@ -220,6 +260,22 @@ def gp_components(config: StudyConfig) -> dict[str, ComponentSpec]:
     return dict(_gp_part(_population(config.n_objectives), measurements_exact(config), 0).components)
 
 
+def front_collapsed(Y_min: Array, reference: Array) -> bool:
+    """Whether the measured front inside the reference box spans less than ``COLLAPSED_SPAN`` of the box.
+
+    The span of each objective is the front's range over the box's (reference minus the front's
+    best); collapsed when every objective's is under ``COLLAPSED_SPAN``, or when no measurement lies
+    inside the box at all (there is no front to extend).
+    """
+    inside = Y_min[np.all(Y_min < reference, axis=1)]
+    if inside.shape[0] == 0:
+        return True
+    front = pareto_front(inside)
+    best = front.min(axis=0)
+    span = (front.max(axis=0) - best) / (reference - best)
+    return bool(np.all(span < COLLAPSED_SPAN))
+
+
 def choose_initial(n_objectives: int = 2) -> dict[str, ComponentSpec]:
     """The components of the part that proposes most of the first batches (what a preset shows)."""
     return dict(_gp_part(_population(n_objectives), False, 0).components)
@@ -236,8 +292,11 @@ def _gp_part(population: int, exact: bool, size: int) -> Part:
     return _part("Gaussian process", "gp", params, population, GP_GENERATIONS, size)
 
 
-def _bound_part(gp: Part) -> Part:
+def _bound_part(gp: Part, ends: bool) -> Part:
     acquisition = ComponentSpec("ucb", {"beta": CONFIDENCE_BOUND_BETA})
+    if ends:
+        components = {**gp.components, "acquisition": acquisition, "selection": ComponentSpec("ends")}
+        return Part("Gaussian process, confidence bound, front ends", components, 0)
     return Part("Gaussian process, confidence bound", {**gp.components, "acquisition": acquisition}, 0)
 
 

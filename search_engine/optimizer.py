@@ -23,6 +23,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -291,13 +292,13 @@ def _auto_proposal(
     batch = config.batch_size if batch_size is None else batch_size
     finite = np.all(np.isfinite(Y), axis=1)
     Y_min = to_minimisation(Y[finite], config.objectives)
-    stalled, fit_error = False, None
+    readings = auto.Readings()
     fits = _Fits()
     if Y_min.shape[0] >= MIN_POINTS_TO_FIT:
         reference = config.reference_point() or derive_reference_point(Y_min)
-        stalled = auto.has_stalled(Y_min, reference.as_array(), batch)
         fit_error = _gp_fit_error(config, space.canonicalize(X[finite]), Y_min, seed, fits)
-    choice = auto.choose(config, space, int(finite.sum()), batch, stalled, fit_error)
+        readings = replace(auto.read(Y_min, reference.as_array(), batch), fit_error=fit_error)
+    choice = auto.choose(config, space, int(finite.sum()), batch, readings)
     in_flight = _check_pending(space, pending)
     parts: list[Proposal] = []
     for part in choice.parts:

@@ -86,12 +86,14 @@ AUTO = Preset(
     key="auto",
     label="Auto (recommended)",
     description=(
-        "Chooses its components at every proposal from the space, the number of objectives, the data "
-        "size and the budget, and says on the study page what it chose and why: while the data are "
-        "few, a Gaussian process proposes most of each batch and boosted trees the rest, which "
-        "keeps the search going where the Gaussian process is misled; when the front stops moving, "
-        "a share explores where the Gaussian process is optimistic; with many measurements, boosted "
-        "trees alone. A Latin-hypercube initial design of 50, batches of 10."
+        "Chooses its components at every proposal from the space, the number of objectives and the "
+        "data, and says on the study page what it chose and why: a Gaussian process proposes the "
+        "batch while it predicts the measurements well (smooth objectives); where it does not "
+        "(rugged ones), boosted trees propose 3 of each 10, which keeps the search going where the "
+        "Gaussian process is misled; when the front stops moving, 2 of the 10 explore where the "
+        "Gaussian process is optimistic, at the ends of its front if the measured front sits at one "
+        "point; with many measurements, boosted trees alone. A Latin-hypercube initial design of 50, "
+        "batches of 10."
     ),
     components={
         "sampler": ComponentSpec("lhs"),

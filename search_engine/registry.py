@@ -203,6 +203,9 @@ SELECTORS.register("hvi", "Greedy hypervolume improvement", "search_engine.selec
 SELECTORS.register(
     "uncertainty", "Largest predicted std", "search_engine.selection.uncertainty.UncertaintySelector"
 )
+SELECTORS.register(
+    "ends", "Front ends (best predicted value of each objective)", "search_engine.selection.ends.EndsSelector"
+)
 SELECTORS.register("random", "Random", "search_engine.selection.random_batch.RandomSelector")
 SELECTORS.register("nds", "Rank sum over objectives (NDS)", "search_engine.selection.nds.NDSSelector")
 SELECTORS.register("ndf", "Whole non-dominated fronts (NDF)", "search_engine.selection.ndf.NDFSelector")

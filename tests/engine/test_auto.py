@@ -78,9 +78,11 @@ def test_an_auto_proposal_repeats_no_measured_or_in_flight_architecture_and_reco
     assert [p["size"] for p in recorded["parts"]] == recorded["proposed"] and sum(recorded["proposed"]) == 10
     reference = config.reference_point()
     assert reference is not None
-    stalled = auto.has_stalled(to_minimisation(Y, config.objectives), reference.as_array(), 10)
-    assert recorded["stalled"] is stalled and 0.0 <= recorded["fit_error"] < 1.0
-    again_chosen = auto.choose(config, space, 30, 10, stalled, recorded["fit_error"])
+    readings = auto.read(to_minimisation(Y, config.objectives), reference.as_array(), 10)
+    assert (recorded["stalled"], recorded["collapsed"]) == (readings.stalled, readings.collapsed)
+    assert 0.0 <= recorded["fit_error"] < 1.0
+    readings = auto.Readings(readings.stalled, readings.collapsed, recorded["fit_error"])
+    again_chosen = auto.choose(config, space, 30, 10, readings)
     assert recorded["reasons"] == list(again_chosen.reasons)
     again = propose(config, X, Y, seed=11, pending=in_flight)
     assert again.keys == proposal.keys  # same data, same seed: same batch
@@ -113,29 +115,31 @@ def _readings(choice: auto.Choice) -> list[tuple[str, str, int]]:
 def test_a_stalled_search_explores_at_the_gaussian_processs_confidence_bound(fit_error: float | None) -> None:
     config = _config()
     space = config.build_space()
-    going = auto.choose(config, space, 100, 10, False, fit_error)
+    going = auto.choose(config, space, 100, 10, auto.Readings(fit_error=fit_error))
     assert _readings(going) == [("gp", "identity", 7), ("xgboost", "identity", 3)]
-    stalled = auto.choose(config, space, 100, 10, True, fit_error)
+    stalled = auto.choose(config, space, 100, 10, auto.Readings(stalled=True, fit_error=fit_error))
     assert _readings(stalled) == [("gp", "identity", 5), ("gp", "ucb", 2), ("xgboost", "identity", 3)]
     parts = stalled.parts
     assert parts[1].components["acquisition"].params == {"beta": auto.CONFIDENCE_BOUND_BETA}
     assert parts[1].components["surrogate"] == parts[0].components["surrogate"]  # one GP, two readings
     assert any("raised the measured front" in reason for reason in stalled.reasons)
-    small = auto.choose(config, space, 100, 2, True, fit_error).parts  # no point to spare for exploring
+    small = auto.choose(
+        config, space, 100, 2, auto.Readings(stalled=True, fit_error=fit_error)
+    ).parts  # no point to spare for exploring
     assert [p.components["acquisition"].name for p in small] == ["identity", "identity"]
 
 
 def test_a_gaussian_process_that_predicts_its_measurements_proposes_without_the_trees() -> None:
     config = _config()
     space = config.build_space()
-    smooth = auto.choose(config, space, 100, 10, False, auto.SMOOTH_FIT_ERROR)
+    smooth = auto.choose(config, space, 100, 10, auto.Readings(fit_error=auto.SMOOTH_FIT_ERROR))
     assert _readings(smooth) == [("gp", "identity", 10)]
     assert any(f"{auto.SMOOTH_FIT_ERROR:.1%} of the worst objective's variance" in r for r in smooth.reasons)
-    assert _readings(auto.choose(config, space, 100, 10, True, 0.001)) == [
+    assert _readings(auto.choose(config, space, 100, 10, auto.Readings(stalled=True, fit_error=0.001))) == [
         ("gp", "identity", 8),
         ("gp", "ucb", 2),
     ]
-    rugged = auto.choose(config, space, 100, 10, False, 0.4)
+    rugged = auto.choose(config, space, 100, 10, auto.Readings(fit_error=0.4))
     assert _readings(rugged) == [("gp", "identity", 7), ("xgboost", "identity", 3)]
     assert any("40% of the worst objective's variance unexplained" in r for r in rugged.reasons)
     assert smooth.to_dict()["fit_error"] == auto.SMOOTH_FIT_ERROR and rugged.to_dict()["fit_error"] == 0.4
@@ -169,7 +173,7 @@ def test_a_search_has_stalled_when_two_batches_left_the_hypervolume_about_where_
 def test_an_auto_proposal_explores_once_the_measured_front_stops_moving() -> None:
     config = _config()
     X, Y = _measured(config, 30)
-    on_front = np.array([[0.5] + [0.0] * (X.shape[1] - 1)])  # ZDT1's Pareto set: the front moves
+    on_front = np.array([[x1] + [0.0] * (X.shape[1] - 1) for x1 in (0.1, 0.5)])  # ZDT1's Pareto set
     X = np.vstack([X, on_front])
     Y = np.vstack([Y, _evaluate(config, config.build_evaluator(), on_front)])
     going = propose(config, X, Y, seed=5).diagnostics["auto"]
@@ -181,6 +185,7 @@ def test_an_auto_proposal_explores_once_the_measured_front_stops_moving() -> Non
     assert (
         recorded["stalled"] and recorded["fit_error"] > auto.SMOOTH_FIT_ERROR
     )  # a flat plateau among slopes
+    assert not recorded["collapsed"]  # two ends of the front measured
     labels = [p["label"] for p in recorded["parts"]]
     assert labels == ["Gaussian process", "Gaussian process, confidence bound", "boosted trees"]
     assert recorded["proposed"] == [5, 2, 3]
@@ -199,3 +204,41 @@ def test_the_gaussian_process_interpolates_only_when_the_evaluator_measures_exac
     noisy_reasons = " ".join(auto.choose(noisy, noisy.build_space(), 100, 10).reasons)
     assert "measurements are exact" in exact_reasons and "passes through every one" in exact_reasons
     assert "may vary from run to run" in noisy_reasons and "noise" in noisy_reasons
+
+
+def test_a_front_collapsed_to_one_point_is_told_from_one_that_spans_the_box() -> None:
+    reference = np.array([2.0, 1.0])
+    corner = np.array([[1.0, 0.0], [1.001, 0.0], [1.5, 0.5], [3.0, 0.1]])  # DTLZ4 stuck at a corner
+    assert auto.front_collapsed(corner, reference)
+    spread = np.vstack([corner, [[0.5, 0.5]]])  # a second end of the front
+    assert not auto.front_collapsed(spread, reference)
+    assert auto.front_collapsed(np.array([[3.0, 3.0]]), reference)  # nothing inside the box
+    readings = auto.read(corner, reference, 10)
+    assert readings.collapsed and not readings.stalled and readings.fit_error is None  # too few to tell
+
+
+def test_a_stalled_search_at_one_point_of_the_front_explores_the_ends_of_the_optimistic_front() -> None:
+    config = _config()
+    space = config.build_space()
+    stuck = auto.choose(config, space, 100, 10, auto.Readings(stalled=True, collapsed=True, fit_error=0.2))
+    ends = stuck.parts[1]
+    assert ends.label == "Gaussian process, confidence bound, front ends" and ends.size == 2
+    assert (ends.components["acquisition"].name, ends.components["selection"].name) == ("ucb", "ends")
+    assert any("collapsed to one point" in reason for reason in stuck.reasons)
+    assert stuck.to_dict()["collapsed"] is True
+    not_stalled = auto.choose(config, space, 100, 10, auto.Readings(collapsed=True, fit_error=0.2))
+    assert all(p.components["selection"].name == "hvi" for p in not_stalled.parts)
+
+
+def test_an_auto_proposal_stuck_at_a_corner_of_dtlz4_proposes_the_other_end() -> None:
+    """Every measurement at DTLZ4's f2 = 0 corner: the ends part proposes points reaching towards f1 = 0."""
+    config = _config("dtlz4")
+    rng = np.random.default_rng(8)
+    X = np.column_stack([0.9 * rng.random(60), 0.5 + 0.1 * (rng.random((60, 5)) - 0.5)])  # x1 < 0.9: f2 ~ 0
+    Y = _evaluate(config, config.build_evaluator(), X)
+    assert Y[:, 1].max() < 1e-3
+    proposal = propose(config.with_changes(ref_point=(2.0, 1.0)), X, Y, seed=1)
+    recorded = proposal.diagnostics["auto"]
+    assert recorded["stalled"] and recorded["collapsed"]
+    labels = [p["label"] for p in recorded["parts"]]
+    assert "Gaussian process, confidence bound, front ends" in labels

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from benchmarks.baselines import evaluate_points, nsga2_search, random_search
 from benchmarks.sample_efficiency import dgemo_design
@@ -40,3 +41,20 @@ def test_baselines_start_from_the_given_design_and_spend_the_budget_on_new_point
         assert Y.shape == (80, 2)
         np.testing.assert_array_equal(Y[:50], Y0)
         assert np.unique(np.round(Y[50:], 12), axis=0).shape[0] == 30  # 30 new evaluations, none a repeat
+
+
+def test_the_front_floor_is_the_best_subset_of_the_front_found_by_trying_every_one() -> None:
+    """The dynamic programme against brute force over every k-subset of a small front."""
+    from itertools import combinations
+
+    from benchmarks.front_ceiling import best_subset_hypervolumes
+    from search_engine.metrics.hypervolume import hypervolume
+
+    t = np.sort(np.random.default_rng(0).random(9))
+    front = np.column_stack([t, 1.0 - np.sqrt(t)])  # ZDT1's front at uneven spacing
+    ref = np.array([1.1, 1.1])
+    best = best_subset_hypervolumes(front, ref, [1, 2, 3, 4])
+    for k in (1, 2, 3, 4):
+        brute = max(hypervolume(front[list(s)], ref) for s in combinations(range(9), k))
+        assert best[k] == pytest.approx(brute, rel=1e-12)
+    assert best[1] < best[2] < best[3] < best[4] < hypervolume(front, ref)
