@@ -15,11 +15,12 @@ Splitting the batch is how the choice hedges between a surrogate that models the
 as is keep the search near what was measured best). The rules are measured, not assumed:
 benchmarks/README.md ("The auto optimizer") has the figures behind each threshold.
 
-The choice is a pure function of the configuration, the number of finite measurements, whether
-the search has stalled (``has_stalled``, from the measurements) and how well the Gaussian process
-predicts the measurements it was fitted on (its leave-one-out error: smooth objectives are left to
-it, rugged ones share the batch with the trees), so the same study at the same point always runs
-the same components, and the reasons say why in words a study page can show.
+The choice is a pure function of the configuration, the number of finite measurements and the
+``Readings`` of them: whether the search has stalled and whether its front has collapsed to one
+point (``read``), and how well the Gaussian process predicts the measurements it was fitted on (its
+leave-one-out error: smooth objectives are left to it, rugged ones share the batch with the trees).
+So the same study at the same point always runs the same components, and the reasons say why in
+words a study page can show.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ affordable; past this many the subset is a small part of the data and the trees,
 about linearly, use all of it."""
 
 EXPLORING_SHARE = 0.3
-"""Share of each batch proposed by the boosted-tree part while the GP leads (at least one point)."""
+"""Share of each batch proposed by the boosted-tree part where the GP's fit shows a rugged objective
+(at least one point; see ``SMOOTH_FIT_ERROR``)."""
 
 SMOOTH_FIT_ERROR = 0.05
 """Leave-one-out error (a share of the objective's variance, the worst objective's) at or below which
