@@ -2,7 +2,7 @@
 
 For data sets of 200, 500 and 1,000 measured architectures (or any ``--sizes``, e.g. 2,000 and
 5,000), times ``propose`` with ``--preset`` (default ``hytnas``: XGBoost fit, NSGA-II population
-100 x 25 generations, greedy-HVI selection of 50; ``hytnas-tuned`` and ``gp`` too) and reports the
+100 x 25 generations, greedy-HVI selection of 50; ``hytnas-tuned``, ``gp`` and ``auto`` too) and reports the
 median seconds per phase. The baseline, timed in the same run, is the same iteration with selection
 done the way the original implementation did it (one hypervolume per candidate per pick, in a
 Python loop, a batch's picks from 100 candidates against a 100-point front); the ratio is reported.
@@ -48,7 +48,7 @@ from search_engine.presets import get_preset
 from search_engine.types import Proposal
 
 PHASES = ("fit", "solve", "select", "total")
-PRESETS = ("hytnas", "hytnas-tuned", "gp")
+PRESETS = ("hytnas", "hytnas-tuned", "gp", "auto")
 
 
 def synthetic_objectives(features: np.ndarray) -> np.ndarray:

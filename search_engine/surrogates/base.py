@@ -69,13 +69,14 @@ class Surrogate(Component, ABC):
         std = np.maximum(np.asarray(std, dtype=np.float64).reshape(mean.shape), 0.0)
         return mean, std
 
-    def conditioned(self, X: Array, Y: Array) -> Surrogate | None:
-        """This fitted surrogate's model given ``X``, ``Y`` instead, without refitting what it learned.
+    def extended(self, X_new: Array, Y_new: Array) -> Surrogate | None:
+        """This fitted surrogate with ``X_new``, ``Y_new`` added to its data, what it learned kept.
 
         For a kriging believer: points in flight join the data at the surrogate's own predictions,
         and refitting hyperparameters on its own predictions teaches it nothing, so a surrogate that
-        can condition on new data with what it learned kept (a GP: same kernel, one Cholesky
-        factorisation) returns that here. None (the default): the caller fits a new one.
+        can condition on more data with what it learned kept (a GP: same kernel, one Cholesky
+        factorisation) returns that here. None (the default, and before a fit): the caller fits
+        a new one on all the data.
         """
         return None
 

@@ -33,6 +33,7 @@ class _FittedGP:
     signal: Any  # the fitted ConstantKernel * Matern, without the white-noise term
     L: Array  # (n_train, n_train) lower Cholesky factor of K + noise
     alpha: Array  # (n_train,) (K + noise)^-1 z
+    z: Array  # (n_train,) the standardised objective at the training inputs
     noise: float  # fitted noise variance of the standardised objective
     y_mean: float
     y_std: float
@@ -147,14 +148,27 @@ class GPSurrogate(PerObjectiveSurrogate):
             errors.append(float(np.mean(residuals**2)))
         return np.asarray(errors)
 
-    def conditioned(self, X: Array, Y: Array) -> GPSurrogate | None:
-        """The same kernels conditioned on ``X``, ``Y`` (None past ``max_condition_points``: fit anew)."""
-        X = np.asarray(X, dtype=np.float64)
-        Y = np.asarray(Y, dtype=np.float64).reshape(X.shape[0], -1)
-        if self._n_vars is None or X.shape[0] > self.max_condition_points or Y.shape[1] != len(self._models):
+    def extended(self, X_new: Array, Y_new: Array) -> GPSurrogate | None:
+        """The same kernels conditioned on what they condition on plus ``X_new``, ``Y_new``.
+
+        A subset-of-data GP keeps its subset and adds the new points to it, so a handful of points
+        in flight past ``max_condition_points`` costs one factorisation of a slightly larger matrix
+        instead of a hyperparameter fit on all the data. An objective whose measurements were all
+        equal stays that constant. None before a fit, or when the extended kernel matrix is not
+        positive definite (the caller then fits anew).
+        """
+        X_new = np.asarray(X_new, dtype=np.float64)
+        Y_new = np.asarray(Y_new, dtype=np.float64)
+        Y_new = Y_new.reshape(-1, 1) if Y_new.ndim == 1 else Y_new
+        if (
+            self._n_vars is None
+            or X_new.ndim != 2
+            or X_new.shape != (Y_new.shape[0], self._n_vars)
+            or Y_new.shape[1] != len(self._models)
+        ):
             return None
         models = [
-            model if not isinstance(model, _FittedGP) else _conditioned(model, X, Y[:, i])
+            model if not isinstance(model, _FittedGP) else _extended(model, X_new, Y_new[:, i])
             for i, model in enumerate(self._models)
         ]
         if any(m is None for m in models):
@@ -163,7 +177,7 @@ class GPSurrogate(PerObjectiveSurrogate):
         object.__setattr__(other, "_models", models)
         object.__setattr__(other, "_n_vars", self._n_vars)
         object.__setattr__(other, "_n_objectives", self._n_objectives)
-        object.__setattr__(other, "_n_conditioned", int(X.shape[0]))
+        object.__setattr__(other, "_n_conditioned", self._n_conditioned + int(X_new.shape[0]))
         return other
 
     def _fit_one(self, X: Array, y: Array, rng: np.random.Generator) -> _FittedGP:
@@ -192,7 +206,7 @@ class GPSurrogate(PerObjectiveSurrogate):
                 fitted = gp.fit(X[subset], z[subset]).kernel_
                 gp = GaussianProcessRegressor(fitted, optimizer=None).fit(X, z)
         noise = float(gp.kernel_.k2.noise_level)
-        return _FittedGP(X, gp.kernel_.k1, gp.L_, gp.alpha_, noise, y_mean, y_std)
+        return _FittedGP(X, gp.kernel_.k1, gp.L_, gp.alpha_, z, noise, y_mean, y_std)
 
     def _predict_one_mean(self, model: _FittedGP, X: Array) -> Array:
         means = [
@@ -217,17 +231,19 @@ class GPSurrogate(PerObjectiveSurrogate):
         return mean_all * model.y_std + model.y_mean, std_all * model.y_std
 
 
-def _conditioned(model: _FittedGP, X: Array, y: Array) -> _FittedGP | None:
-    """``model``'s kernel and standardisation conditioned on ``X``, ``y`` (None if not positive definite)."""
+def _extended(model: _FittedGP, X_new: Array, y_new: Array) -> _FittedGP | None:
+    """``model``'s kernel and standardisation conditioned on its points plus ``X_new``, ``y_new``
+    (None if the kernel matrix is not positive definite)."""
+    X = np.vstack([model.X, X_new])
+    z = np.concatenate([model.z, (y_new - model.y_mean) / model.y_std])
     K = model.signal(X) + model.noise * np.eye(X.shape[0])  # (n, n)
     K[np.diag_indices_from(K)] += 1e-10  # scikit-learn's default jitter, as in the fit
     try:
         L = cholesky(K, lower=True, check_finite=False)
     except LinAlgError:
         return None
-    z = (y - model.y_mean) / model.y_std
     alpha = cho_solve((L, True), z, check_finite=False)
-    return _FittedGP(X, model.signal, L, alpha, model.noise, model.y_mean, model.y_std)
+    return _FittedGP(X, model.signal, L, alpha, z, model.noise, model.y_mean, model.y_std)
 
 
 def conditioning_subset(

@@ -131,20 +131,20 @@ def test_a_noise_floor_above_the_noise_ceiling_is_refused_naming_the_field() -> 
         SURROGATES.build("gp", {"noise_min": 1e-3, "noise_max": 1e-5})
 
 
-def test_conditioning_on_believed_points_keeps_the_kernel_and_the_predictions_there() -> None:
+def test_extending_with_believed_points_keeps_the_kernel_and_the_predictions_there() -> None:
     """A kriging believer's GP: in-flight points join at its own means, nothing is refitted."""
     X = np.random.default_rng(7).random((40, 3))
     Y = np.column_stack([_wave(X), X.sum(axis=1)])
     gp = GPSurrogate(nu=1.5)
     gp.fit(X, Y, np.random.default_rng(8))
-    same = gp.conditioned(X, Y)
+    same = gp.extended(X[:0], Y[:0])
     assert same is not None
     X_new = np.random.default_rng(9).random((25, 3))
     np.testing.assert_allclose(same.predict(X_new)[0], gp.predict(X_new)[0], rtol=1e-9, atol=1e-12)
 
     in_flight = np.random.default_rng(10).random((4, 3))
     believed = gp.predict_mean(in_flight)
-    extended = gp.conditioned(np.vstack([X, in_flight]), np.vstack([Y, believed]))
+    extended = gp.extended(in_flight, believed)
     assert extended is not None and extended.n_conditioned == 44
     mean, std = extended.predict(in_flight)
     _, std_before = gp.predict(in_flight)
@@ -152,7 +152,23 @@ def test_conditioning_on_believed_points_keeps_the_kernel_and_the_predictions_th
     np.testing.assert_allclose(mean, believed, atol=1e-6)
     assert np.all(std <= std_before) and std.sum() < 0.5 * std_before.sum()  # believed: less uncertain
     assert gp.n_conditioned == 40  # the original is left as it was
-    assert GPSurrogate(nu=1.5, max_condition_points=50).conditioned(X, Y) is None  # not fitted yet
+    assert GPSurrogate(nu=1.5).extended(in_flight, believed) is None  # not fitted yet
+
+
+def test_a_subset_gp_extended_with_points_in_flight_keeps_its_subset_and_adds_them() -> None:
+    """Past max_condition_points a believer adds its few points to the subset, with no new fit."""
+    X = np.random.default_rng(16).random((80, 3))
+    Y = np.column_stack([_wave(X), X.sum(axis=1)])
+    gp = GPSurrogate(nu=1.5, max_condition_points=50)
+    gp.fit(X, Y, np.random.default_rng(17))
+    assert gp.n_conditioned == 50
+    in_flight = np.random.default_rng(18).random((5, 3))
+    believed = gp.predict_mean(in_flight)
+    extended = gp.extended(in_flight, believed)
+    assert extended is not None and extended.n_conditioned == 55
+    np.testing.assert_allclose(extended.predict_mean(in_flight), believed, atol=1e-6)
+    far = np.random.default_rng(19).random((20, 3))
+    np.testing.assert_allclose(extended.predict_mean(far), gp.predict_mean(far), atol=0.05 * np.ptp(Y))
 
 
 def test_the_leave_one_out_error_is_that_of_refitting_without_each_point() -> None:
@@ -163,13 +179,13 @@ def test_the_leave_one_out_error_is_that_of_refitting_without_each_point() -> No
     gp.fit(X, Y, np.random.default_rng(12))
     errors = gp.leave_one_out_error()
     assert errors.shape == (2,)
-    for j in range(2):
+    for j, model in enumerate(gp._models):
         residuals = []
-        for i in range(X.shape[0]):
+        for i in range(X.shape[0]):  # the same kernel on every point but i, predicting i
             rest = np.arange(X.shape[0]) != i
-            without = gp.conditioned(X[rest], Y[rest])
-            assert without is not None
-            residuals.append(without.predict_mean(X[i : i + 1])[0, j] - Y[i, j])
+            K = model.signal(X[rest]) + (model.noise + 1e-10) * np.eye(X.shape[0] - 1)
+            mean = model.signal(X[i : i + 1], X[rest]) @ np.linalg.solve(K, model.z[rest])
+            residuals.append(float(mean[0]) * model.y_std + model.y_mean - Y[i, j])
         np.testing.assert_allclose(errors[j], np.mean(np.square(residuals)) / Y[:, j].var(), rtol=1e-6)
 
 
