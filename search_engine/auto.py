@@ -233,7 +233,8 @@ def choose(
         "objective into a misleading trend, and keep searching near the best measured points where "
         "the Gaussian process is misled"
         + (
-            "."
+            " (until the Gaussian process has been fitted on the measurements, it is not known whether "
+            "it predicts them well enough to propose alone)."
             if fit_error is None
             else f": predicting each measurement from the others, the Gaussian process leaves "
             f"{fit_error:.0%} of the worst objective's variance unexplained, more than "
