@@ -242,3 +242,22 @@ def test_an_auto_proposal_stuck_at_a_corner_of_dtlz4_proposes_the_other_end() ->
     assert recorded["stalled"] and recorded["collapsed"]
     labels = [p["label"] for p in recorded["parts"]]
     assert "Gaussian process, confidence bound, front ends" in labels
+
+
+def test_the_gaussian_process_parts_discount_overshoots_past_the_best_measured_values() -> None:
+    """The GP's parts read predictions past an objective's best with ``beyond_best_std``; the trees'
+    part (no std) and the ends (which exist to go past the best) read them as they are."""
+    config = _config()
+    space = config.build_space()
+    rugged = auto.choose(config, space, 100, 10, auto.Readings(stalled=True, fit_error=0.4))
+    stuck = auto.choose(config, space, 100, 10, auto.Readings(stalled=True, collapsed=True, fit_error=0.4))
+    selections = {p.label: p.components["selection"] for p in (*rugged.parts, *stuck.parts)}
+    discounted = ComponentSpec("hvi", {"beyond_best_std": auto.BEYOND_BEST_STD})
+    assert selections == {
+        "Gaussian process": discounted,
+        "Gaussian process, confidence bound": discounted,
+        "Gaussian process, confidence bound, front ends": ComponentSpec("ends"),
+        "boosted trees": ComponentSpec("hvi"),
+    }
+    assert any(f"mean plus {auto.BEYOND_BEST_STD:g} standard deviations" in r for r in rugged.reasons)
+    assert auto.gp_components(config)["selection"] == discounted

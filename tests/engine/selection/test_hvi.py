@@ -85,3 +85,54 @@ def test_hvi_in_three_objectives_picks_the_largest_improvement_first() -> None:
     alone = [hypervolume(np.vstack([front, m]), problem.ref_point) for m in problem.mean]
     assert np.unique(picks).shape == (6,)
     assert picks[0] == int(np.argmax(alone))
+
+
+def _edge_problem(std: np.ndarray | None) -> SelectionInput:
+    """Measured front (0, 3), (1, 1), (3, 0), reference (4, 4); two candidates.
+
+    Candidate 0 is predicted past the best measured f1 (an overshoot to -0.6 at the f1 = 0 edge):
+    it adds 0.6 x 0.9 = 0.54 there. Candidate 1 lies in the front's gap between (0, 3) and (1, 1)
+    and adds 0.2 x 1.5 = 0.3.
+    """
+    measured = np.array([[0.0, 3.0], [1.0, 1.0], [3.0, 0.0]])
+    mean = np.array([[-0.6, 3.1], [0.8, 1.5]])
+    return SelectionInput(
+        X=np.zeros((2, 2)), mean=mean, std=std, Y_measured=measured, ref_point=np.array([4.0, 4.0])
+    )
+
+
+def _first_pick(selector: HVISelector, problem: SelectionInput) -> int:
+    return int(selector.select(problem, 1, np.random.default_rng(0))[0])
+
+
+def test_hvi_reads_a_prediction_past_the_best_measured_value_at_face_value_by_default() -> None:
+    assert _first_pick(HVISelector(), _edge_problem(np.array([[0.3, 0.1], [0.05, 0.05]]))) == 0
+
+
+def test_an_overshoot_within_the_surrogates_uncertainty_counts_for_nothing_past_the_best() -> None:
+    problem = _edge_problem(np.array([[0.3, 0.1], [0.05, 0.05]]))
+    # k = 0.5: -0.6 + 0.15 = -0.45 is still past 0 and adds 0.405, more than the gap's 0.3.
+    assert _first_pick(HVISelector(beyond_best_std=0.5), problem) == 0
+    # k = 3: -0.6 + 0.9 = 0.3 is not past the best 0, so the candidate adds nothing there.
+    assert _first_pick(HVISelector(beyond_best_std=3.0), problem) == 1
+
+
+def test_a_non_finite_std_is_unsure_and_a_missing_one_leaves_the_means_as_they_are() -> None:
+    assert (
+        _first_pick(HVISelector(beyond_best_std=0.5), _edge_problem(np.array([[np.nan, 0.1], [0.05, 0.05]])))
+        == 1
+    )
+    assert _first_pick(HVISelector(beyond_best_std=0.5), _edge_problem(None)) == 0
+
+
+def test_predictions_inside_the_measured_range_are_read_as_they_are_whatever_the_std() -> None:
+    rng = np.random.default_rng(6)
+    measured = np.vstack([rng.random((10, 2)), [[0.0, 1.05], [1.05, 0.0]]])  # best 0: none is past it
+    problem = SelectionInput(
+        np.zeros((30, 2)), rng.random((30, 2)), np.full((30, 2), 5.0), measured, np.array([1.1, 1.1])
+    )
+    plain = HVISelector().select(problem, 6, np.random.default_rng(0))
+    assert (
+        HVISelector(beyond_best_std=2.0).select(problem, 6, np.random.default_rng(0)).tolist()
+        == plain.tolist()
+    )
