@@ -97,7 +97,7 @@ in hypervolume improvement (``HVISelector.beyond_best_std``).
 
 Measured under DGEMO's protocol (benchmarks/README.md, "The auto optimizer"): read as they are, the
 GP's overshoots at the front's ends (f1 predicted below 0 on ZDT1 and DTLZ2, f2 below 0 at DTLZ4's
-corner) drew 1-3 proposals of every batch to an edge of the space where the other objective was
+corner) drew 1-3 proposals of most batches to an edge of the space where the other objective was
 never close to its front; 0.5 gave every screened problem its best final hypervolume, 1 left more
 DTLZ4 seeds at the corner, 3 stopped ZDT1's approach to its front."""
 

@@ -29,7 +29,8 @@ class HVISelector(Selector):
     where an objective cannot be negative), and a prediction past an objective's best measured value
     extends the front towards the reference point, so hypervolume improvement credits the overshoot
     times the whole distance to the reference point in the other objectives. It then proposes, batch
-    after batch, points at the edge whose other objectives were never the point. With
+    after batch, points on that edge chosen for the overshoot, far from the front in the other
+    objectives. With
     ``beyond_best_std = k > 0`` the part of a prediction past the best measured value counts only as
     far as its mean plus ``k`` standard deviations: an improvement the surrogate is sure of still
     counts, an overshoot within its uncertainty does not. Without a std (or with ``k = 0``) the means
