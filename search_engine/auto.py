@@ -305,9 +305,8 @@ def measurements_exact(config: StudyConfig) -> bool:
 
 def _gp_part(population: int, exact: bool, size: int) -> Part:
     params: dict[str, Any] = {"nu": 1.5, **({"noise_max": EXACT_NOISE_MAX} if exact else {})}
-    part = _part("Gaussian process", "gp", params, population, GP_GENERATIONS, size)
     selection = ComponentSpec("hvi", {"beyond_best_std": BEYOND_BEST_STD})
-    return Part(part.label, {**part.components, "selection": selection}, size)
+    return _part("Gaussian process", "gp", params, population, GP_GENERATIONS, size, selection)
 
 
 def _bound_part(gp: Part, ends: bool) -> Part:
@@ -323,13 +322,19 @@ def _population(n_objectives: int) -> int:
 
 
 def _part(
-    label: str, surrogate: str, params: dict[str, Any], population: int, generations: int, size: int
+    label: str,
+    surrogate: str,
+    params: dict[str, Any],
+    population: int,
+    generations: int,
+    size: int,
+    selection: ComponentSpec | None = None,
 ) -> Part:
     components = {
         "surrogate": ComponentSpec(surrogate, params),
         "acquisition": ComponentSpec("identity"),
         "solver": ComponentSpec("nsga2", {"pop_size": population, "n_gen": generations}),
-        "selection": ComponentSpec("hvi"),
+        "selection": selection or ComponentSpec("hvi"),
     }
     return Part(label, components, size)
 
