@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from search_engine.params import param
-from search_engine.solvers import pymoo_adapter
+from search_engine.solvers import descent, pymoo_adapter
 from search_engine.solvers.base import Solver, SurrogateProblem
 from search_engine.surrogates.base import seed_from
 from search_engine.types import Array
@@ -36,6 +36,13 @@ class NSGA2Solver(Solver):
     mutation_eta: float = param(
         20.0, "Polynomial mutation index: larger makes smaller steps.", low=0.0, high=100.0
     )
+    descent_steps: int = param(
+        0,
+        "Steps of common gradient descent from every final individual onto the surrogates' front "
+        "(0: none); see search_engine.solvers.descent.",
+        low=0,
+        high=200,
+    )
 
     @property
     def population_size(self) -> int:
@@ -57,4 +64,5 @@ class NSGA2Solver(Solver):
         pymoo_problem = pymoo_adapter.cube_problem(
             problem.n_vars, problem.n_objectives, problem.evaluate, problem.constraints
         )
-        return pymoo_adapter.run(algorithm, pymoo_problem, self.n_gen, seed_from(rng))
+        final = pymoo_adapter.run(algorithm, pymoo_problem, self.n_gen, seed_from(rng))
+        return descent.descend(problem, final, self.descent_steps) if self.descent_steps else final

@@ -12,6 +12,7 @@ from search_engine.optimizer import Optimizer, propose
 from search_engine.presets import PRESETS
 from search_engine.runner import objective_rows
 from search_engine.setups import study_config
+from search_engine.spaces.hytnas import HyTNASSpace
 
 
 def _config(problem: str = "zdt1", n_obj: int = 2, **changes: object):  # type: ignore[no-untyped-def]
@@ -261,3 +262,36 @@ def test_the_gaussian_process_parts_discount_overshoots_past_the_best_measured_v
     }
     assert any(f"mean plus {auto.BEYOND_BEST_STD:g} standard deviations" in r for r in rugged.reasons)
     assert auto.gp_components(config)["selection"] == discounted
+
+
+def _descent_steps(choice: auto.Choice) -> dict[str, int]:
+    return {p.label: p.components["solver"].params.get("descent_steps", 0) for p in choice.parts}
+
+
+def test_the_gaussian_process_descends_onto_its_front_only_in_a_continuous_space_it_fits_smoothly() -> None:
+    config = _config()
+    space = config.build_space()
+    smooth = auto.choose(config, space, 100, 10, auto.Readings(stalled=True, fit_error=0.001))
+    assert _descent_steps(smooth) == {
+        "Gaussian process": auto.GP_DESCENT_STEPS,
+        "Gaussian process, confidence bound": 0,
+    }
+    assert any(f"{auto.GP_DESCENT_STEPS} steps of common gradient descent" in r for r in smooth.reasons)
+    for readings in (auto.Readings(fit_error=0.4), auto.Readings()):  # rugged, or not fitted yet
+        unsure = auto.choose(config, space, 100, 10, readings)
+        assert set(_descent_steps(unsure).values()) == {0}
+        assert not any("gradient descent" in r for r in unsure.reasons)
+    discrete = auto.choose(config, HyTNASSpace(), 100, 10, auto.Readings(fit_error=0.001))
+    assert set(_descent_steps(discrete).values()) == {0}
+
+
+def test_a_descending_auto_proposal_lands_on_zdt1s_pareto_set() -> None:
+    """ZDT1's Pareto set is x1..x5 = 0: the GP part's proposals reach it exactly once it fits smoothly."""
+    config = _config(batch_size=10)
+    X, Y = _measured(config, 60, seed=4)
+    proposal = propose(config, X, Y, seed=0, batch_size=10)
+    choice = proposal.diagnostics["auto"]
+    assert choice["fit_error"] <= auto.SMOOTH_FIT_ERROR
+    assert any("gradient descent" in r for r in choice["reasons"])
+    on_face = np.all(proposal.X[:, 1:] == 0.0, axis=1)
+    assert on_face.sum() >= 5, proposal.X.round(3)
