@@ -7,6 +7,7 @@ import pytest
 
 from search_engine import auto
 from search_engine.config import COMPONENT_FIELDS, ComponentSpec
+from search_engine.metrics.hypervolume import hypervolume
 from search_engine.objectives import to_minimisation
 from search_engine.optimizer import Optimizer, propose
 from search_engine.presets import PRESETS
@@ -166,9 +167,26 @@ def test_a_search_has_stalled_when_two_batches_left_the_hypervolume_about_where_
     assert auto.has_stalled(np.vstack([front, dominated]), reference, 10)
     improving = np.vstack([front, dominated[:-1], [[0.2, 0.2]]])  # the last measurement moves the front
     assert not auto.has_stalled(improving, reference, 10)
-    creeping = np.vstack([front, dominated[:-1], [[0.5, 0.4999]]])  # a gain far below 0.1 %
+    creeping = np.vstack([front, dominated[:-1], [[0.5, 0.4999]]])  # a gain far below 0.01 %
     assert auto.has_stalled(creeping, reference, 10)
     assert not auto.has_stalled(np.vstack([front, dominated[:-4]]), reference, 10)  # too few yet to tell
+    # A gain of about 0.05 %: progress on a front that spans the box, a stall on a collapsed one.
+    closing_in = np.vstack([front, dominated[:-1], [[0.5, 0.497]]])
+    assert not auto.has_stalled(closing_in, reference, 10)
+    assert auto.has_stalled(closing_in, reference, 10, auto.COLLAPSED_STALL_GAIN)
+    assert not auto.read(closing_in, reference, 10).stalled
+
+
+def test_a_collapsed_front_counts_a_slow_creep_as_a_stall() -> None:
+    """DTLZ4's stuck seeds creep along the corner they sit at; at the spanning front's threshold that
+    would count as progress, and the ends would never be proposed."""
+    reference = np.array([2.0, 2.0])
+    corner = np.array([[1.0, 0.0], [1.0001, 0.0]])
+    creeping = np.vstack([corner, np.full((19, 2), 1.5), [[0.9997, 0.0]]])
+    gain = hypervolume(creeping, reference) / hypervolume(creeping[:-20], reference) - 1.0
+    assert auto.STALL_GAIN < gain <= auto.COLLAPSED_STALL_GAIN
+    readings = auto.read(creeping, reference, 10)
+    assert readings.collapsed and readings.stalled
 
 
 def test_an_auto_proposal_explores_once_the_measured_front_stops_moving() -> None:

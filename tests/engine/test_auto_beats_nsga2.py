@@ -15,6 +15,7 @@ SEEDS = (0, 1, 2)
 
 
 @pytest.mark.slow  # three 250-evaluation auto runs: about a minute idle, several on a busy machine
+@pytest.mark.timeout(1800)  # at a load of 5 on 2 cores the three runs took more than 10 minutes
 def test_auto_ends_closer_to_the_dtlz1_front_than_nsga2_at_the_same_budget() -> None:
     """DTLZ1 is multimodal (11^5 local fronts): the problem where a smooth surrogate is misled.
 
