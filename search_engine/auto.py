@@ -74,7 +74,7 @@ Near the front, what is left to gain is itself a small share of the hypervolume 
 difference of -2.48: 0.15 %). Measured under DGEMO's protocol (benchmarks/README.md, "The auto
 optimizer"): at 0.1 % the rule called converging searches stalled in 93-147 of 200 batches on
 ZDT1-3 and DTLZ2, each time spending 2 of 10 proposals on the confidence bound; at 0.01 % DTLZ2
-ended 0.03 better, ZDT1-2 the same."""
+ended 0.03 better on every seed, ZDT1-2 and DTLZ1 the same, DTLZ4 0.03 worse (one seed)."""
 
 COLLAPSED_STALL_GAIN = 1e-3
 """``STALL_GAIN`` for a collapsed front (``front_collapsed``): 0.1 %.
@@ -117,11 +117,12 @@ GP_DESCENT_STEPS = 20
 """Steps of common gradient descent from the GP part's final population onto the GP's front
 (``NSGA2Solver.descent_steps``), in a continuous space where the GP fits smoothly.
 
-Measured under DGEMO's protocol (benchmarks/README.md, "The auto optimizer"): on ZDT1-3, whose
-Pareto sets lie on a face of the cube, it raised the final log10 hypervolume difference by about
-0.05; on DTLZ4, whose GP fit is not smooth, descending the mean part left 2 of 3 seeds at a corner,
-so it is kept to smooth fits; it is not used by the confidence-bound part, whose optimistic front
-it would sharpen. In a discrete space a gradient step seldom reaches another architecture."""
+Measured under DGEMO's protocol (benchmarks/README.md, "The auto optimizer"): on ZDT1-2, whose
+Pareto sets lie on a face of the cube, it lowered the final log10 hypervolume difference by
+0.01-0.07 on every seed, on DTLZ2 (an interior Pareto set) not at all; on DTLZ4, whose GP fit is
+not smooth, descending the mean part left 2 of 3 seeds at a corner, so it is kept to smooth fits;
+it is not used by the confidence-bound part, whose optimistic front it would sharpen. In a
+discrete space a gradient step seldom reaches another architecture."""
 
 GP_GENERATIONS = 50
 TREE_GENERATIONS = 25
