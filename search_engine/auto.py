@@ -242,7 +242,8 @@ def choose(
     n_bound = round(CONFIDENCE_BOUND_SHARE * batch_size) if stalled and batch_size >= 3 else 0
     parts = [_sized(gp, batch_size - n_trees - n_bound)]
     if n_bound:
-        parts.append(_sized(_bound_part(gp, readings.collapsed), n_bound))
+        # The bound part does not descend: it would sharpen the optimistic front it explores.
+        parts.append(_sized(_bound_part(_gp_part(population, exact, 0), readings.collapsed), n_bound))
         stall = (
             f"The last {STALL_BATCHES * batch_size} measurements raised the measured front's hypervolume "
             f"by {COLLAPSED_STALL_GAIN if readings.collapsed else STALL_GAIN:.2%} or less, so {n_bound} of "
@@ -351,10 +352,7 @@ def _gp_part(population: int, exact: bool, size: int, descend: bool = False) -> 
 
 
 def _bound_part(gp: Part, ends: bool) -> Part:
-    acquisition = ComponentSpec("ucb", {"beta": CONFIDENCE_BOUND_BETA})
-    solver = gp.components["solver"]
-    solver = ComponentSpec(solver.name, {k: v for k, v in solver.params.items() if k != "descent_steps"})
-    common = {**gp.components, "acquisition": acquisition, "solver": solver}
+    common = {**gp.components, "acquisition": ComponentSpec("ucb", {"beta": CONFIDENCE_BOUND_BETA})}
     if ends:
         components = {**common, "selection": ComponentSpec("ends")}
         return Part("Gaussian process, confidence bound, front ends", components, 0)

@@ -22,8 +22,6 @@ held there, so a Pareto set on the face is reached exactly. In a discrete space 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import numpy.typing as npt
 
@@ -63,17 +61,15 @@ def descend(problem: SurrogateProblem, X: Array, steps: int) -> Array:
         direction = _held_direction(gradients, X[index])  # (k, n), unit length or 0
         stuck = ~np.any(direction != 0, axis=1)
         X_new, F_new, moved = _line_search(problem, X[index], F[index], direction)
-        before = X.copy()
+        before, F_before = X.copy(), F.copy()
         X[index[moved]], F[index[moved]] = X_new[moved], F_new[moved]
-        X, F, met = _distinct(X, F, before, problem.evaluate)
+        X, F, met = _distinct(X, F, before, F_before)
         moving[index[stuck | ~moved]] = False
         moving[met] = False
     return X
 
 
-def _distinct(
-    X: Array, F: Array, before: Array, evaluate: Callable[[Array], Array]
-) -> tuple[Array, Array, Array]:
+def _distinct(X: Array, F: Array, before: Array, F_before: Array) -> tuple[Array, Array, Array]:
     """``X`` with every point that stepped onto another one's position moved back, and which did.
 
     Points descend onto one architecture in a discrete space, and onto one end of the front where
@@ -92,8 +88,7 @@ def _distinct(
         repeats &= stepped  # repeats among the points that stayed are the caller's
         if not repeats.any():
             return X, F, met
-        X[repeats] = before[repeats]
-        F[repeats] = evaluate(before[repeats])
+        X[repeats], F[repeats] = before[repeats], F_before[repeats]
         met |= repeats
 
 
